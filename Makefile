@@ -1,0 +1,58 @@
+# Networks Compression course -- `make lab` opens the course, `make test` runs every test.
+# Both create the virtual environment (.venv) and install the course on first use.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.course-installed
+# Extra pip arguments, e.g. a CPU-only PyTorch index:
+#   make install PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu"
+PIP_ARGS ?=
+# pytest workers (pytest-xdist); notebooks stay whole on one worker.
+JOBS ?= 2
+# `make lab NO_BROWSER=1` starts JupyterLab without opening a browser.
+NO_BROWSER ?=
+LAB_FLAGS := $(if $(NO_BROWSER),--no-browser,)
+
+.PHONY: help install data lab test lint notebooks bench clean
+
+help:
+	@echo "make lab        open the course in JupyterLab (installs on first use)"
+	@echo "make test       run every test: data check, ruff, pytest, notebooks (nbval)"
+	@echo "make data       show the data status and download what is missing"
+	@echo "make notebooks  re-execute every notebook in place (instructors)"
+	@echo "make bench      run the benchmarks (ratios: ours vs reference, compressed vs dense)"
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it, or run make PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install $(PIP_ARGS) -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data: install
+	$(BIN)/python -m course_lib.data --download
+
+lab: data
+	@echo ""
+	@echo "Starting JupyterLab in notebooks/. Open 00_introduction.ipynb first."
+	@echo "The address to open is printed below (http://localhost:...); Ctrl-C stops the server."
+	@echo ""
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS) 00_introduction.ipynb
+
+lint: install
+	$(BIN)/ruff check course_lib tests
+
+test: data lint
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+
+notebooks: install
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 notebooks/*.ipynb
+
+bench: install
+	$(BIN)/python -m course_lib.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

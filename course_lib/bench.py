@@ -1,0 +1,148 @@
+"""The course's benchmarks: ``python -m course_lib.bench [--quick] [NAME ...]``.
+
+Every benchmark measures two things side by side in the same run and reports
+their **ratio** -- ours vs a reference library, compressed vs dense, batched vs
+single -- because an absolute time on one machine is not a verdict. Later
+lessons add benchmarks with the :func:`benchmark` decorator.
+
+Not part of the timed test suite (a smoke run of ``--quick`` is).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+from typing import Callable, NamedTuple
+
+import torch
+
+__all__ = ["Row", "BENCHMARKS", "benchmark", "run", "main"]
+
+
+class Row(NamedTuple):
+    """One comparison: ``ratio = a / b`` with what a and b are."""
+
+    benchmark: str
+    case: str
+    a_label: str
+    a: float
+    b_label: str
+    b: float
+    unit: str
+
+    @property
+    def ratio(self) -> float:
+        return self.a / self.b if self.b else float("inf")
+
+
+BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {}
+
+
+def benchmark(name: str):
+    """Register ``fn(quick: bool) -> list[Row]`` under ``name``."""
+    def register(fn):
+        BENCHMARKS[name] = fn
+        return fn
+    return register
+
+
+def _seconds(fn, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@benchmark("data")
+def bench_data(quick: bool) -> list[Row]:
+    """Our MNIST IDX reader vs torchvision's on the same files (load the training set)."""
+    from torchvision.datasets import MNIST
+
+    from .data import data_dir, load_mnist
+
+    root = data_dir()
+    ours = _seconds(lambda: load_mnist("train", download=False), 1 if quick else 3)
+    ref = _seconds(lambda: MNIST(str(root), train=True, download=False), 1 if quick else 3)
+    return [Row("data", "MNIST train, 60000 images", "course_lib", ours * 1e3,
+                "torchvision", ref * 1e3, "ms")]
+
+
+@benchmark("latency")
+def bench_latency(quick: bool) -> list[Row]:
+    """Our latency helper vs torch.utils.benchmark on the same call (ratio ~1 = trustworthy)."""
+    from torch.utils.benchmark import Timer
+
+    from .measure import latency
+    from .models import build_model
+
+    model = build_model("lenet5").eval()
+    x = torch.rand(100, 1, 28, 28)
+    ours = latency(lambda: model(x), repeats=5 if quick else 30, threads=1).median_ms
+    with torch.inference_mode():
+        timer = Timer("model(x)", globals={"model": model, "x": x}, num_threads=1)
+        ref = timer.blocked_autorange(min_run_time=0.2 if quick else 1.0).median * 1e3
+    return [Row("latency", "LeNet-5, 100 images, 1 thread", "cl.latency", ours,
+                "torch.utils.benchmark", ref, "ms")]
+
+
+@benchmark("models")
+def bench_models(quick: bool) -> list[Row]:
+    """Per-image CPU time at batch 100 vs batch 1, and file size vs raw float32 bytes."""
+    from .measure import latency, storage_bytes
+    from .models import MODELS, load_manifest, load_pretrained
+
+    rows = []
+    trained = load_manifest()
+    for name in MODELS:
+        if name not in trained:
+            continue
+        model = load_pretrained(name)
+        shape = (3, 32, 32) if model.dataset == "cifar10" else (1, 28, 28)
+        one, hundred = torch.rand(1, *shape), torch.rand(100, *shape)
+        reps = 5 if quick else 30
+        t1 = latency(lambda m=model, x=one: m(x), repeats=reps).median_ms
+        t100 = latency(lambda m=model, x=hundred: m(x), repeats=reps).median_ms
+        rows.append(Row("models", f"{name}: per-image time", "batch 100", t100 / 100, "batch 1", t1, "ms"))
+        buf = io.BytesIO()
+        torch.save(model.state_dict(), buf)
+        rows.append(Row("models", f"{name}: size", "torch.save file", buf.tell(),
+                        "float32 parameters", storage_bytes(model), "bytes"))
+    return rows
+
+
+def run(names=None, *, quick: bool = False) -> list[Row]:
+    """Run the named benchmarks (all when None) and return their rows."""
+    names = list(BENCHMARKS) if not names else list(names)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        raise ValueError(f"names contains {unknown}, must be among {sorted(BENCHMARKS)}.")
+    rows = []
+    for name in names:
+        rows.extend(BENCHMARKS[name](quick))
+    return rows
+
+
+def format_rows(rows: list[Row]) -> str:
+    lines = [f"{'benchmark':<9} {'case':<34} {'A':<22} {'B':<22} {'A/B':>7}"]
+    for r in rows:
+        a = f"{r.a_label} {r.a:.4g}{r.unit if r.unit != 'bytes' else 'B'}"
+        b = f"{r.b_label} {r.b:.4g}{r.unit if r.unit != 'bytes' else 'B'}"
+        lines.append(f"{r.benchmark:<9} {r.case:<34} {a:<22} {b:<22} {r.ratio:>7.3f}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_lib.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})")
+    parser.add_argument("--quick", action="store_true", help="few repeats: a smoke run")
+    args = parser.parse_args(argv)
+    print(format_rows(run(args.names, quick=args.quick)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
