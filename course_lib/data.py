@@ -31,6 +31,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -211,7 +212,7 @@ def download(dataset: str, *, data_dir: str | os.PathLike | None = None) -> Path
                 if target.exists():
                     shutil.rmtree(target)
                 os.replace(tmp / CIFAR10_FOLDER, target)
-    except OSError as exc:
+    except (OSError, tarfile.TarError) as exc:
         raise DataNotFoundError(_not_found_message(dataset, root, missing,
                                                    f"download failed: {exc}")) from exc
     return root
@@ -234,7 +235,7 @@ def _read_bytes(path: Path) -> bytes:
             with gzip.open(path, "rb") as f:
                 return f.read()
         return path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise CorruptDataError(f"{path}: cannot be read ({exc}). {FIX_HINT}") from exc
 
 
@@ -325,6 +326,9 @@ class _BatchUnpickler(pickle.Unpickler):
     ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"), ("numpy", "dtype"),
+        # what Python 3 re-saves of a batch use (protocols 0-2 and 5)
+        ("_codecs", "encode"),
+        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
     }
 
     def find_class(self, module, name):
@@ -353,6 +357,8 @@ def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         raise CorruptDataError(f"{path}: 'data' has shape {data.shape} and dtype {data.dtype}, "
                                f"expected (N, 3072) uint8. {FIX_HINT}")
+    if labels.dtype == bool or not np.issubdtype(labels.dtype, np.integer):
+        raise CorruptDataError(f"{path}: labels of dtype {labels.dtype}, expected integers 0..9. {FIX_HINT}")
     if labels.shape != (data.shape[0],):
         raise CorruptDataError(f"{path}: {labels.size} labels for {data.shape[0]} images. {FIX_HINT}")
     if labels.size and (labels.min() < 0 or labels.max() > 9):

@@ -68,16 +68,21 @@ class Standardize(nn.Module):
 
 
 class LeNet300100(nn.Module):
-    """LeNet-300-100: a 784-300-100-10 MLP with ReLU (266,610 parameters)."""
+    """LeNet-300-100: a 784-300-100-10 MLP with ReLU (266,610 parameters).
+
+    ``hidden`` changes the two hidden widths -- neuron pruning produces a
+    physically smaller LeNet-300-100, e.g. ``LeNet300100(hidden=(212, 61))``.
+    """
 
     dataset = "mnist"
 
-    def __init__(self):
+    def __init__(self, hidden: tuple[int, int] = (300, 100)):
         super().__init__()
+        h1, h2 = hidden
         self.standardize = Standardize(MNIST_MEAN, MNIST_STD)
-        self.fc1 = nn.Linear(784, 300)
-        self.fc2 = nn.Linear(300, 100)
-        self.fc3 = nn.Linear(100, 10)
+        self.fc1 = nn.Linear(784, h1)
+        self.fc2 = nn.Linear(h1, h2)
+        self.fc3 = nn.Linear(h2, 10)
 
     def forward(self, x):
         x = self.standardize(x).flatten(1)

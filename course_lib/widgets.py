@@ -7,7 +7,6 @@ that call it. Every update re-evaluates a real model.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ._validation import check_choice, check_int

@@ -1,0 +1,26 @@
+import course_lib.bench as bench
+from course_lib.report import format_bytes, format_table
+
+
+def test_bench_quick_smoke_prints_ratios(capsys, mnist_available):
+    assert bench.main(["--quick", "latency", "data"]) == 0
+    out = capsys.readouterr().out
+    assert "A/B" in out and "torch.utils.benchmark" in out and "torchvision" in out
+    rows = bench.run(["latency"], quick=True)
+    # our latency helper and torch's Timer measure the same call: same order of magnitude
+    assert 0.2 < rows[0].ratio < 5
+
+
+def test_bench_unknown_name():
+    import pytest
+
+    with pytest.raises(ValueError, match="names contains"):
+        bench.run(["nope"])
+
+
+def test_format_table_and_bytes():
+    text = format_table([{"model": "a", "n": 1}, {"model": "bb", "n": 100}])
+    assert text.splitlines() == ["model    n", "-----  ---", "a        1", "bb     100"]
+    assert format_table([]) == "(no rows)"
+    assert format_bytes(1023) == "1023 B"
+    assert format_bytes(1069205) == "1.02 MiB"

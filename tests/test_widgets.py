@@ -1,0 +1,60 @@
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import course_lib as cl
+from course_lib.widgets import PredictionExplorer
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    mnist = cl.load_mnist("test", limit=50)
+    return PredictionExplorer({"lenet300": (cl.load_pretrained("lenet300"), mnist)}), mnist
+
+
+def test_compute_matches_the_model(explorer):
+    exp, mnist = explorer
+    result = exp.compute("lenet300", 3)
+    with torch.no_grad():
+        logits = cl.load_pretrained("lenet300")(cl.to_tensor(mnist.images[3:4]))[0]
+    assert result["prediction"] == int(logits.argmax())
+    assert result["label"] == int(mnist.labels[3])
+    assert np.isclose(result["probabilities"].sum(), 1.0, atol=1e-5)
+
+
+def test_update_redraws_and_is_fast(explorer):
+    exp, _ = explorer
+    exp.update("lenet300", 0)
+    start = time.perf_counter()
+    for i in range(5):
+        result = exp.update("lenet300", i)
+    per_update = (time.perf_counter() - start) / 5
+    assert result["index"] == 4
+    titles = [ax.get_title() for ax in exp.fig.axes]
+    assert any("true:" in t for t in titles)
+    assert per_update < 1.0  # the target is well under 200 ms; this bound only catches gross regressions
+
+
+def test_widget_builds_and_responds(explorer):
+    exp, _ = explorer
+    box = exp.widget(index=2)
+    controls = box.children[0].children
+    status = box.children[1]
+    before = status.value
+    controls[1].value = 7
+    assert status.value != before and "image 7" in status.value
+
+
+def test_bad_input(explorer):
+    exp, _ = explorer
+    with pytest.raises(ValueError, match="index == 50, must be <= 49"):
+        exp.compute("lenet300", 50)
+    with pytest.raises(ValueError, match="name == 'vgg'"):
+        exp.compute("vgg", 0)
+    with pytest.raises(ValueError, match="models is empty"):
+        PredictionExplorer({})
