@@ -73,6 +73,9 @@ class CheckResult:
     def __bool__(self):
         return self.passed == self.total and not self.problems
 
+    def _ipython_display_(self):
+        """Show nothing when a check is the last line of a cell: check() already printed."""
+
     @property
     def line(self) -> str:
         if self:
