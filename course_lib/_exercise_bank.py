@@ -55,3 +55,24 @@ exercise("00-accuracy", "Top-1 accuracy from logits").cases.extend([
     ("7 examples, 3 classes", _accuracy_case(1, 7, 3)),
     ("1 example", _accuracy_case(2, 1, 10)),
 ])
+
+
+def _rarely_case(seed, n, units, threshold, max_rate):
+    def run(fn):
+        from . import neurons
+
+        rng = np.random.default_rng(seed)
+        acts = np.maximum(rng.normal(size=(n, units)) - rng.uniform(-0.5, 2.5, size=units), 0).astype(np.float32)
+        expected = neurons.rarely_active(neurons.activation_stats(acts, threshold=threshold),
+                                         max_fire_rate=max_rate)
+        got = fn(acts.copy(), threshold, max_rate)
+        return compare(np.asarray(got, dtype=np.int64) if isinstance(got, (list, tuple)) else got, expected,
+                       name=f"rarely_firing(acts of shape {acts.shape}, {threshold}, {max_rate})")
+    return run
+
+
+exercise("02-rarely-active", "Which neurons rarely fire?").cases.extend([
+    ("8 neurons, 50 images", _rarely_case(0, 50, 8, 0.5, 0.1)),
+    ("30 neurons, 200 images", _rarely_case(1, 200, 30, 1.0, 0.05)),
+    ("a strict rule (max rate 0)", _rarely_case(2, 100, 12, 0.2, 0.0)),
+])

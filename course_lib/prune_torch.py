@@ -126,6 +126,7 @@ def prunable_weights(model: nn.Module) -> dict[str, np.ndarray]:
 
     Examples
     --------
+    >>> from course_lib.models import LeNet300100
     >>> list(prunable_weights(LeNet300100()))
     ['fc1.weight', 'fc2.weight', 'fc3.weight']
     """
@@ -255,8 +256,7 @@ def fine_tune(model: nn.Module, masks: dict, images, labels, *, epochs: int = 1,
     ----------
     .. [1] Han et al., NeurIPS 2015, sec. 3.
     """
-    new = apply_masks(model, masks)
-    removed = {name: ~torch.from_numpy(m) for name, m in _check_masks(model, masks).items()}
+    checked = _check_masks(model, masks)
     x_all = to_tensor(images)
     labels = np.asarray(labels)
     if labels.dtype == bool or not np.issubdtype(labels.dtype, np.integer) or labels.ndim != 1:
@@ -273,6 +273,8 @@ def fine_tune(model: nn.Module, masks: dict, images, labels, *, epochs: int = 1,
     progress = _check_bool("progress", progress)
     gen = _as_generator(rng)
 
+    new = apply_masks(model, checked)
+    removed = {name: ~torch.from_numpy(m) for name, m in checked.items()}
     y_all = torch.from_numpy(labels.astype(np.int64))
     params = _prunable_params(new)
     optimizer = torch.optim.Adam(new.parameters(), lr=lr)
@@ -368,6 +370,10 @@ def iterative_prune(model: nn.Module, final_sparsity, *, rounds: int, train, tes
     epochs_per_round = check_int("epochs_per_round", epochs_per_round, minimum=0)
     max_steps_per_round = check_int("max_steps_per_round", max_steps_per_round, minimum=0, allow_none=True)
     check_choice("scope", scope, ("layer", "global"))
+    _check_bool("keep_last", keep_last)
+    check_int("batch_size", batch_size, minimum=1)
+    check_positive_float("lr", lr)
+    _check_bool("progress", progress)
     gen = _as_generator(rng)
 
     start_acc = accuracy(model, test_images, test_labels)

@@ -112,6 +112,13 @@ def _prune_with(arr: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(mask, arr, 0).astype(arr.dtype, copy=False)
 
 
+def _smallest_removed(magnitudes: np.ndarray, k: int) -> np.ndarray:
+    """1-D keep-mask without the ``k`` smallest ``magnitudes``; ties: lower index first (stable sort)."""
+    keep = np.ones(magnitudes.size, dtype=bool)
+    keep[np.argsort(magnitudes, kind="stable")[:k]] = False
+    return keep
+
+
 # --------------------------------------------------------------------------- masks
 
 def threshold_mask(weights, C) -> np.ndarray:
@@ -172,8 +179,9 @@ def threshold_prune(weights, C) -> tuple[np.ndarray, np.ndarray]:
     >>> pruned
     array([ 0., -2.,  0.,  1.])
     """
-    mask = threshold_mask(weights, C)
-    return _prune_with(check_float_array("weights", weights), mask), mask
+    arr = check_float_array("weights", weights)
+    mask = np.abs(arr) >= check_positive_float("C", C, allow_zero=True)
+    return _prune_with(arr, mask), mask
 
 
 def magnitude_mask(weights, amount) -> np.ndarray:
@@ -222,11 +230,7 @@ def magnitude_mask(weights, amount) -> np.ndarray:
     array([False, False,  True,  True])
     """
     arr = check_float_array("weights", weights)
-    k = _check_amount(amount, arr.size)
-    order = np.argsort(np.abs(arr), axis=None, kind="stable")
-    mask = np.ones(arr.size, dtype=bool)
-    mask[order[:k]] = False
-    return mask.reshape(arr.shape)
+    return _smallest_removed(np.abs(arr).ravel(), _check_amount(amount, arr.size)).reshape(arr.shape)
 
 
 def magnitude_prune(weights, amount) -> tuple[np.ndarray, np.ndarray]:
@@ -241,8 +245,9 @@ def magnitude_prune(weights, amount) -> tuple[np.ndarray, np.ndarray]:
     array([[ 0.3,  0. ],
            [-0.5,  0. ]])
     """
-    mask = magnitude_mask(weights, amount)
-    return _prune_with(check_float_array("weights", weights), mask), mask
+    arr = check_float_array("weights", weights)
+    mask = _smallest_removed(np.abs(arr).ravel(), _check_amount(amount, arr.size)).reshape(arr.shape)
+    return _prune_with(arr, mask), mask
 
 
 def _named_arrays(weights) -> list[tuple[object, np.ndarray]]:
@@ -296,9 +301,7 @@ def global_magnitude_prune(weights, amount):
     """
     items = _named_arrays(weights)
     flat = np.concatenate([np.abs(arr).ravel() for _, arr in items])
-    k = _check_amount(amount, flat.size)
-    keep = np.ones(flat.size, dtype=bool)
-    keep[np.argsort(flat, kind="stable")[:k]] = False
+    keep = _smallest_removed(flat, _check_amount(amount, flat.size))
     pruned, masks, start = [], [], 0
     for _, arr in items:
         mask = keep[start:start + arr.size].reshape(arr.shape)
@@ -527,13 +530,13 @@ def dense_vs_sparse_times(shape=(1024, 1024), sparsities=(0.0, 0.5, 0.7, 0.8, 0.
     gen = _as_generator(rng)
     weights = gen.standard_normal((out_features, in_features), dtype=np.float32)
     x = gen.standard_normal((batch, in_features), dtype=np.float32)
+    xt = np.ascontiguousarray(x.T)
     rows = []
     for s in sparsities:
         pruned, _ = magnitude_prune(weights, s)
         w_csr = to_csr(pruned)
-        xt = np.ascontiguousarray(x.T)
-        dense = measure.latency(lambda: x @ pruned.T, repeats=repeats, threads=1)  # noqa: B023
-        sparse = measure.latency(lambda: w_csr @ xt, repeats=repeats, threads=1)  # noqa: B023
+        dense = measure.latency(lambda w=pruned: x @ w.T, repeats=repeats, threads=1)
+        sparse = measure.latency(lambda w=w_csr: w @ xt, repeats=repeats, threads=1)
         rows.append({"sparsity": s, "dense_ms": dense.median_ms, "sparse_ms": sparse.median_ms,
                      "speedup": dense.median_ms / sparse.median_ms if sparse.median_ms > 0 else math.inf})
     return rows

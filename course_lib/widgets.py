@@ -96,3 +96,108 @@ class PredictionExplorer:
         redraw()
         self._widget = w.VBox([w.HBox([dropdown, slider]), status, out])
         return self._widget
+
+
+class NeuronPruningExplorer:
+    """Remove LeNet-300-100's rarely firing neurons (and merge near-duplicates) with a slider.
+
+    Statistics and duplicate pairs are computed once, on the data given; an
+    update only chooses neurons, builds the physically smaller model, and
+    measures its accuracy, parameters and latency.
+
+    Parameters
+    ----------
+    model : LeNet300100
+        The trained model.
+    acts : dict layer -> (N, units) activations (from ``neurons.collect_activations``).
+    test : Dataset
+        Where accuracy is measured (a few thousand images keep updates fast).
+    dup_tol : float
+        Relative distance under which two neurons count as duplicates.
+    """
+
+    layers = ("fc1", "fc2")
+
+    def __init__(self, model, acts: dict, test, *, dup_tol: float = 0.45):
+        from . import neurons
+
+        self.model = model.eval()
+        self.test = test
+        self.stats = {k: neurons.activation_stats(acts[k]) for k in self.layers}
+        self.duplicates = {k: neurons.find_duplicates(acts[k], tol=dup_tol) for k in self.layers}
+        self.x100 = to_tensor(test.images[:100])
+        self.fig = None
+
+    def plan(self, max_fire_rate: float, merge: bool) -> tuple[dict, dict]:
+        """Neurons to drop (fire rate <= max_fire_rate) and pairs to merge, without conflicts."""
+        from . import neurons
+
+        drop = {k: neurons.rarely_active(self.stats[k], max_fire_rate=max_fire_rate) for k in self.layers}
+        pairs = {}
+        for k in self.layers:
+            gone = set(drop[k].tolist())
+            pairs[k] = [(a, b) for a, b in self.duplicates[k] if a not in gone and b not in gone] if merge else []
+        return drop, pairs
+
+    def compute(self, max_fire_rate: float, merge: bool = False) -> dict:
+        """Build the smaller model and measure it."""
+        from . import neurons
+        from .measure import accuracy, count_parameters, latency
+
+        drop, pairs = self.plan(max_fire_rate, merge)
+        small = neurons.shrink_mlp(self.model, drop=drop, merge=pairs)
+        return {
+            "max_fire_rate": max_fire_rate,
+            "hidden": (small.fc1.out_features, small.fc2.out_features),
+            "removed": {k: len(drop[k]) + len(pairs[k]) for k in self.layers},
+            "parameters": count_parameters(small),
+            "accuracy": accuracy(small, self.test.images, self.test.labels),
+            "latency_ms": latency(lambda: small(self.x100), warmup=1, repeats=5).median_ms,
+            "model": small,
+        }
+
+    def update(self, max_fire_rate: float, merge: bool = False) -> dict:
+        """Compute and redraw the fire-rate histograms with the cut drawn in."""
+        import matplotlib.pyplot as plt
+
+        result = self.compute(max_fire_rate, merge)
+        if self.fig is None:
+            with plt.ioff():
+                self.fig = plt.figure(figsize=(8, 2.8))
+        self.fig.clear()
+        axes = self.fig.subplots(1, 2)
+        for ax, k in zip(axes, self.layers):
+            rate = self.stats[k]["fire_rate"]
+            ax.hist(rate, bins=40, color="#9bb7d4")
+            ax.axvline(max_fire_rate, color="#d62728", lw=2)
+            ax.set_title(f"{k}: {result['removed'][k]} of {len(rate)} neurons removed", fontsize=9)
+            ax.set_xlabel("fire rate (fraction of images with a large output)")
+        axes[0].set_ylabel("neurons")
+        self.fig.tight_layout()
+        return result
+
+    def widget(self, *, max_fire_rate: float = 0.02):
+        import ipywidgets as w
+        from IPython.display import display
+
+        slider = w.FloatSlider(value=max_fire_rate, min=0.0, max=0.2, step=0.005, readout_format=".3f",
+                               description="max fire rate", continuous_update=False)
+        merge = w.Checkbox(value=False, description="merge near-duplicates")
+        status = w.HTML()
+        out = w.Output()
+        base = self.compute(0.0, False)
+
+        def redraw(*_):
+            r = self.update(slider.value, merge.value)
+            status.value = (f"hidden layers {r['hidden'][0]}-{r['hidden'][1]} (was 300-100) · parameters "
+                            f"{r['parameters']:,} ({r['parameters'] / base['parameters']:.0%}) · accuracy "
+                            f"{100 * r['accuracy']:.2f}% (was {100 * base['accuracy']:.2f}%) · 100 images "
+                            f"{r['latency_ms']:.2f} ms (was {base['latency_ms']:.2f} ms)")
+            with out:
+                out.clear_output(wait=True)
+                display(self.fig)
+
+        slider.observe(redraw, names="value")
+        merge.observe(redraw, names="value")
+        redraw()
+        return w.VBox([w.HBox([slider, merge]), status, out])

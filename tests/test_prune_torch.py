@@ -24,6 +24,13 @@ def raises(exc, message, fn, *args, **kwargs):
     assert str(info.value) == message
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch/BLAS thread: on a shared 2-core machine two threads can be many times slower."""
+    with cl.fixed_threads(1):
+        yield
+
+
 def state_copy(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 

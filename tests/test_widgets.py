@@ -58,3 +58,41 @@ def test_bad_input(explorer):
         exp.compute("vgg", 0)
     with pytest.raises(ValueError, match="models is empty"):
         PredictionExplorer({})
+
+
+@pytest.fixture(scope="module")
+def neuron_explorer():
+    from course_lib import neurons
+
+    model = cl.load_pretrained("lenet300")
+    acts = neurons.collect_activations(model, cl.load_mnist("train", limit=1000).images, ("fc1", "fc2"))
+    return cl.widgets.NeuronPruningExplorer(model, acts, cl.load_mnist("test", limit=500))
+
+
+def test_neuron_explorer_shrinks_and_is_fast(neuron_explorer):
+    exp = neuron_explorer
+    base = exp.update(0.0)
+    start = time.perf_counter()
+    cut = exp.update(0.05, merge=True)
+    elapsed = time.perf_counter() - start
+    assert cut["parameters"] < base["parameters"]
+    assert cut["hidden"][0] < base["hidden"][0]
+    assert sum(cut["removed"].values()) == (300 - cut["hidden"][0]) + (100 - cut["hidden"][1])
+    assert 0.0 <= cut["accuracy"] <= 1.0
+    assert "neurons removed" in exp.fig.axes[0].get_title()
+    assert elapsed < 1.0  # measured ~tens of ms; bound only catches gross regressions
+
+
+def test_neuron_explorer_plan_has_no_conflicts(neuron_explorer):
+    drop, pairs = neuron_explorer.plan(0.05, merge=True)
+    for layer in ("fc1", "fc2"):
+        gone = set(drop[layer].tolist())
+        assert all(a not in gone and b not in gone for a, b in pairs[layer])
+
+
+def test_neuron_explorer_widget_reacts(neuron_explorer):
+    box = neuron_explorer.widget(max_fire_rate=0.0)
+    slider, status = box.children[0].children[0], box.children[1]
+    before = status.value
+    slider.value = 0.1
+    assert status.value != before and "parameters" in status.value
