@@ -3,7 +3,7 @@
 One module per topic; the public API is re-exported here.
 """
 
-from . import plots, report, widgets
+from . import neurons, plots, prune_torch, pruning, report, widgets
 from .data import (
     CIFAR10_CLASSES,
     MNIST_CLASSES,
@@ -36,6 +36,7 @@ from .models import (
     to_tensor,
 )
 from .notebook import CourseConfig, full_mode, setup
+from .pruning import global_magnitude_prune, magnitude_prune, sparsity, threshold_prune
 
 __version__ = "0.1.0"
 
@@ -45,4 +46,5 @@ __all__ = [
     "fixed_threads", "latency", "predict", "register_format", "storage_bytes", "MODELS",
     "ChecksumError", "CifarVGG", "LeNet5", "LeNet300100", "build_model", "load_manifest",
     "load_pretrained", "to_tensor", "CourseConfig", "full_mode", "setup", "plots", "report", "widgets",
+    "neurons", "pruning", "prune_torch", "threshold_prune", "magnitude_prune", "global_magnitude_prune", "sparsity",
 ]

@@ -76,3 +76,68 @@ exercise("02-rarely-active", "Which neurons rarely fire?").cases.extend([
     ("30 neurons, 200 images", _rarely_case(1, 200, 30, 1.0, 0.05)),
     ("a strict rule (max rate 0)", _rarely_case(2, 100, 12, 0.2, 0.0)),
 ])
+
+
+# --------------------------------------------------------------------------- 01 weight pruning
+
+EXAMPLE_W = np.array([[0.31, -0.02, 0.75], [-0.48, 0.09, -0.11], [0.05, -0.93, 0.2]])
+EXAMPLE_C = 0.1
+
+
+def _threshold_by_hand(answer):
+    from .pruning import threshold_prune
+
+    return compare(answer, threshold_prune(EXAMPLE_W, EXAMPLE_C)[0], name="W_pruned", atol=1e-9)
+
+
+exercise("01-threshold-by-hand", "Prune a small matrix by hand with C = 0.1").cases.append(
+    ("the 3x3 matrix W", _threshold_by_hand))
+
+
+def _mask_case(seed, shape, amount, ties=False):
+    def run(fn):
+        from .pruning import magnitude_mask
+
+        rng = np.random.default_rng(seed)
+        w = rng.normal(size=shape)
+        if ties:
+            w = np.round(w, 1)
+        expected = magnitude_mask(w, amount)
+        return compare(fn(w.copy(), amount), expected, name=f"magnitude_mask(w of shape {shape}, {amount})")
+    return run
+
+
+exercise("01-magnitude-mask", "A count-based magnitude mask").cases.extend([
+    ("remove 3 of 10", _mask_case(0, (10,), 3)),
+    ("remove 20 of a 6x8 matrix", _mask_case(1, (6, 8), 20)),
+    ("ties: equal magnitudes", _mask_case(2, (5, 5), 12, ties=True)),
+    ("remove none", _mask_case(3, (4,), 0)),
+    ("remove all", _mask_case(4, (3, 2), 6)),
+])
+
+# Seed question 1, as true/false statements (see notebook 01). Only a digest of the
+# right set is stored, so the answer cannot be read here.
+ZEROING_STATEMENTS = "ABCDEF"
+_ZEROING_DIGEST = "5e5d4666bcc26f8f90ed20dafb1fe6321d671b2c39e346fa7eac24dcd0745beb"
+
+
+def _digest(letters) -> str:
+    import hashlib
+
+    return hashlib.sha256(("01-zeroing-problems:" + "".join(sorted(letters))).encode()).hexdigest()
+
+
+def _zeroing_case(answer):
+    if not isinstance(answer, (set, frozenset, list, tuple, str)):
+        return [f"answer is a {type(answer).__name__}, expected a set of letters like {{'A', 'C'}}"]
+    letters = {str(a).strip().upper() for a in answer}
+    unknown = sorted(letters - set(ZEROING_STATEMENTS))
+    if unknown:
+        return [f"answer contains {unknown}: the statements are A to F"]
+    if _digest(letters) != _ZEROING_DIGEST:
+        return ["at least one statement is judged wrongly: re-read the notebook's measurements"]
+    return []
+
+
+exercise("01-zeroing-problems", "Seed question 1: problems of zeroing weights").cases.append(
+    ("the six statements", _zeroing_case))

@@ -7,6 +7,7 @@ that call it. Every update re-evaluates a real model.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ._validation import check_choice, check_int
@@ -201,3 +202,104 @@ class NeuronPruningExplorer:
         merge.observe(redraw, names="value")
         redraw()
         return w.VBox([w.HBox([slider, merge]), status, out])
+
+
+class WeightPruningExplorer:
+    """Zero LeNet-300-100's small weights with a threshold C, or to a target sparsity.
+
+    Each update builds the masks (|w| >= C kept, or the global magnitude ranking for a
+    sparsity), zeroes the weights of a copy of the model, and measures per-layer
+    sparsity, test accuracy and the bytes of the weights stored dense, as CSR and as
+    a bitmask.
+    """
+
+    def __init__(self, model, test):
+        from .prune_torch import prunable_weights
+
+        self.model = model.eval()
+        self.test = test
+        self.weights = prunable_weights(model)
+        self.fig = None
+
+    def compute(self, *, C: float | None = None, sparsity: float | None = None) -> dict:
+        """Masks by threshold ``C`` or by global ``sparsity`` (exactly one), and their cost."""
+        from . import pruning
+        from .measure import accuracy
+        from .prune_torch import apply_masks, masks_for
+
+        if (C is None) == (sparsity is None):
+            raise ValueError("give exactly one of C and sparsity.")
+        if C is not None:
+            masks = {name: pruning.threshold_mask(w, C) for name, w in self.weights.items()}
+        else:
+            masks = masks_for(self.model, sparsity, scope="global")
+        pruned = {name: np.where(masks[name], w, 0.0).astype(np.float32) for name, w in self.weights.items()}
+        small = apply_masks(self.model, masks)
+        kept = sum(int(m.sum()) for m in masks.values())
+        total = sum(m.size for m in masks.values())
+        return {
+            "layer_sparsity": {name: pruning.sparsity(m) for name, m in masks.items()},
+            "sparsity": 1 - kept / total,
+            "accuracy": accuracy(small, self.test.images, self.test.labels),
+            "dense_bytes": sum(4 * w.size for w in pruned.values()),
+            "csr_bytes": sum(pruning.csr_bytes(w) for w in pruned.values()),
+            "bitmask_bytes": sum(pruning.bitmask_bytes(w) for w in pruned.values()),
+            "C": C,
+        }
+
+    def update(self, *, C: float | None = None, sparsity: float | None = None) -> dict:
+        import matplotlib.pyplot as plt
+
+        result = self.compute(C=C, sparsity=sparsity)
+        if self.fig is None:
+            with plt.ioff():
+                self.fig = plt.figure(figsize=(8.5, 2.8))
+        self.fig.clear()
+        ax_hist, ax_bar = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+        w = self.weights["fc1.weight"].ravel()
+        ax_hist.hist(w, bins=120, range=(-0.3, 0.3), color="#9bb7d4")
+        if C is not None:
+            for c in (-C, C):
+                ax_hist.axvline(c, color="#d62728", lw=1.5)
+        ax_hist.set_title("fc1 weights (the removed ones lie between the red lines)" if C is not None
+                          else "fc1 weights", fontsize=9)
+        ax_hist.set_yticks([])
+        names = list(result["layer_sparsity"])
+        ax_bar.bar(range(len(names)), [100 * result["layer_sparsity"][n] for n in names], color="#1f77b4")
+        ax_bar.set_xticks(range(len(names)), [n.split(".")[0] for n in names])
+        ax_bar.set_ylim(0, 100)
+        ax_bar.set_ylabel("weights removed, %")
+        ax_bar.set_title(f"accuracy {100 * result['accuracy']:.2f}%", fontsize=9)
+        self.fig.tight_layout()
+        return result
+
+    def widget(self, *, C: float = 0.05):
+        import ipywidgets as w
+        from IPython.display import display
+
+        from .report import format_bytes
+
+        mode = w.ToggleButtons(options=["threshold C", "target sparsity"], value="threshold C")
+        c_slider = w.FloatSlider(value=C, min=0.0, max=0.3, step=0.005, readout_format=".3f",
+                                 description="C", continuous_update=False)
+        s_slider = w.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="sparsity",
+                                 continuous_update=False)
+        status = w.HTML()
+        out = w.Output()
+
+        def redraw(*_):
+            if mode.value == "threshold C":
+                r = self.update(C=c_slider.value)
+            else:
+                r = self.update(sparsity=s_slider.value)
+            status.value = (f"removed {100 * r['sparsity']:.1f}% of the weights · accuracy "
+                            f"{100 * r['accuracy']:.2f}% · stored dense {format_bytes(r['dense_bytes'])}, "
+                            f"CSR {format_bytes(r['csr_bytes'])}, bitmask {format_bytes(r['bitmask_bytes'])}")
+            with out:
+                out.clear_output(wait=True)
+                display(self.fig)
+
+        for control in (mode, c_slider, s_slider):
+            control.observe(redraw, names="value")
+        redraw()
+        return w.VBox([mode, w.HBox([c_slider, s_slider]), status, out])
