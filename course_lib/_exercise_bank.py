@@ -141,3 +141,25 @@ def _zeroing_case(answer):
 
 exercise("01-zeroing-problems", "Seed question 1: problems of zeroing weights").cases.append(
     ("the six statements", _zeroing_case))
+
+
+# --------------------------------------------------------------------------- 03 iterative pruning
+
+def _cubic_case(s_i, s_f, t0, t_end):
+    def run(fn):
+        from .pruning import gradual_sparsity
+
+        steps = list(range(max(0, t0 - 3), t_end + 4))
+        expected = np.array([gradual_sparsity(t, final_sparsity=s_f, initial_sparsity=s_i, begin_step=t0,
+                                              end_step=t_end) for t in steps])
+        got = np.array([fn(t, s_i, s_f, t0, t_end) for t in steps], dtype=float)
+        return compare(got, expected, name=f"cubic_sparsity(t, {s_i}, {s_f}, {t0}, {t_end}) for t = {steps[0]}.."
+                       f"{steps[-1]}", rtol=1e-9, atol=1e-12)
+    return run
+
+
+exercise("03-gradual", "Zhu & Gupta's gradual (cubic) sparsity schedule").cases.extend([
+    ("0 -> 90% over steps 0..10", _cubic_case(0.0, 0.9, 0, 10)),
+    ("50% -> 95% over steps 5..25", _cubic_case(0.5, 0.95, 5, 25)),
+    ("one-step ramp", _cubic_case(0.1, 0.8, 3, 4)),
+])
