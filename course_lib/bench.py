@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
 __all__ = ["Row", "BENCHMARKS", "benchmark", "run", "main"]
@@ -112,6 +113,25 @@ def bench_models(quick: bool) -> list[Row]:
         torch.save(model.state_dict(), buf)
         rows.append(Row("models", f"{name}: size", "torch.save file", buf.tell(),
                         "float32 parameters", storage_bytes(model), "bytes"))
+    return rows
+
+
+@benchmark("pruning")
+def bench_pruning(quick: bool) -> list[Row]:
+    """Sparse (SciPy CSR) vs dense (BLAS) product of the same pruned 1024x1024 layer, and stored bytes."""
+    from .pruning import csr_bytes, dense_vs_sparse_times, magnitude_prune
+
+    sparsities = (0.5, 0.9, 0.95, 0.99) if quick else (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99)
+    rows = []
+    for batch in (1, 100):
+        for r in dense_vs_sparse_times((1024, 1024), sparsities, batch=batch, repeats=5 if quick else 30, rng=0):
+            rows.append(Row("pruning", f"1024x1024, batch {batch}, {100 * r['sparsity']:.0f}% zeros", "CSR",
+                            r["sparse_ms"], "dense", r["dense_ms"], "ms"))
+    w = np.random.default_rng(0).standard_normal((1024, 1024)).astype(np.float32)
+    for s in (0.5, 0.9):
+        pruned, _ = magnitude_prune(w, s)
+        rows.append(Row("pruning", f"1024x1024 storage, {100 * s:.0f}% zeros", "CSR", csr_bytes(pruned),
+                        "dense", 4 * pruned.size, "bytes"))
     return rows
 
 

@@ -1,3 +1,5 @@
+import pytest
+
 import course_lib.bench as bench
 from course_lib.report import format_bytes, format_table
 
@@ -11,9 +13,15 @@ def test_bench_quick_smoke_prints_ratios(capsys, mnist_available):
     assert 0.2 < rows[0].ratio < 5
 
 
-def test_bench_unknown_name():
-    import pytest
+def test_bench_pruning_quick_rows():
+    rows = bench.run(["pruning"], quick=True)
+    storage = [r for r in rows if r.unit == "bytes"]
+    # CSR of a 90%-sparse 1024x1024 float32 matrix: 4 + 2 bytes per non-zero plus row pointers
+    assert storage[-1].ratio == pytest.approx((0.1 * 1024 * 1024 * 6 + 1025 * 4) / (4 * 1024 * 1024), rel=1e-3)
+    assert all(r.a > 0 and r.b > 0 for r in rows)
 
+
+def test_bench_unknown_name():
     with pytest.raises(ValueError, match="names contains"):
         bench.run(["nope"])
 

@@ -88,3 +88,71 @@ def test_compare_messages(answer, expected, message):
 def test_compare_accepts_equal_and_close():
     assert cl.compare([1, 2], np.array([1, 2], dtype=np.int32)) == []
     assert cl.compare([0.1 + 0.2], [0.3]) == []
+
+
+# ---------------------------------------------------------------- the technique notebooks' exercises
+
+def test_threshold_by_hand_and_literal_reading(capsys):
+    from course_lib._exercise_bank import EXAMPLE_C, EXAMPLE_W
+
+    right = np.where(np.abs(EXAMPLE_W) >= EXAMPLE_C, EXAMPLE_W, 0.0)
+    assert cl.check("01-threshold-by-hand", right, quiet=True)
+    literal = np.where(EXAMPLE_W < EXAMPLE_C, 0.0, EXAMPLE_W)  # the seed's w < C, read literally
+    result = cl.check("01-threshold-by-hand", literal)
+    out = capsys.readouterr().out
+    assert not result and "wrong in" in out and "0.48" not in out
+
+
+def test_magnitude_mask_exercise_catches_wrong_tie_breaking():
+    def right(w, k):
+        order = np.argsort(np.abs(w).ravel(), kind="stable")
+        keep = np.ones(w.size, dtype=bool)
+        keep[order[:k]] = False
+        return keep.reshape(w.shape)
+
+    def threshold_style(w, k):  # "everything at the threshold": not count-exact with ties
+        if k == 0:
+            return np.ones(w.shape, dtype=bool)
+        return np.abs(w) > np.sort(np.abs(w).ravel())[k - 1]
+
+    assert cl.check("01-magnitude-mask", right, quiet=True)
+    result = cl.check("01-magnitude-mask", threshold_style, quiet=True)
+    assert not result and any("ties" in p for p in result.problems)
+
+
+def test_zeroing_question_hides_the_answer():
+    import inspect
+
+    from course_lib import _exercise_bank
+
+    assert cl.check("01-zeroing-problems", {"A", "B", "C", "E"}, quiet=True)
+    assert cl.check("01-zeroing-problems", "abce", quiet=True)  # letters in any form
+    wrong = cl.check("01-zeroing-problems", {"A", "B", "C", "D", "E"}, quiet=True)
+    assert not wrong and "judged wrongly" in wrong.problems[0]
+    assert "unknown" not in cl.check("01-zeroing-problems", {"Z"}, quiet=True).problems[0]
+    assert not cl.check("01-zeroing-problems", 3, quiet=True)
+    source = inspect.getsource(_exercise_bank)
+    assert '{"A", "B", "C", "E"}' not in source and "ABCE" not in source
+
+
+def test_rarely_active_and_gradual_exercises():
+    def rarely(acts, threshold, max_rate):
+        return np.flatnonzero((acts > threshold).mean(axis=0) <= max_rate)
+
+    assert cl.check("02-rarely-active", rarely, quiet=True)
+    often = cl.check("02-rarely-active", lambda a, t, r: np.flatnonzero((a > t).mean(0) > r), quiet=True)
+    assert not often and often.passed == 0
+    as_list = cl.check("02-rarely-active", lambda a, t, r: list(rarely(a, t, r)), quiet=True)
+    assert as_list  # a plain list of indices is accepted too
+
+    def cubic(t, s_i, s_f, t0, t_end):
+        if t <= t0:
+            return s_i
+        if t >= t_end:
+            return s_f
+        return s_f + (s_i - s_f) * (1 - (t - t0) / (t_end - t0)) ** 3
+
+    assert cl.check("03-gradual", cubic, quiet=True)
+    linear = cl.check("03-gradual", lambda t, s_i, s_f, t0, t1: s_i + (s_f - s_i) * min(max((t - t0) / (t1 - t0), 0), 1),
+                      quiet=True)
+    assert not linear
