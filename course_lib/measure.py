@@ -76,6 +76,21 @@ STORAGE_FORMATS: dict[str, Callable[[np.ndarray], int]] = {
 }
 
 
+# modules that register more formats when imported (sparse, quantized, low-rank, ...)
+_FORMAT_PROVIDERS = ("pruning", "quantization")
+
+
+def _load_format_providers() -> None:
+    import importlib
+
+    for module in _FORMAT_PROVIDERS:
+        try:
+            importlib.import_module(f"course_lib.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"course_lib.{module}":
+                raise
+
+
 def register_format(name: str, bytes_of_array: Callable[[np.ndarray], int]) -> None:
     """Add a storage format: ``bytes_of_array(array) -> int`` for one weight array."""
     if not isinstance(name, str) or not name:
@@ -92,6 +107,8 @@ def storage_bytes(obj, fmt: str = "float32") -> int:
     is compared with. The figure counts the numbers only -- no file headers,
     no names -- so it is the size any serialisation must at least pay.
     """
+    if fmt not in STORAGE_FORMATS:
+        _load_format_providers()
     check_choice("fmt", fmt, tuple(STORAGE_FORMATS))
     size = STORAGE_FORMATS[fmt]
     return int(sum(size(a) for a in _arrays(obj)))

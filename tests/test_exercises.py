@@ -153,6 +153,8 @@ def test_rarely_active_and_gradual_exercises():
         return s_f + (s_i - s_f) * (1 - (t - t0) / (t_end - t0)) ** 3
 
     assert cl.check("03-gradual", cubic, quiet=True)
-    linear = cl.check("03-gradual", lambda t, s_i, s_f, t0, t1: s_i + (s_f - s_i) * min(max((t - t0) / (t1 - t0), 0), 1),
-                      quiet=True)
+    def linear_ramp(t, s_i, s_f, t0, t1):
+        return s_i + (s_f - s_i) * min(max((t - t0) / (t1 - t0), 0), 1)
+
+    linear = cl.check("03-gradual", linear_ramp, quiet=True)
     assert not linear
