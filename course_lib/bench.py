@@ -135,6 +135,47 @@ def bench_pruning(quick: bool) -> list[Row]:
     return rows
 
 
+WIDGET_BUDGET_MS = 200.0
+
+
+@benchmark("widgets")
+def bench_widgets(quick: bool) -> list[Row]:
+    """Update time of each notebook explorer against the 200 ms budget for 'instant'."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from . import neurons
+    from .data import load_mnist
+    from .models import load_pretrained
+    from .widgets import NeuronPruningExplorer, PredictionExplorer, WeightPruningExplorer
+
+    lenet = load_pretrained("lenet300")
+    test = load_mnist("test", limit=2000)
+    acts = neurons.collect_activations(lenet, load_mnist("train", limit=5000).images, ("fc1", "fc2"))
+    cases = [
+        ("00 prediction explorer", PredictionExplorer({"lenet300": (lenet, test)}),
+         [dict(name="lenet300", index=i) for i in range(1, 6)]),
+        ("01 weight pruning, C slider", WeightPruningExplorer(lenet, test),
+         [dict(C=c) for c in (0.02, 0.04, 0.06, 0.08, 0.1)]),
+        ("01 weight pruning, sparsity slider", WeightPruningExplorer(lenet, test),
+         [dict(sparsity=s) for s in (0.5, 0.7, 0.9, 0.95, 0.99)]),
+        ("02 neuron pruning", NeuronPruningExplorer(lenet, acts, test),
+         [dict(max_fire_rate=r, merge=m) for r, m in ((0.01, False), (0.02, True), (0.05, False), (0.1, True),
+                                                        (0.0, False))]),
+    ]
+    rows = []
+    for label, explorer, calls in cases:
+        explorer.update(**calls[0])  # first draw creates the figure
+        times = []
+        for kwargs in calls[: 2 if quick else None]:
+            start = time.perf_counter()
+            explorer.update(**kwargs)
+            explorer.fig.savefig(io.BytesIO(), format="png")  # what the notebook displays
+            times.append((time.perf_counter() - start) * 1e3)
+        rows.append(Row("widgets", label, "update + PNG", float(np.median(times)), "budget", WIDGET_BUDGET_MS, "ms"))
+    return rows
+
+
 def run(names=None, *, quick: bool = False) -> list[Row]:
     """Run the named benchmarks (all when None) and return their rows."""
     names = list(BENCHMARKS) if not names else list(names)

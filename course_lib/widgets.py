@@ -13,7 +13,19 @@ import torch
 from ._validation import check_choice, check_int
 from .models import to_tensor
 
-__all__ = ["PredictionExplorer"]
+__all__ = ["PredictionExplorer", "NeuronPruningExplorer", "WeightPruningExplorer"]
+
+
+class _TestSet:
+    """Test images converted to a tensor once, so that an update only runs the model."""
+
+    def __init__(self, dataset):
+        self.x = to_tensor(dataset.images)
+        self.y = torch.from_numpy(np.asarray(dataset.labels))
+
+    def accuracy(self, model) -> float:
+        with torch.inference_mode():
+            return float((model.eval()(self.x).argmax(1) == self.y).float().mean())
 
 
 class PredictionExplorer:
@@ -45,27 +57,46 @@ class PredictionExplorer:
                 "prediction": int(probs.argmax()), "probabilities": probs}
 
     def update(self, name: str, index: int) -> dict:
-        """Compute and redraw the figure; returns what :meth:`compute` returns."""
-        import matplotlib.pyplot as plt
+        """Compute and redraw the figure; returns what :meth:`compute` returns.
 
-        from .plots import bar_probabilities
+        The figure and its artists are created once; an update only changes
+        the image data, the bar lengths and colours and the titles.
+        """
+        import matplotlib.pyplot as plt
 
         result = self.compute(name, index)
         _, ds = self.models[name]
+        img = ds.images[result["index"]]
         if self.fig is None:
             with plt.ioff():
                 self.fig = plt.figure(figsize=(7.5, 2.8))
-        self.fig.clear()
-        ax_img, ax_bar = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2]})
-        img = ds.images[result["index"]]
-        ax_img.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255)
-        ax_img.axis("off")
-        verdict = "right" if result["prediction"] == result["label"] else "WRONG"
-        ax_img.set_title(f"true: {ds.classes[result['label']]}\npredicted: "
-                         f"{ds.classes[result['prediction']]} ({verdict})", fontsize=9)
-        bar_probabilities(result["probabilities"], ds.classes, label=result["label"], ax=ax_bar)
-        ax_bar.set_title(f"{name}: class probabilities", fontsize=9)
-        self.fig.tight_layout()
+            self._ax_img, self._ax_bar = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2]})
+            self._ax_img.axis("off")
+            self._ax_bar.set_xlim(0, 1)
+            self._ax_bar.set_xlabel("probability")
+            self._ax_bar.invert_yaxis()
+            self._image = None
+            self._bars = self._ax_bar.barh(np.arange(10), np.zeros(10), color="#9bb7d4")
+            self._shown = None
+        if self._image is None or self._image.get_array().shape != img.shape:
+            self._ax_img.clear()
+            self._ax_img.axis("off")
+            self._image = self._ax_img.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255)
+        else:
+            self._image.set_data(img)
+        if self._shown != name:
+            self._ax_bar.set_yticks(np.arange(10), [str(c) for c in ds.classes], fontsize=8)
+            self._shown = name
+        probs, label, top = result["probabilities"], result["label"], result["prediction"]
+        for k, bar in enumerate(self._bars):
+            bar.set_width(float(probs[k]))
+            bar.set_color("#2ca02c" if k == label else "#d62728" if k == top else "#9bb7d4")
+        verdict = "right" if top == label else "WRONG"
+        self._ax_img.set_title(f"true: {ds.classes[label]}\npredicted: {ds.classes[top]} ({verdict})", fontsize=9)
+        self._ax_bar.set_title(f"{name}: class probabilities", fontsize=9)
+        if not getattr(self, "_laid_out", False):
+            self.fig.tight_layout()
+            self._laid_out = True
         return result
 
     def widget(self, *, index: int = 0):
@@ -127,6 +158,7 @@ class NeuronPruningExplorer:
         self.stats = {k: neurons.activation_stats(acts[k]) for k in self.layers}
         self.duplicates = {k: neurons.find_duplicates(acts[k], tol=dup_tol) for k in self.layers}
         self.x100 = to_tensor(test.images[:100])
+        self._test = _TestSet(test)
         self.fig = None
 
     def plan(self, max_fire_rate: float, merge: bool) -> tuple[dict, dict]:
@@ -143,7 +175,7 @@ class NeuronPruningExplorer:
     def compute(self, max_fire_rate: float, merge: bool = False) -> dict:
         """Build the smaller model and measure it."""
         from . import neurons
-        from .measure import accuracy, count_parameters, latency
+        from .measure import count_parameters, latency
 
         drop, pairs = self.plan(max_fire_rate, merge)
         small = neurons.shrink_mlp(self.model, drop=drop, merge=pairs)
@@ -152,29 +184,31 @@ class NeuronPruningExplorer:
             "hidden": (small.fc1.out_features, small.fc2.out_features),
             "removed": {k: len(drop[k]) + len(pairs[k]) for k in self.layers},
             "parameters": count_parameters(small),
-            "accuracy": accuracy(small, self.test.images, self.test.labels),
+            "accuracy": self._test.accuracy(small),
             "latency_ms": latency(lambda: small(self.x100), warmup=1, repeats=5).median_ms,
             "model": small,
         }
 
     def update(self, max_fire_rate: float, merge: bool = False) -> dict:
-        """Compute and redraw the fire-rate histograms with the cut drawn in."""
+        """Compute and redraw: the cut moves on the (fixed) fire-rate histograms."""
         import matplotlib.pyplot as plt
 
         result = self.compute(max_fire_rate, merge)
         if self.fig is None:
             with plt.ioff():
                 self.fig = plt.figure(figsize=(8, 2.8))
-        self.fig.clear()
-        axes = self.fig.subplots(1, 2)
-        for ax, k in zip(axes, self.layers):
-            rate = self.stats[k]["fire_rate"]
-            ax.hist(rate, bins=40, color="#9bb7d4")
-            ax.axvline(max_fire_rate, color="#d62728", lw=2)
-            ax.set_title(f"{k}: {result['removed'][k]} of {len(rate)} neurons removed", fontsize=9)
-            ax.set_xlabel("fire rate (fraction of images with a large output)")
-        axes[0].set_ylabel("neurons")
-        self.fig.tight_layout()
+            axes = self.fig.subplots(1, 2)
+            self._cuts = []
+            for ax, k in zip(axes, self.layers):
+                ax.hist(self.stats[k]["fire_rate"], bins=40, color="#9bb7d4")
+                ax.set_xlabel("fire rate (fraction of images with a large output)")
+                self._cuts.append(ax.axvline(0, color="#d62728", lw=2))
+            axes[0].set_ylabel("neurons")
+            self.fig.tight_layout()
+        for ax, cut, k in zip(self.fig.axes, self._cuts, self.layers):
+            cut.set_xdata([max_fire_rate, max_fire_rate])
+            ax.set_title(f"{k}: {result['removed'][k]} of {len(self.stats[k]['fire_rate'])} neurons removed",
+                         fontsize=9)
         return result
 
     def widget(self, *, max_fire_rate: float = 0.02):
@@ -219,12 +253,12 @@ class WeightPruningExplorer:
         self.model = model.eval()
         self.test = test
         self.weights = prunable_weights(model)
+        self._test = _TestSet(test)
         self.fig = None
 
     def compute(self, *, C: float | None = None, sparsity: float | None = None) -> dict:
         """Masks by threshold ``C`` or by global ``sparsity`` (exactly one), and their cost."""
         from . import pruning
-        from .measure import accuracy
         from .prune_torch import apply_masks, masks_for
 
         if (C is None) == (sparsity is None):
@@ -240,7 +274,7 @@ class WeightPruningExplorer:
         return {
             "layer_sparsity": {name: pruning.sparsity(m) for name, m in masks.items()},
             "sparsity": 1 - kept / total,
-            "accuracy": accuracy(small, self.test.images, self.test.labels),
+            "accuracy": self._test.accuracy(small),
             "dense_bytes": sum(4 * w.size for w in pruned.values()),
             "csr_bytes": sum(pruning.csr_bytes(w) for w in pruned.values()),
             "bitmask_bytes": sum(pruning.bitmask_bytes(w) for w in pruned.values()),
@@ -248,29 +282,33 @@ class WeightPruningExplorer:
         }
 
     def update(self, *, C: float | None = None, sparsity: float | None = None) -> dict:
+        """Compute and redraw: the threshold lines move, the per-layer bars change height."""
         import matplotlib.pyplot as plt
 
         result = self.compute(C=C, sparsity=sparsity)
+        names = list(result["layer_sparsity"])
         if self.fig is None:
             with plt.ioff():
                 self.fig = plt.figure(figsize=(8.5, 2.8))
-        self.fig.clear()
-        ax_hist, ax_bar = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-        w = self.weights["fc1.weight"].ravel()
-        ax_hist.hist(w, bins=120, range=(-0.3, 0.3), color="#9bb7d4")
-        if C is not None:
-            for c in (-C, C):
-                ax_hist.axvline(c, color="#d62728", lw=1.5)
-        ax_hist.set_title("fc1 weights (the removed ones lie between the red lines)" if C is not None
-                          else "fc1 weights", fontsize=9)
-        ax_hist.set_yticks([])
-        names = list(result["layer_sparsity"])
-        ax_bar.bar(range(len(names)), [100 * result["layer_sparsity"][n] for n in names], color="#1f77b4")
-        ax_bar.set_xticks(range(len(names)), [n.split(".")[0] for n in names])
-        ax_bar.set_ylim(0, 100)
-        ax_bar.set_ylabel("weights removed, %")
-        ax_bar.set_title(f"accuracy {100 * result['accuracy']:.2f}%", fontsize=9)
-        self.fig.tight_layout()
+            ax_hist, ax_bar = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+            counts, edges = np.histogram(self.weights["fc1.weight"].ravel(), bins=120, range=(-0.3, 0.3))
+            ax_hist.stairs(counts, edges, fill=True, color="#9bb7d4")
+            ax_hist.set_yticks([])
+            self._lines = [ax_hist.axvline(0, color="#d62728", lw=1.5) for _ in range(2)]
+            self._bars = ax_bar.bar(range(len(names)), np.zeros(len(names)), color="#1f77b4")
+            ax_bar.set_xticks(range(len(names)), [n.split(".")[0] for n in names])
+            ax_bar.set_ylim(0, 100)
+            ax_bar.set_ylabel("weights removed, %")
+            self._ax_hist, self._ax_bar = ax_hist, ax_bar
+            self.fig.tight_layout()
+        for line, c in zip(self._lines, (-(C or 0.0), C or 0.0)):
+            line.set_xdata([c, c])
+            line.set_visible(C is not None)
+        self._ax_hist.set_title("fc1 weights (the removed ones lie between the red lines)" if C is not None
+                                else "fc1 weights", fontsize=9)
+        for bar, n in zip(self._bars, names):
+            bar.set_height(100 * result["layer_sparsity"][n])
+        self._ax_bar.set_title(f"accuracy {100 * result['accuracy']:.2f}%", fontsize=9)
         return result
 
     def widget(self, *, C: float = 0.05):

@@ -96,3 +96,43 @@ def test_neuron_explorer_widget_reacts(neuron_explorer):
     before = status.value
     slider.value = 0.1
     assert status.value != before and "parameters" in status.value
+
+
+@pytest.fixture(scope="module")
+def weight_explorer():
+    return cl.widgets.WeightPruningExplorer(cl.load_pretrained("lenet300"), cl.load_mnist("test", limit=500))
+
+
+def test_weight_explorer_threshold_matches_the_library(weight_explorer):
+    from course_lib import pruning
+
+    result = weight_explorer.compute(C=0.05)
+    for name, w in weight_explorer.weights.items():
+        assert result["layer_sparsity"][name] == pytest.approx(float(np.mean(np.abs(w) < 0.05)))
+    pruned = [np.where(np.abs(w) >= 0.05, w, 0) for w in weight_explorer.weights.values()]
+    assert result["csr_bytes"] == sum(pruning.csr_bytes(p) for p in pruned)
+    assert result["dense_bytes"] == 4 * sum(w.size for w in weight_explorer.weights.values())
+    # accuracy is the pruned model's, measured like cl.accuracy
+    masks = {n: pruning.threshold_mask(w, 0.05) for n, w in weight_explorer.weights.items()}
+    model = cl.prune_torch.apply_masks(weight_explorer.model, masks)
+    assert result["accuracy"] == pytest.approx(cl.accuracy(model, weight_explorer.test.images,
+                                                            weight_explorer.test.labels))
+
+
+def test_weight_explorer_sparsity_mode_and_redraw(weight_explorer):
+    result = weight_explorer.update(sparsity=0.9)
+    assert result["sparsity"] == pytest.approx(0.9, abs=1e-4)
+    heights = [b.get_height() for b in weight_explorer._bars]
+    weight_explorer.update(C=0.01)
+    assert [b.get_height() for b in weight_explorer._bars] != heights
+    assert weight_explorer._lines[1].get_xdata()[0] == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="exactly one of C and sparsity"):
+        weight_explorer.compute(C=0.1, sparsity=0.5)
+
+
+def test_weight_explorer_widget_reacts(weight_explorer):
+    box = weight_explorer.widget(C=0.02)
+    c_slider, status = box.children[1].children[0], box.children[2]
+    before = status.value
+    c_slider.value = 0.1
+    assert status.value != before and "CSR" in status.value
