@@ -23,10 +23,12 @@ _EXPORTS = {
                "load_pretrained", "to_tensor"],
     "notebook": ["CourseConfig", "full_mode", "setup"],
     "pruning": ["global_magnitude_prune", "magnitude_prune", "sparsity", "threshold_prune"],
+    "quantization": ["QTensor", "choose_range", "dequantize", "fake_quantize", "qparams", "quantize",
+                     "quantize_seed", "quantize_tensor", "to_float16"],
 }
 _NAME_TO_MODULE = {name: module for module, names in _EXPORTS.items() for name in names}
 _SUBMODULES = ["bench", "data", "exercises", "measure", "models", "neurons", "notebook", "plots", "prune_torch",
-               "pruning", "report", "train", "widgets"]
+               "pruning", "quant_torch", "quantization", "report", "train", "widgets"]
 
 __all__ = sorted(_NAME_TO_MODULE) + _SUBMODULES
 
