@@ -163,3 +163,66 @@ exercise("03-gradual", "Zhu & Gupta's gradual (cubic) sparsity schedule").cases.
     ("50% -> 95% over steps 5..25", _cubic_case(0.5, 0.95, 5, 25)),
     ("one-step ramp", _cubic_case(0.1, 0.8, 3, 4)),
 ])
+
+
+# --------------------------------------------------------------------------- 04 quantization from scratch
+
+SEED_Q4_MATRIX = np.array([[3.0, -0.5], [1.0, 2.0]])
+
+
+def _seed_q4(answer):
+    from .quantization import quantize_seed
+
+    expected = quantize_seed(SEED_Q4_MATRIX, float(np.abs(SEED_Q4_MATRIX).max()))
+    return compare(answer, expected.astype(np.int64), name="Q")
+
+
+exercise("04-seed-q4", "Seed question 4: quantize [[3, -0.5], [1, 2]]").cases.append(("the matrix", _seed_q4))
+
+
+def _matvec_case(seed, out, inp, a_w, a_x, batch=None):
+    def run(fn):
+        from .quantization import seed_matvec
+
+        rng = np.random.default_rng(seed)
+        w = rng.uniform(-a_w, a_w, size=(out, inp)) * 0.999
+        x = rng.uniform(-a_x, a_x, size=inp) * 0.999
+        expected = seed_matvec(w, x, a_w=a_w, a_x=a_x)["y"]
+        return compare(fn(w.copy(), x.copy(), a_w, a_x), expected, name=f"int8_matvec(W {w.shape}, x, {a_w}, {a_x})",
+                       rtol=1e-9, atol=1e-12)
+    return run
+
+
+def _seed_example_case(fn):
+    w = np.array([[-0.18120981, -0.29043840], [0.49722983, 0.22141714]])
+    x = np.array([0.77412377, 0.49299395])
+    return compare(fn(w, x, 1.0, 1.0), np.array([-0.29113770, 0.48834229]), name="the seed's example",
+                   rtol=0, atol=1e-7)
+
+
+exercise("04-int8-matvec", "An int8 matrix-vector product with dequantization").cases.extend([
+    ("the seed's 2x2 example (a = 1)", _seed_example_case),
+    ("a 5x7 layer, a_w = 0.5, a_x = 2", _matvec_case(0, 5, 7, 0.5, 2.0)),
+    ("a 64x300 layer, a_w = 0.2, a_x = 4", _matvec_case(1, 64, 300, 0.2, 4.0)),
+])
+
+# Seed question 2, as true/false statements (notebook 04); only a digest is stored.
+_SPEED_DIGEST = "92e22fa2f3709b4a628d827632ebb19ffa64f5e4a9b70b4f1ba26a75b45c72d6"
+
+
+def _speed_case(answer):
+    import hashlib
+
+    if not isinstance(answer, (set, frozenset, list, tuple, str)):
+        return [f"answer is a {type(answer).__name__}, expected a set of letters like {{'A', 'C'}}"]
+    letters = {str(a).strip().upper() for a in answer}
+    if letters - set("ABCDEF"):
+        return [f"answer contains {sorted(letters - set('ABCDEF'))}: the statements are A to F"]
+    digest = hashlib.sha256(("04-speed-memory:" + "".join(sorted(letters))).encode()).hexdigest()
+    if digest != _SPEED_DIGEST:
+        return ["at least one statement is judged wrongly: compare with the notebook's measurements"]
+    return []
+
+
+exercise("04-speed-memory", "Seed question 2: when does quantization save memory and time?").cases.append(
+    ("the six statements", _speed_case))
