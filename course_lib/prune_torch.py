@@ -28,8 +28,8 @@ import warnings
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from ._training import adam_steps, check_labels
 from ._validation import check_choice, check_int, check_positive_float
 from .measure import accuracy
 from .models import build_model, to_tensor
@@ -258,12 +258,7 @@ def fine_tune(model: nn.Module, masks: dict, images, labels, *, epochs: int = 1,
     """
     checked = _check_masks(model, masks)
     x_all = to_tensor(images)
-    labels = np.asarray(labels)
-    if labels.dtype == bool or not np.issubdtype(labels.dtype, np.integer) or labels.ndim != 1:
-        raise TypeError(f"labels must be a 1-D array of integer class indices, got dtype {labels.dtype} "
-                        f"and shape {labels.shape}.")
-    if len(labels) != len(x_all):
-        raise ValueError(f"images and labels differ in length: {len(x_all)} != {len(labels)}.")
+    labels = check_labels(labels, len(x_all))
     if len(labels) == 0:
         raise ValueError("labels is empty, must have at least one example.")
     epochs = check_int("epochs", epochs, minimum=0)
@@ -275,38 +270,21 @@ def fine_tune(model: nn.Module, masks: dict, images, labels, *, epochs: int = 1,
 
     new = apply_masks(model, checked)
     removed = {name: ~torch.from_numpy(m) for name, m in checked.items()}
-    y_all = torch.from_numpy(labels.astype(np.int64))
     params = _prunable_params(new)
-    optimizer = torch.optim.Adam(new.parameters(), lr=lr)
-    loss_fn = nn.CrossEntropyLoss()
-    n = len(labels)
-    total = epochs * -(-n // batch_size)
-    if max_steps is not None:
-        total = min(total, max_steps)
-    bar = tqdm(total=total, desc="fine-tune", disable=not progress, mininterval=1.0)
-    new.train()
-    step = 0
-    while step < total:
-        order = torch.from_numpy(gen.permutation(n))
-        for start in range(0, n, batch_size):
-            if step >= total:
-                break
-            idx = order[start:start + batch_size]
-            loss = loss_fn(new(x_all[idx]), y_all[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+
+    def zero_removed_gradients():
+        for name, off in removed.items():
+            if params[name].grad is not None:
+                params[name].grad.masked_fill_(off, 0.0)
+
+    def reapply_masks():
+        with torch.no_grad():
             for name, off in removed.items():
-                if params[name].grad is not None:
-                    params[name].grad.masked_fill_(off, 0.0)
-            optimizer.step()
-            with torch.no_grad():
-                for name, off in removed.items():
-                    params[name].masked_fill_(off, 0.0)
-            step += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-    bar.close()
-    return new.eval()
+                params[name].masked_fill_(off, 0.0)
+
+    return adam_steps(new, x_all, labels, epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr,
+                      gen=gen, progress=progress, desc="fine-tune", before_step=zero_removed_gradients,
+                      after_step=reapply_masks)
 
 
 def _record(round_: int, target: float, pruned_acc: float, model: nn.Module, test_images, test_labels) -> dict:

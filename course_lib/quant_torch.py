@@ -54,8 +54,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
+from ._training import adam_steps, check_labels
 from ._validation import check_choice, check_int, check_positive_float
 from .measure import latency
 from .models import LeNet300100, to_tensor
@@ -979,12 +979,7 @@ def train_qat(model: nn.Module, images, labels, *, epochs: int = 1, max_steps: i
     """
     _qat_layers(model)
     x_all = _check_images(images)
-    labels = np.asarray(labels)
-    if labels.dtype == bool or not np.issubdtype(labels.dtype, np.integer) or labels.ndim != 1:
-        raise TypeError(f"labels must be a 1-D array of integer class indices, got dtype {labels.dtype} "
-                        f"and shape {labels.shape}.")
-    if len(labels) != len(x_all):
-        raise ValueError(f"images and labels differ in length: {len(x_all)} != {len(labels)}.")
+    labels = check_labels(labels, len(x_all))
     epochs = check_int("epochs", epochs, minimum=0)
     max_steps = check_int("max_steps", max_steps, minimum=0, allow_none=True)
     lr = check_positive_float("lr", lr)
@@ -993,33 +988,10 @@ def train_qat(model: nn.Module, images, labels, *, epochs: int = 1, max_steps: i
     gen = _as_generator(rng)
 
     new = copy.deepcopy(model)
-    y_all = torch.from_numpy(labels.astype(np.int64))
-    optimizer = torch.optim.Adam([p for p in new.parameters() if p.requires_grad], lr=lr)
-    loss_fn = nn.CrossEntropyLoss()
-    n = len(labels)
-    total = epochs * -(-n // batch_size)
-    if max_steps is not None:
-        total = min(total, max_steps)
-    bar = tqdm(total=total, desc="QAT", disable=not progress, mininterval=1.0)
-    new.train()
-    step = 0
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(gen.integers(2 ** 62)))
-        while step < total:
-            order = torch.from_numpy(gen.permutation(n))
-            for start in range(0, n, batch_size):
-                if step >= total:
-                    break
-                idx = order[start:start + batch_size]
-                loss = loss_fn(new(x_all[idx]), y_all[idx])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                step += 1
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-    bar.close()
-    return new.eval()
+        return adam_steps(new, x_all, labels, epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr,
+                          gen=gen, progress=progress, desc="QAT")
 
 
 def convert_qat(model: nn.Module) -> nn.Module:

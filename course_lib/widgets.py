@@ -28,6 +28,30 @@ class _TestSet:
             return float((model.eval()(self.x).argmax(1) == self.y).float().mean())
 
 
+def _explorer_box(rows: list, controls: list, describe, explorer):
+    """The common layout of every explorer: control rows, a status line, the figure.
+
+    ``describe()`` runs the explorer's update for the controls' current values and
+    returns the status line (HTML); it runs once now and again whenever a control
+    in ``controls`` changes.
+    """
+    import ipywidgets as w
+    from IPython.display import display
+
+    status, out = w.HTML(), w.Output()
+
+    def redraw(*_):
+        status.value = describe()
+        with out:
+            out.clear_output(wait=True)
+            display(explorer.fig)
+
+    for control in controls:
+        control.observe(redraw, names="value")
+    redraw()
+    return w.VBox([*rows, status, out])
+
+
 class PredictionExplorer:
     """Pick a model and a test image; see the image and the model's class probabilities.
 
@@ -102,31 +126,23 @@ class PredictionExplorer:
     def widget(self, *, index: int = 0):
         """The ipywidgets UI: a model dropdown, an image slider, the figure."""
         import ipywidgets as w
-        from IPython.display import display
 
         dropdown = w.Dropdown(options=self.names, value=self.names[0], description="model")
         slider = w.IntSlider(value=index, min=0, max=len(self.models[self.names[0]][1].labels) - 1,
                              description="test image", continuous_update=False)
-        status = w.HTML()
-        out = w.Output()
 
-        def redraw(*_):
+        def set_range(change):
+            slider.max = len(self.models[change["new"]][1].labels) - 1
+
+        dropdown.observe(set_range, names="value")  # registered first: runs before the redraw
+
+        def describe():
             result = self.update(dropdown.value, slider.value)
             p = float(result["probabilities"][result["prediction"]])
-            status.value = (f"<b>{dropdown.value}</b>, image {result['index']}: predicted "
-                            f"<b>{result['prediction']}</b> with p = {p:.3f}, true label {result['label']}")
-            with out:
-                out.clear_output(wait=True)
-                display(self.fig)
+            return (f"<b>{dropdown.value}</b>, image {result['index']}: predicted "
+                    f"<b>{result['prediction']}</b> with p = {p:.3f}, true label {result['label']}")
 
-        def on_model(change):
-            slider.max = len(self.models[change["new"]][1].labels) - 1
-            redraw()
-
-        dropdown.observe(on_model, names="value")
-        slider.observe(redraw, names="value")
-        redraw()
-        self._widget = w.VBox([w.HBox([dropdown, slider]), status, out])
+        self._widget = _explorer_box([w.HBox([dropdown, slider])], [dropdown, slider], describe, self)
         return self._widget
 
 
@@ -213,29 +229,20 @@ class NeuronPruningExplorer:
 
     def widget(self, *, max_fire_rate: float = 0.02):
         import ipywidgets as w
-        from IPython.display import display
 
         slider = w.FloatSlider(value=max_fire_rate, min=0.0, max=0.2, step=0.005, readout_format=".3f",
                                description="max fire rate", continuous_update=False)
         merge = w.Checkbox(value=False, description="merge near-duplicates")
-        status = w.HTML()
-        out = w.Output()
         base = self.compute(0.0, False)
 
-        def redraw(*_):
+        def describe():
             r = self.update(slider.value, merge.value)
-            status.value = (f"hidden layers {r['hidden'][0]}-{r['hidden'][1]} (was 300-100) · parameters "
-                            f"{r['parameters']:,} ({r['parameters'] / base['parameters']:.0%}) · accuracy "
-                            f"{100 * r['accuracy']:.2f}% (was {100 * base['accuracy']:.2f}%) · 100 images "
-                            f"{r['latency_ms']:.2f} ms (was {base['latency_ms']:.2f} ms)")
-            with out:
-                out.clear_output(wait=True)
-                display(self.fig)
+            return (f"hidden layers {r['hidden'][0]}-{r['hidden'][1]} (was 300-100) · parameters "
+                    f"{r['parameters']:,} ({r['parameters'] / base['parameters']:.0%}) · accuracy "
+                    f"{100 * r['accuracy']:.2f}% (was {100 * base['accuracy']:.2f}%) · 100 images "
+                    f"{r['latency_ms']:.2f} ms (was {base['latency_ms']:.2f} ms)")
 
-        slider.observe(redraw, names="value")
-        merge.observe(redraw, names="value")
-        redraw()
-        return w.VBox([w.HBox([slider, merge]), status, out])
+        return _explorer_box([w.HBox([slider, merge])], [slider, merge], describe, self)
 
 
 class WeightPruningExplorer:
@@ -313,7 +320,6 @@ class WeightPruningExplorer:
 
     def widget(self, *, C: float = 0.05):
         import ipywidgets as w
-        from IPython.display import display
 
         from .report import format_bytes
 
@@ -322,25 +328,17 @@ class WeightPruningExplorer:
                                  description="C", continuous_update=False)
         s_slider = w.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="sparsity",
                                  continuous_update=False)
-        status = w.HTML()
-        out = w.Output()
 
-        def redraw(*_):
+        def describe():
             if mode.value == "threshold C":
                 r = self.update(C=c_slider.value)
             else:
                 r = self.update(sparsity=s_slider.value)
-            status.value = (f"removed {100 * r['sparsity']:.1f}% of the weights · accuracy "
-                            f"{100 * r['accuracy']:.2f}% · stored dense {format_bytes(r['dense_bytes'])}, "
-                            f"CSR {format_bytes(r['csr_bytes'])}, bitmask {format_bytes(r['bitmask_bytes'])}")
-            with out:
-                out.clear_output(wait=True)
-                display(self.fig)
+            return (f"removed {100 * r['sparsity']:.1f}% of the weights · accuracy "
+                    f"{100 * r['accuracy']:.2f}% · stored dense {format_bytes(r['dense_bytes'])}, "
+                    f"CSR {format_bytes(r['csr_bytes'])}, bitmask {format_bytes(r['bitmask_bytes'])}")
 
-        for control in (mode, c_slider, s_slider):
-            control.observe(redraw, names="value")
-        redraw()
-        return w.VBox([mode, w.HBox([c_slider, s_slider]), status, out])
+        return _explorer_box([mode, w.HBox([c_slider, s_slider])], [mode, c_slider, s_slider], describe, self)
 
 
 class QuantizationExplorer:
@@ -418,23 +416,14 @@ class QuantizationExplorer:
 
     def widget(self, *, bits: int = 4):
         import ipywidgets as w
-        from IPython.display import display
 
         b = w.IntSlider(value=bits, min=2, max=8, description="bits", continuous_update=False)
         r = w.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="a / max|w|",
                           continuous_update=False)
-        status = w.HTML()
-        out = w.Output()
 
-        def redraw(*_):
+        def describe():
             res = self.update(b.value, r.value)
-            status.value = (f"{b.value}-bit weights, range a = {r.value:.2f}·max|w| per layer · size "
-                            f"{b.value / 32:.0%} of float32 (codes only) · accuracy {100 * res['accuracy']:.2f}%")
-            with out:
-                out.clear_output(wait=True)
-                display(self.fig)
+            return (f"{b.value}-bit weights, range a = {r.value:.2f}·max|w| per layer · size "
+                    f"{b.value / 32:.0%} of float32 (codes only) · accuracy {100 * res['accuracy']:.2f}%")
 
-        b.observe(redraw, names="value")
-        r.observe(redraw, names="value")
-        redraw()
-        return w.VBox([w.HBox([b, r]), status, out])
+        return _explorer_box([w.HBox([b, r])], [b, r], describe, self)

@@ -136,3 +136,25 @@ def test_weight_explorer_widget_reacts(weight_explorer):
     before = status.value
     c_slider.value = 0.1
     assert status.value != before and "CSR" in status.value
+
+
+def test_quantization_explorer_levels_and_accuracy():
+    from course_lib.quantization import fake_quantize
+
+    exp = cl.widgets.QuantizationExplorer(cl.load_pretrained("lenet300"), cl.load_mnist("test", limit=500))
+    r8 = exp.update(8, 1.0)
+    w = exp.weights["fc1.weight"]
+    step = float(np.abs(w).max()) / 127
+    assert r8["scales"]["fc1.weight"] == pytest.approx(step)
+    expected = fake_quantize(w, bits=8, scale=step)
+    assert np.array_equal(exp._copy.fc1.weight.detach().numpy(), expected)
+    r2 = exp.update(2, 1.0)
+    assert r2["rmse"] > r8["rmse"] and r2["accuracy"] < r8["accuracy"]
+    assert len(exp._levels.get_segments()) == 3  # 2 bits, symmetric: -s, 0, +s
+    box = exp.widget(bits=4)
+    bits_slider, status = box.children[0].children[0], box.children[1]
+    before = status.value
+    bits_slider.value = 3
+    assert status.value != before and "3-bit" in status.value
+    with pytest.raises(ValueError, match="bits == 9, must be <= 8"):
+        exp.compute(9)
