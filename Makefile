@@ -14,7 +14,7 @@ JOBS ?= 2
 NO_BROWSER ?=
 LAB_FLAGS := $(if $(NO_BROWSER),--no-browser,)
 
-.PHONY: help install data lab test lint notebooks bench clean
+.PHONY: help install data lab test lint notebooks bench clean release grade check
 
 help:
 	@echo "make lab        open the course in JupyterLab (installs on first use)"
@@ -22,6 +22,9 @@ help:
 	@echo "make data       show the data status and download what is missing"
 	@echo "make notebooks  re-execute every notebook in place (instructors)"
 	@echo "make bench      run the benchmarks (ratios: ours vs reference, compressed vs dense)"
+	@echo "make release    write the student versions of the notebooks into student/ (instructors)"
+	@echo "make grade SUBMISSIONS=dir   grade a class into grades/gradebook.csv (instructors)"
+	@echo "make check NOTEBOOK=student/01_weight_pruning.ipynb   check a notebook like the grader (students)"
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it, or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -43,7 +46,7 @@ lab: data
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS) 00_introduction.ipynb
 
 lint: install
-	$(BIN)/ruff check course_lib tests
+	$(BIN)/ruff check course_lib tests hidden_tests
 
 test: data lint
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
@@ -56,3 +59,20 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+# Grading (docs/GRADING.md)
+SUBMISSIONS ?=
+NOTEBOOK ?=
+GRADES ?= grades
+GRADE_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+release: install
+	$(BIN)/python -m course_lib.release --out student
+
+grade: data
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder (one subfolder or .zip per student)"; exit 1; }
+	$(BIN)/python -m course_lib.grade "$(SUBMISSIONS)" --out $(GRADES)/gradebook.csv --feedback $(GRADES)/feedback --jobs $(GRADE_JOBS)
+
+check: data
+	@test -n "$(NOTEBOOK)" || { echo "usage: make check NOTEBOOK=student/01_weight_pruning.ipynb"; exit 1; }
+	$(BIN)/python -m course_lib.grade --self "$(NOTEBOOK)"

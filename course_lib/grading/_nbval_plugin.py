@@ -1,0 +1,148 @@
+"""pytest plugin loaded into the grading subprocess (``-p course_lib.grading._nbval_plugin``).
+
+It runs in the pytest process that drives nbval, never in the grader, and does four
+things before any submitted code runs:
+
+* applies the resource limits the grader asked for (``COURSE_GRADE_RLIMITS``); the
+  kernel that nbval starts inherits them;
+* takes the file descriptor of the result pipe (``COURSE_GRADE_REPORT=fd:N``), makes it
+  non-inheritable (the kernel never gets it) and removes both variables from the
+  environment the kernel will inherit (on Windows, ``file:PATH``: a file outside the
+  kernel's working directory);
+* after collection, deletes the graded notebook from the kernel's working directory
+  (nbval has read it; the submission then finds no reference outputs or hidden tests
+  on disk);
+* reports each cell's outcome, and its outputs cut to a readable size, as one JSON
+  line on the pipe as soon as the cell finishes, so a run killed for time or memory
+  still reports every cell that ran.
+
+It also makes nbval's comparison ignore ``stderr`` (warnings) and keeps its diff of a
+gigantic output short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+try:
+    import resource
+except ImportError:  # Windows: no resource limits (the grader's time and memory watchdog still applies)
+    resource = None
+
+_MAX_TEXT = 4000
+_channel = None
+
+
+def _short(text: str, limit: int = _MAX_TEXT) -> str:
+    """``text`` if short, else its beginning and its end (a check's verdict is at the end)."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n... [{len(text) - 2 * half} characters cut] ...\n{text[-half:]}"
+
+
+def _apply_limits(spec: str) -> None:
+    if resource is None:
+        return
+    names = {"as": "RLIMIT_AS", "cpu": "RLIMIT_CPU", "fsize": "RLIMIT_FSIZE", "core": "RLIMIT_CORE"}
+    for item in filter(None, spec.split(",")):
+        key, value = item.split("=")
+        which, limit = getattr(resource, names[key], None), int(value)
+        if which is None:
+            continue
+        _, hard = resource.getrlimit(which)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        try:
+            resource.setrlimit(which, (limit, hard))
+        except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS
+            pass
+
+
+def _patch_nbval() -> None:
+    from nbval.plugin import IPyNbCell
+
+    compare, format_compare = IPyNbCell.compare_outputs, IPyNbCell.format_output_compare
+
+    def compare_outputs(self, test, ref, skip_compare=None):
+        test = [o for o in test if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        return compare(self, test, ref, skip_compare)
+
+    def format_output_compare(self, key, left, right):
+        cut = [_short(v, 500) if isinstance(v, str) else v for v in (left, right)]
+        return format_compare(self, key, *cut)
+
+    IPyNbCell.compare_outputs = compare_outputs
+    IPyNbCell.format_output_compare = format_output_compare
+
+
+def _send(**event) -> None:
+    if _channel is not None:
+        try:
+            _channel.write(json.dumps(event, sort_keys=True) + "\n")
+            _channel.flush()
+        except OSError:
+            pass
+
+
+def pytest_configure(config):
+    global _channel
+    _apply_limits(os.environ.pop("COURSE_GRADE_RLIMITS", ""))
+    target = os.environ.pop("COURSE_GRADE_REPORT", "")
+    if target.startswith("fd:") and _channel is None:
+        os.set_inheritable(int(target[3:]), False)
+        _channel = os.fdopen(int(target[3:]), "w", encoding="utf-8")
+    elif target.startswith("file:") and _channel is None:  # where there are no pipes to pass (Windows)
+        _channel = open(target[5:], "w", encoding="utf-8")  # open for the whole session
+    _patch_nbval()
+
+
+def pytest_collection_finish(session):
+    for item in session.items:
+        try:
+            item.path.unlink(missing_ok=True)
+        except OSError:
+            pass
+    _send(event="collected", cells=len(session.items))
+
+
+def _outputs(item) -> dict:
+    stdout, stderr, errors, other = [], [], [], []
+    for out in getattr(item, "test_outputs", None) or []:
+        kind = out.get("output_type")
+        if kind == "stream":
+            (stdout if out.get("name") == "stdout" else stderr).append(str(out.get("text", "")))
+        elif kind == "error":
+            errors.append(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}")
+        elif kind in ("display_data", "execute_result"):
+            other.append(str(out.get("data", {}).get("text/plain", "")))
+    return {"stdout": _short("".join(stdout)), "stderr": _short("".join(stderr)),
+            "error": _short("\n".join(errors)), "display": _short("\n".join(other))}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
+        report.course_cell = {"cell": getattr(item, "cell_num", -1), **_outputs(item)}
+    return report
+
+
+def pytest_runtest_logreport(report):
+    info = getattr(report, "course_cell", None)
+    if info is None:
+        return
+    message = ""
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        message = next((line.strip() for line in text.splitlines()
+                        if line.strip() and "Notebook cell execution failed" not in line), "")
+    _send(event="cell", outcome=report.outcome, xfail=hasattr(report, "wasxfail"), when=report.when,
+          message=_short(message, 500), **info)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _send(event="finished", exitstatus=int(exitstatus))

@@ -1,0 +1,174 @@
+"""Student versions of the course notebooks.
+
+``python -m course_lib.grading.release [--out student/]`` reads the instructor
+notebooks (``notebooks/*.ipynb``, never modified) and writes, for each one:
+
+* every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region replaced by
+  ``raise NotImplementedError("exercise <id>: write your solution here")`` at the
+  region's indentation (the id is the one the following check cell uses);
+* all outputs, execution counts, execution timestamps and widget state removed,
+  so that no answer is readable anywhere in the file (``--keep-demo-outputs`` keeps
+  the outputs of the demo cells, for instructors who have checked that none of them
+  shows an answer);
+* metadata ``{"course": {"exercise": id, "role": "solution" | "check", "part": k}}``
+  on exercise and check cells and ``{"course": {"notebook": name, "exercises": [...]}}``
+  on the notebook, so that the grader finds a student's cells even when they were
+  moved, and a notebook even when it was renamed.
+
+Demo cells are unchanged and keep working. After writing, the release looks for
+every solution line in the student file and refuses to write one that leaks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .notebooks import META_KEY, SOLUTION_BEGIN, SOLUTION_END, CourseNotebook, load_course_notebook, stub_source
+
+__all__ = ["strip_solution", "release_notebook", "release_course", "solution_lines", "main"]
+
+DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def strip_solution(source: str, exercise_id: str, *, markdown: bool = False) -> str:
+    """Replace every solution region of ``source`` by the exercise's ``NotImplementedError``.
+
+    In a Markdown cell the region becomes ``*Write your answer here.*``.
+
+    Raises
+    ------
+    ValueError
+        When a region is not closed, or an END marker has no BEGIN.
+    """
+    out, inside = [], False
+    for line in source.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(SOLUTION_BEGIN):
+            if inside:
+                raise ValueError(f"exercise {exercise_id}: {SOLUTION_BEGIN!r} inside a solution region.")
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}*Write your answer here.*" if markdown else stub_source(exercise_id, indent))
+            inside = True
+        elif stripped.startswith(SOLUTION_END):
+            if not inside:
+                raise ValueError(f"exercise {exercise_id}: {SOLUTION_END!r} without {SOLUTION_BEGIN!r}.")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"exercise {exercise_id}: {SOLUTION_BEGIN!r} is never closed by {SOLUTION_END!r}.")
+    return "\n".join(out)
+
+
+def solution_lines(source: str) -> list[str]:
+    """The non-trivial lines inside the solution regions of ``source`` (for the leak check)."""
+    lines, inside = [], False
+    for line in source.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(SOLUTION_BEGIN):
+            inside = True
+        elif stripped.startswith(SOLUTION_END):
+            inside = False
+        elif inside and len(stripped) >= 12 and not stripped.startswith("#"):
+            lines.append(stripped)
+    return lines
+
+
+def _roles(course_nb: CourseNotebook) -> dict[int, dict]:
+    roles = {}
+    for ex in course_nb.exercises:
+        for part, i in enumerate(ex.solution_cells):
+            roles[i] = {"exercise": ex.id, "role": "solution", "part": part}
+        roles[ex.check_cell] = {"exercise": ex.id, "role": "check"}
+    return roles
+
+
+def release_notebook(course_nb: CourseNotebook, *, keep_demo_outputs: bool = False) -> nbformat.NotebookNode:
+    """The student version of an instructor notebook (a new notebook; the input is unchanged).
+
+    Raises
+    ------
+    ValueError
+        When a solution region is malformed, or a solution line would still be in the
+        student version (e.g. repeated in a Markdown cell or a demo output).
+    """
+    nb = copy.deepcopy(course_nb.nb)
+    roles = _roles(course_nb)
+    nb.metadata.pop("widgets", None)
+    nb.metadata[META_KEY] = {"notebook": course_nb.name, "exercises": course_nb.exercise_ids}
+    secrets = []
+    for i, cell in enumerate(nb.cells):
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop(META_KEY, None)
+        if i in roles:
+            cell.metadata[META_KEY] = dict(roles[i])
+        if SOLUTION_BEGIN in cell.source or SOLUTION_END in cell.source:
+            label = roles.get(i, {}).get("exercise", f"cell {i}")
+            secrets += solution_lines(cell.source)
+            cell.source = strip_solution(cell.source, label, markdown=cell.cell_type != "code")
+        if cell.cell_type == "code" and (i in roles or not keep_demo_outputs):
+            cell.outputs = []
+            cell.execution_count = None
+    nbformat.validate(nb)
+    text = nbformat.writes(nb)
+    leaked = [line for line in secrets if line in text]
+    if leaked:
+        raise ValueError(f"{course_nb.name}: the student version would still contain solution lines {leaked[:3]} "
+                         "(repeated elsewhere in the notebook, or in a kept output).")
+    return nb
+
+
+def release_course(source=DEFAULT_SOURCE, out="student", *, names=None,
+                   keep_demo_outputs: bool = False) -> list[Path]:
+    """Write the student version of every notebook of ``source`` (or of ``names``) into ``out``.
+
+    Returns the written paths. Refuses to write into the instructor folder itself.
+    """
+    source, out = Path(source), Path(out)
+    if not source.is_dir():
+        raise ValueError(f"source == {str(source)!r}, must be a folder of instructor notebooks.")
+    if out.resolve() == source.resolve():
+        raise ValueError(f"out == {str(out)!r} is the instructor folder: the release would overwrite the solutions.")
+    paths = sorted(source.glob("*.ipynb")) if not names else [source / n for n in names]
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in paths:
+        student = release_notebook(load_course_notebook(path), keep_demo_outputs=keep_demo_outputs)
+        target = out / path.name
+        tmp = target.with_name(target.name + ".tmp")
+        nbformat.write(student, tmp)
+        tmp.replace(target)
+        written.append(target)
+    return written
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m course_lib.grading.release",
+        description="Write the student versions of the course notebooks (no solutions, no outputs).")
+    parser.add_argument("notebooks", nargs="*", help="notebook file names (default: every notebook of --source)")
+    parser.add_argument("--source", default=str(DEFAULT_SOURCE), help="instructor notebooks (default: %(default)s)")
+    parser.add_argument("--out", default="student", help="output folder (default: %(default)s)")
+    parser.add_argument("--keep-demo-outputs", action="store_true",
+                        help="keep the outputs of demo cells (check first that none shows an answer)")
+    args = parser.parse_args(argv)
+    try:
+        written = release_course(args.source, args.out, names=args.notebooks or None,
+                                 keep_demo_outputs=args.keep_demo_outputs)
+    except (ValueError, OSError) as exc:
+        print(f"release: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        nb = nbformat.read(path, as_version=4)
+        ids = nb.metadata[META_KEY]["exercises"]
+        print(f"{path}: {len(ids)} exercise(s){': ' + ', '.join(ids) if ids else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,340 @@
+"""Run one graded notebook through nbval, in a subprocess, with limits.
+
+The **graded notebook** is the instructor notebook with each exercise's solution
+cells replaced by the student's source; every other cell (setup, demos, *check
+cells*) is the instructor's, so a student cannot edit a check. The only stored
+outputs are the reference outputs of the exercise check cells, taken from the
+instructor notebook, with the number of cases updated when hidden cases are added
+(``[<id>] correct: n/n cases pass.``, n counting the hidden ones); the student's own
+outputs are never read. Hidden cases enter as one instructor cell just before the
+first exercise, which executes the hidden test file's text: the file itself is
+never in the kernel's working directory.
+
+:func:`run_nbval` writes the graded notebook to a fresh, empty temporary folder and
+runs ``python -m pytest --nbval-lax`` there in a new session, with
+
+* per-cell time limit (nbval's ``--nbval-cell-timeout``: the kernel is interrupted and
+  the cell fails; later cells still run),
+* per-notebook wall-clock limit (the whole process tree is killed),
+* memory limit: the resident memory of the process tree (polled) and, per process, an
+  address-space limit (``RLIMIT_AS``) above it for sudden huge allocations; plus
+  ``RLIMIT_CPU``, ``RLIMIT_FSIZE`` and no core files.
+
+Results come back over a pipe that the kernel does not inherit, one JSON line per cell
+(see ``_nbval_plugin``), so files a submission writes or deletes cannot change them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .notebooks import META_KEY, CourseNotebook, stub_source
+
+__all__ = ["Limits", "CellResult", "RunResult", "build_graded_notebook", "run_nbval", "reference_line"]
+
+CHECK_TAG = "nbval-check-output"
+_CORRECT_LINE = re.compile(r"^\[(?P<id>[^\]]+)\] correct: \d+/\d+ cases pass\.$", re.M)
+# Set to stop every run at once (the grader was interrupted): their process trees are killed.
+CANCEL = threading.Event()
+# Results come back over a pipe the kernel does not inherit; Windows has no pass_fds: a file.
+USE_PIPE = os.name == "posix"
+# RLIMIT_AS counts address space, not memory: a kernel that imported torch reserves
+# about 4.5 GB of it while using about 1 GB, hence the headroom.
+ADDRESS_SPACE_HEADROOM_MB = 6144
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Time and memory limits of one notebook run."""
+
+    cell_timeout: float = 300.0
+    notebook_timeout: float = 1200.0
+    memory_mb: int = 4096
+    max_file_mb: int = 1024
+
+    def rlimits(self) -> str:
+        cpu = int(self.notebook_timeout) + 60
+        address = (self.memory_mb + ADDRESS_SPACE_HEADROOM_MB) * 2**20
+        return f"as={address},cpu={cpu},fsize={self.max_file_mb * 2**20},core=0"
+
+
+@dataclass
+class CellResult:
+    """What nbval reported for one code cell (``cell`` counts code cells only, from 0)."""
+
+    cell: int
+    outcome: str
+    xfail: bool = False
+    message: str = ""
+    stdout: str = ""
+    stderr: str = ""
+    error: str = ""
+    display: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+
+@dataclass
+class RunResult:
+    """The cells of one run, and how the run ended (``status``: ok, timeout, memory, crashed)."""
+
+    cells: dict[int, CellResult] = field(default_factory=dict)
+    status: str = "ok"
+    detail: str = ""
+    seconds: float = 0.0
+
+
+def reference_line(exercise_id: str, n: int) -> str:
+    """The check line of a correct answer, from :class:`course_lib.exercises.CheckResult` itself."""
+    from ..exercises import CheckResult
+
+    return CheckResult(exercise_id, n, n, []).line
+
+
+def _reference_outputs(cell, exercise_id: str, n_cases: int | None) -> list:
+    """The instructor's stored output of a check cell, announcing ``n_cases`` cases.
+
+    Without a stored ``correct`` line (the notebook was not executed) it is the line
+    itself; ``n_cases`` defaults to the cases registered in this process.
+    """
+    if n_cases is None:
+        from .. import _exercise_bank  # noqa: F401  (registers the exercises)
+        from ..exercises import EXERCISES
+
+        n_cases = len(EXERCISES[exercise_id].cases)
+    outputs = [copy.deepcopy(o) for o in cell.get("outputs", []) if o.get("output_type") != "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    if not any(m.group("id") == exercise_id for m in _CORRECT_LINE.finditer(text)):
+        return [nbformat.v4.new_output("stream", name="stdout", text=reference_line(exercise_id, n_cases) + "\n")]
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            out["text"] = _CORRECT_LINE.sub(lambda m: reference_line(exercise_id, n_cases)
+                                            if m.group("id") == exercise_id else m.group(0), out["text"])
+    return outputs
+
+
+def build_graded_notebook(course_nb: CourseNotebook, answers: dict[str, list[str] | None], *,
+                          case_counts: dict[str, int] | None = None, hidden_source: str | None = None
+                          ) -> tuple[nbformat.NotebookNode, dict[int, tuple[str, str]]]:
+    """The notebook nbval runs for one student, and a map code-cell number -> (exercise id, role).
+
+    ``answers[id]`` is the student's source for each solution cell of exercise ``id``
+    (``None``: not found, the exercise's stub is used). ``case_counts[id]`` is the number
+    of cases, hidden ones included, that the reference line must announce.
+    """
+    src = course_nb.nb
+    roles: dict[int, tuple[str, str, int]] = {}
+    for ex in course_nb.exercises:
+        for part, i in enumerate(ex.solution_cells):
+            roles[i] = (ex.id, "solution", part)
+        roles[ex.check_cell] = (ex.id, "check", 0)
+    first_solution = min((i for i, r in roles.items() if r[1] == "solution"), default=None)
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": copy.deepcopy(src.metadata.get("kernelspec", {}))})
+    code_roles: dict[int, tuple[str, str]] = {}
+    for i, cell in enumerate(src.cells):
+        if i == first_solution and hidden_source:
+            code = ("# Instructor cell added by the grader: hidden test cases.\n"
+                    f"exec(compile({hidden_source!r}, '<hidden tests>', 'exec'), {{'__name__': '__hidden_tests__'}})\n")
+            nb.cells.append(nbformat.v4.new_code_cell(code, metadata={META_KEY: {"role": "hidden"}},
+                                                      id="course-hidden-tests"))
+        cell_id = cell.get("id") or f"cell-{i}"  # the instructor's ids: the graded notebook is reproducible
+        if cell.cell_type != "code":
+            nb.cells.append(nbformat.v4.new_markdown_cell(cell.source, id=cell_id) if cell.cell_type == "markdown"
+                            else nbformat.v4.new_raw_cell(cell.source, id=cell_id))
+            continue
+        new = nbformat.v4.new_code_cell(cell.source, id=cell_id)
+        if i in roles:
+            ex_id, role, part = roles[i]
+            new.metadata[META_KEY] = {"exercise": ex_id, "role": role}
+            if role == "solution":
+                student = answers.get(ex_id)
+                new.source = student[part] if student and part < len(student) else stub_source(ex_id)
+            else:
+                new.metadata["tags"] = [CHECK_TAG]
+                new.execution_count = cell.get("execution_count") or 1
+                new.outputs = _reference_outputs(cell, ex_id, (case_counts or {}).get(ex_id))
+            code_roles[sum(c.cell_type == "code" for c in nb.cells)] = (ex_id, role)
+        nb.cells.append(new)
+    return nb, code_roles
+
+
+class _Reader(threading.Thread):
+    """Reads JSON lines from the result pipe (at most ``limit`` bytes kept).
+
+    Without a pipe (``fd`` None: Windows) :meth:`read_file` reads the report file once
+    the process has ended.
+    """
+
+    def __init__(self, fd: int | None, path: Path, limit: int = 8 * 2**20):
+        super().__init__(daemon=True)
+        self.fd, self.path, self.limit, self.events, self._size = fd, path, limit, [], 0
+
+    def run(self):
+        if self.fd is None:
+            return
+        self._read(os.fdopen(self.fd, "r", encoding="utf-8", errors="replace"))
+
+    def read_file(self):
+        if self.fd is None and self.path.exists():
+            self._read(open(self.path, encoding="utf-8", errors="replace"))
+
+    def _read(self, stream):
+        with stream as pipe:
+            for line in pipe:
+                self._size += len(line)
+                if self._size > self.limit:
+                    continue
+                try:
+                    self.events.append(json.loads(line))
+                except ValueError:
+                    pass
+
+
+def _tree(proc, seen: dict) -> int:
+    """Record every process of ``proc``'s tree in ``seen``; return their total resident memory."""
+    import psutil
+
+    try:
+        root = psutil.Process(proc.pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        procs = []
+    total = 0
+    for p in procs:
+        seen.setdefault(p.pid, p)
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def _kill(seen: dict) -> None:
+    import psutil
+
+    for p in seen.values():
+        try:
+            if p.is_running():
+                p.kill()
+        except psutil.Error:
+            pass
+
+
+def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_dir=None) -> RunResult:
+    """Execute ``nb`` with nbval in a separate process and return each code cell's result.
+
+    Never raises because of the notebook's content; a run that exceeds its time or
+    memory limit is killed with every process it started, and returns what it
+    reported before (``status`` says why it stopped).
+    """
+    limits = limits or Limits()
+    root = Path(tempfile.mkdtemp(prefix="course-grade-"))
+    work, home = root / "work", root / "home"
+    work.mkdir()
+    home.mkdir()
+    nb_path = work / "submission.ipynb"
+    nbformat.write(nb, nb_path)
+    ini = root / "pytest.ini"
+    ini.write_text("[pytest]\n")
+    use_pipe = USE_PIPE
+    report = root / "report.jsonl"
+    read_fd, write_fd = os.pipe() if use_pipe else (-1, -1)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "JUPYTER_PLATFORM_DIRS": "1", "MPLBACKEND": "agg",
+        "MPLCONFIGDIR": str(home / "matplotlib"), "IPYTHONDIR": str(home / "ipython"),
+        # parallel runs share the cores: idle OpenMP threads sleep instead of spinning
+        "OMP_WAIT_POLICY": "PASSIVE",
+        "COURSE_GRADE_REPORT": f"fd:{write_fd}" if use_pipe else f"file:{report}",
+        "COURSE_GRADE_RLIMITS": limits.rlimits(),
+    }
+    for name in ("COURSE_DATA_DIR", "COURSE_FULL", "TMPDIR"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    if data_dir is not None:
+        env["COURSE_DATA_DIR"] = str(Path(data_dir).resolve())
+    cmd = [sys.executable, "-m", "pytest", str(nb_path), "-c", str(ini), "--rootdir", str(work),
+           "-p", "nbval", "-p", "course_lib.grading._nbval_plugin", "-p", "no:cacheprovider",
+           "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={limits.cell_timeout:g}",
+           "--nbval-kernel-startup-timeout=120", "-q", "--tb=no", "--color=no"]
+    result = RunResult()
+    start = time.monotonic()
+    seen: dict = {}
+    try:
+        # pytest itself runs from "/" so that a notebook deleting its working directory cannot upset it
+        proc = subprocess.Popen(cmd, cwd="/", env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, pass_fds=(write_fd,) if use_pipe else (),
+                                start_new_session=True)
+    except OSError as exc:
+        if use_pipe:
+            os.close(read_fd)
+            os.close(write_fd)
+        shutil.rmtree(root, ignore_errors=True)
+        return RunResult(status="crashed", detail=f"could not start pytest: {exc}")
+    if use_pipe:
+        os.close(write_fd)
+    reader = _Reader(read_fd if use_pipe else None, report)
+    reader.start()
+    stderr_tail: list[bytes] = []
+
+    def drain():
+        for line in proc.stderr:
+            stderr_tail.append(line[:500])
+            del stderr_tail[:-20]
+
+    drainer = threading.Thread(target=drain, daemon=True)
+    drainer.start()
+    memory_limit = limits.memory_mb * 2**20
+    while proc.poll() is None:
+        rss = _tree(proc, seen)
+        elapsed = time.monotonic() - start
+        if CANCEL.is_set():
+            result.status, result.detail = "cancelled", "grading was interrupted"
+        elif elapsed > limits.notebook_timeout:
+            result.status, result.detail = "timeout", f"the notebook ran longer than {limits.notebook_timeout:g} s"
+        elif rss > memory_limit:
+            result.status, result.detail = "memory", (f"the notebook used more than {limits.memory_mb} MB "
+                                                      f"of memory ({rss / 2**20:.0f} MB)")
+        if result.status != "ok":
+            _kill(seen)
+            break
+        time.sleep(0.2)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        _kill(seen)
+        proc.wait()
+    _kill(seen)  # whatever the notebook started and left behind
+    reader.join(timeout=10)
+    reader.read_file()
+    drainer.join(timeout=5)
+    result.seconds = time.monotonic() - start
+    for event in list(reader.events):
+        if event.get("event") == "cell" and isinstance(event.get("cell"), int):
+            fields = {k: str(event.get(k, "")) for k in ("message", "stdout", "stderr", "error", "display")}
+            result.cells[event["cell"]] = CellResult(event["cell"], str(event.get("outcome")),
+                                                     bool(event.get("xfail")), **fields)
+    finished = any(e.get("event") == "finished" for e in reader.events)
+    if result.status == "ok" and not finished:
+        tail = b"".join(stderr_tail).decode("utf-8", "replace").strip().splitlines()
+        result.status = "crashed"
+        result.detail = f"pytest stopped early (exit status {proc.returncode})" + (f": {tail[-1]}" if tail else "")
+    shutil.rmtree(root, ignore_errors=True)
+    return result
