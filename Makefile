@@ -12,7 +12,8 @@ PIP_ARGS ?=
 JOBS ?= 2
 # `make lab NO_BROWSER=1` starts JupyterLab without opening a browser.
 NO_BROWSER ?=
-LAB_FLAGS := $(if $(NO_BROWSER),--no-browser,)
+# Jupyter refuses to start as root (containers, CI) unless told --allow-root.
+LAB_FLAGS := $(if $(NO_BROWSER),--no-browser,) $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
 .PHONY: help install data lab test lint notebooks bench clean release grade check
 
@@ -43,7 +44,7 @@ lab: data
 	@echo "Starting JupyterLab in notebooks/. Open 00_introduction.ipynb first."
 	@echo "The address to open is printed below (http://localhost:...); Ctrl-C stops the server."
 	@echo ""
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS) 00_introduction.ipynb
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS) notebooks/00_introduction.ipynb
 
 lint: install
 	$(BIN)/ruff check course_lib tests hidden_tests
