@@ -1,5 +1,8 @@
 """The course's exercises, registered by id. Expected results are computed here
-from real models and the library, so no answer is stored as a literal."""
+from real models and the library, so no answer is stored as a literal.
+
+The ``*_case`` functions build a case ``run(answer) -> problems`` from its inputs; the
+instructors' hidden tests (``hidden_tests/``) call them with inputs students never see."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ def _linear_counts(widths):
     return [count_parameters(torch.nn.Linear(a, b)) for a, b in zip(widths[:-1], widths[1:])]
 
 
-def _mlp_case(widths):
+def mlp_case(widths):
     def run(fn):
         got = fn(list(widths))
         return compare(got, np.array(_linear_counts(widths), dtype=np.int64),
@@ -32,12 +35,12 @@ def _real_model_case(fn):
 
 exercise("00-mlp-params", "Parameters of each fully connected layer").cases.extend([
     ("LeNet-300-100", _real_model_case),
-    ("the CIFAR-10 CNN's classifier", _mlp_case((2048, 512, 512, 10))),
-    ("a one-layer network", _mlp_case((5, 3))),
+    ("the CIFAR-10 CNN's classifier", mlp_case((2048, 512, 512, 10))),
+    ("a one-layer network", mlp_case((5, 3))),
 ])
 
 
-def _accuracy_case(seed, n, k):
+def accuracy_case(seed, n, k):
     def run(fn):
         rng = np.random.default_rng(seed)
         logits = rng.normal(size=(n, k)).astype(np.float32)
@@ -51,13 +54,13 @@ def _accuracy_case(seed, n, k):
 
 
 exercise("00-accuracy", "Top-1 accuracy from logits").cases.extend([
-    ("100 examples, 10 classes", _accuracy_case(0, 100, 10)),
-    ("7 examples, 3 classes", _accuracy_case(1, 7, 3)),
-    ("1 example", _accuracy_case(2, 1, 10)),
+    ("100 examples, 10 classes", accuracy_case(0, 100, 10)),
+    ("7 examples, 3 classes", accuracy_case(1, 7, 3)),
+    ("1 example", accuracy_case(2, 1, 10)),
 ])
 
 
-def _rarely_case(seed, n, units, threshold, max_rate):
+def rarely_case(seed, n, units, threshold, max_rate):
     def run(fn):
         from . import neurons
 
@@ -72,9 +75,9 @@ def _rarely_case(seed, n, units, threshold, max_rate):
 
 
 exercise("02-rarely-active", "Which neurons rarely fire?").cases.extend([
-    ("8 neurons, 50 images", _rarely_case(0, 50, 8, 0.5, 0.1)),
-    ("30 neurons, 200 images", _rarely_case(1, 200, 30, 1.0, 0.05)),
-    ("a strict rule (max rate 0)", _rarely_case(2, 100, 12, 0.2, 0.0)),
+    ("8 neurons, 50 images", rarely_case(0, 50, 8, 0.5, 0.1)),
+    ("30 neurons, 200 images", rarely_case(1, 200, 30, 1.0, 0.05)),
+    ("a strict rule (max rate 0)", rarely_case(2, 100, 12, 0.2, 0.0)),
 ])
 
 
@@ -94,7 +97,7 @@ exercise("01-threshold-by-hand", "Prune a small matrix by hand with C = 0.1").ca
     ("the 3x3 matrix W", _threshold_by_hand))
 
 
-def _mask_case(seed, shape, amount, ties=False):
+def mask_case(seed, shape, amount, ties=False):
     def run(fn):
         from .pruning import magnitude_mask
 
@@ -108,11 +111,11 @@ def _mask_case(seed, shape, amount, ties=False):
 
 
 exercise("01-magnitude-mask", "A count-based magnitude mask").cases.extend([
-    ("remove 3 of 10", _mask_case(0, (10,), 3)),
-    ("remove 20 of a 6x8 matrix", _mask_case(1, (6, 8), 20)),
-    ("ties: equal magnitudes", _mask_case(2, (5, 5), 12, ties=True)),
-    ("remove none", _mask_case(3, (4,), 0)),
-    ("remove all", _mask_case(4, (3, 2), 6)),
+    ("remove 3 of 10", mask_case(0, (10,), 3)),
+    ("remove 20 of a 6x8 matrix", mask_case(1, (6, 8), 20)),
+    ("ties: equal magnitudes", mask_case(2, (5, 5), 12, ties=True)),
+    ("remove none", mask_case(3, (4,), 0)),
+    ("remove all", mask_case(4, (3, 2), 6)),
 ])
 
 # Seed question 1, as true/false statements (see notebook 01). Only a digest of the
@@ -145,7 +148,7 @@ exercise("01-zeroing-problems", "Seed question 1: problems of zeroing weights").
 
 # --------------------------------------------------------------------------- 03 iterative pruning
 
-def _cubic_case(s_i, s_f, t0, t_end):
+def cubic_case(s_i, s_f, t0, t_end):
     def run(fn):
         from .pruning import gradual_sparsity
 
@@ -159,9 +162,9 @@ def _cubic_case(s_i, s_f, t0, t_end):
 
 
 exercise("03-gradual", "Zhu & Gupta's gradual (cubic) sparsity schedule").cases.extend([
-    ("0 -> 90% over steps 0..10", _cubic_case(0.0, 0.9, 0, 10)),
-    ("50% -> 95% over steps 5..25", _cubic_case(0.5, 0.95, 5, 25)),
-    ("one-step ramp", _cubic_case(0.1, 0.8, 3, 4)),
+    ("0 -> 90% over steps 0..10", cubic_case(0.0, 0.9, 0, 10)),
+    ("50% -> 95% over steps 5..25", cubic_case(0.5, 0.95, 5, 25)),
+    ("one-step ramp", cubic_case(0.1, 0.8, 3, 4)),
 ])
 
 
@@ -180,7 +183,7 @@ def _seed_q4(answer):
 exercise("04-seed-q4", "Seed question 4: quantize [[3, -0.5], [1, 2]]").cases.append(("the matrix", _seed_q4))
 
 
-def _matvec_case(seed, out, inp, a_w, a_x, batch=None):
+def matvec_case(seed, out, inp, a_w, a_x):
     def run(fn):
         from .quantization import seed_matvec
 
@@ -202,8 +205,8 @@ def _seed_example_case(fn):
 
 exercise("04-int8-matvec", "An int8 matrix-vector product with dequantization").cases.extend([
     ("the seed's 2x2 example (a = 1)", _seed_example_case),
-    ("a 5x7 layer, a_w = 0.5, a_x = 2", _matvec_case(0, 5, 7, 0.5, 2.0)),
-    ("a 64x300 layer, a_w = 0.2, a_x = 4", _matvec_case(1, 64, 300, 0.2, 4.0)),
+    ("a 5x7 layer, a_w = 0.5, a_x = 2", matvec_case(0, 5, 7, 0.5, 2.0)),
+    ("a 64x300 layer, a_w = 0.2, a_x = 4", matvec_case(1, 64, 300, 0.2, 4.0)),
 ])
 
 # Seed question 2, as true/false statements (notebook 04); only a digest is stored.

@@ -34,10 +34,10 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "browser"))
+from course_lib import colab  # noqa: E402
+
 import browser_helpers as bh  # noqa: E402
 from network_guard import attempts, guarded_env  # noqa: E402
-
-from course_lib import colab  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_NOTEBOOK = "00_introduction.ipynb"

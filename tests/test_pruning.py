@@ -29,12 +29,7 @@ from course_lib.pruning import (
     to_csr,
 )
 
-
-def raises(exc, message, fn, *args, **kwargs):
-    """``fn(*args, **kwargs)`` raises ``exc`` whose message is exactly ``message``."""
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    assert str(info.value) == message
+from helpers import raises
 
 
 def distinct_weights(shape, seed):

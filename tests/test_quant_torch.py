@@ -31,44 +31,19 @@ from course_lib.quant_torch import (
     weight_scale,
 )
 
+from helpers import assert_state_equal, fresh_model, mnist_subset, raises, state_copy
+
 # nothing in this module may warn (torch.ao's deprecation warnings included)
-pytestmark = pytest.mark.filterwarnings("error")
-
-
-def raises(exc, message, fn, *args, **kwargs):
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    assert str(info.value) == message
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch/BLAS thread: on a shared 2-core machine two threads can be many times slower."""
-    with cl.fixed_threads(1):
-        yield
+pytestmark = [pytest.mark.filterwarnings("error"), pytest.mark.usefixtures("one_thread")]
 
 
 def fresh(name="lenet300", seed=0):
-    torch.manual_seed(seed)
-    return cl.build_model(name).eval()
-
-
-def state_copy(model):
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def assert_state_equal(model, state):
-    now = model.state_dict()
-    assert now.keys() == state.keys()
-    assert all(torch.equal(now[k], state[k]) for k in state)
+    return fresh_model(name, seed).eval()
 
 
 @pytest.fixture(scope="module")
 def mnist():
-    try:
-        return cl.load_mnist("train", limit=6400, download=False), cl.load_mnist("test", limit=1000, download=False)
-    except cl.DataNotFoundError:
-        pytest.skip("MNIST not present: set COURSE_DATA_DIR or run `make data`")
+    return mnist_subset(6400, 1000)
 
 
 @pytest.fixture(scope="module")

@@ -33,17 +33,12 @@ from course_lib.quantization import (
     to_float16,
 )
 
+from helpers import raises
+
 SEED_W = [[-0.18120981, -0.29043840], [0.49722983, 0.22141714]]
 SEED_X = [0.77412377, 0.49299395]
 QUESTION_4 = [[3.0, -0.5], [1.0, 2.0]]
 EPS32 = float(np.finfo(np.float32).eps)
-
-
-def raises(exc, message, fn, *args, **kwargs):
-    """``fn(*args, **kwargs)`` raises ``exc`` whose message is exactly ``message``."""
-    with pytest.raises(exc) as info:
-        fn(*args, **kwargs)
-    assert str(info.value) == message
 
 
 def off_boundary(rng, shape, scale, qmin, qmax, zero_point=0):

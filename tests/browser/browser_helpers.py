@@ -34,6 +34,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+
 from network_guard import attempts, guarded_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from browser_helpers import (
     ARTIFACTS,
     MISSING_CHROMIUM,

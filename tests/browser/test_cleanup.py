@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+
 from browser_helpers import Browser, LabServer, marked_processes
 
 

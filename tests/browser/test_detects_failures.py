@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+
 from browser_helpers import (
     NB,
     Browser,

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from browser_helpers import NB, ROOT, WIDGET_PROBLEMS, check_widget, error_outputs, open_notebook, run_all
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

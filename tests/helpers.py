@@ -1,0 +1,42 @@
+"""Small helpers shared by the test modules (``from helpers import ...``: pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import course_lib as cl
+
+
+def raises(exc, message, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` raises ``exc`` whose message is exactly ``message``."""
+    with pytest.raises(exc) as info:
+        fn(*args, **kwargs)
+    assert str(info.value) == message
+
+
+def fresh_model(name: str = "lenet300", seed: int = 0) -> torch.nn.Module:
+    """An untrained course model with seeded initial weights."""
+    torch.manual_seed(seed)
+    return cl.build_model(name)
+
+
+def state_copy(model: torch.nn.Module) -> dict:
+    """A detached copy of ``model``'s state dict."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def assert_state_equal(model: torch.nn.Module, state: dict) -> None:
+    """``model``'s state equals ``state`` (same keys, identical tensors)."""
+    now = model.state_dict()
+    assert now.keys() == state.keys()
+    assert all(torch.equal(now[k], state[k]) for k in state)
+
+
+def mnist_subset(n_train: int, n_test: int):
+    """``(train, test)`` MNIST subsets; skips the test (with the fix) when MNIST is not on disk."""
+    try:
+        return (cl.load_mnist("train", limit=n_train, download=False),
+                cl.load_mnist("test", limit=n_test, download=False))
+    except cl.DataNotFoundError:
+        pytest.skip("MNIST not present: set COURSE_DATA_DIR or run `make data`")
