@@ -135,6 +135,42 @@ def bench_pruning(quick: bool) -> list[Row]:
     return rows
 
 
+@benchmark("quantization")
+def bench_quantization(quick: bool) -> list[Row]:
+    """int8 kernel (torch._int_mm) vs float32 on one Linear layer; NumPy's int8 product vs BLAS; bytes."""
+    from . import quantization
+    from .measure import storage_bytes
+    from .models import load_pretrained
+    from .quant_torch import int8_linear_latency
+
+    n = 1024 if quick else 4096
+    repeats = 5 if quick else 30
+    rows = []
+    for batch in (1, 32):
+        r = int8_linear_latency(n, n, batch=batch, repeats=repeats, rng=0)
+        rows.append(Row("quantization", f"{n}x{n} layer, batch {batch}, whole int8 path", "int8", r["int8_ms"],
+                        "float32", r["float32_ms"], "ms"))
+        rows.append(Row("quantization", f"{n}x{n} layer, batch {batch}, int8 matmul only", "int8",
+                        r["int8_matmul_ms"], "float32", r["float32_ms"], "ms"))
+    # the from-scratch reference: NumPy has no int8 BLAS, so exact int32 sums are slow (honestly)
+    gen = np.random.default_rng(0)
+    m = 512 if quick else 1024
+    w = gen.standard_normal((m, m)).astype(np.float32)
+    x = gen.standard_normal((m, 32)).astype(np.float32)
+    w_q = gen.integers(-128, 128, size=(m, m), dtype=np.int8)
+    x_q = gen.integers(-128, 128, size=(m, 32), dtype=np.int8)
+    rows.append(Row("quantization", f"{m}x{m} @ {m}x32 in NumPy", "int8 (int32 sums)",
+                    1e3 * _seconds(lambda: quantization.int8_matmul(w_q, x_q), repeats),
+                    "float32 BLAS", 1e3 * _seconds(lambda: w @ x, repeats), "ms"))
+    for name in ("lenet300", "cifar_vgg"):
+        model = load_pretrained(name)
+        f32 = storage_bytes(model, "float32")
+        for fmt in ("int8", "int8_per_channel", "float16"):
+            rows.append(Row("quantization", f"{name} parameters", fmt, storage_bytes(model, fmt), "float32", f32,
+                            "bytes"))
+    return rows
+
+
 WIDGET_BUDGET_MS = 200.0
 
 
@@ -189,12 +225,15 @@ def run(names=None, *, quick: bool = False) -> list[Row]:
 
 
 def format_rows(rows: list[Row]) -> str:
-    lines = [f"{'benchmark':<9} {'case':<34} {'A':<22} {'B':<22} {'A/B':>7}"]
-    for r in rows:
-        a = f"{r.a_label} {r.a:.4g}{r.unit if r.unit != 'bytes' else 'B'}"
-        b = f"{r.b_label} {r.b:.4g}{r.unit if r.unit != 'bytes' else 'B'}"
-        lines.append(f"{r.benchmark:<9} {r.case:<34} {a:<22} {b:<22} {r.ratio:>7.3f}")
-    return "\n".join(lines)
+    def value(label, x, unit):
+        return f"{label} {x:.4g}{unit if unit != 'bytes' else 'B'}"
+
+    table = [("benchmark", "case", "A", "B", "A/B")]
+    table += [(r.benchmark, r.case, value(r.a_label, r.a, r.unit), value(r.b_label, r.b, r.unit), f"{r.ratio:.3f}")
+              for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(5)]
+    return "\n".join("  ".join([*(cell.ljust(w) for cell, w in zip(row[:4], widths)), row[4].rjust(widths[4])])
+                     for row in table)
 
 
 def main(argv=None) -> int:

@@ -21,6 +21,20 @@ def test_bench_pruning_quick_rows():
     assert all(r.a > 0 and r.b > 0 for r in rows)
 
 
+def test_bench_quantization_quick_rows():
+    rows = bench.run(["quantization"], quick=True)
+    sizes = {(r.case, r.a_label): r.ratio for r in rows if r.unit == "bytes"}
+    for name in ("lenet300", "cifar_vgg"):
+        assert sizes[(f"{name} parameters", "float16")] == 0.5
+        # one byte per weight plus a float32 scale per tensor (or per output channel)
+        assert 0.25 < sizes[(f"{name} parameters", "int8")] < sizes[(f"{name} parameters", "int8_per_channel")] < 0.26
+    timed = [r for r in rows if r.unit == "ms"]
+    assert len(timed) == 5 and all(r.a > 0 and r.b > 0 for r in timed)
+    text = bench.format_rows(rows)
+    assert text.splitlines()[0].split() == ["benchmark", "case", "A", "B", "A/B"]
+    assert all(line.rstrip().endswith(f"{r.ratio:.3f}") for line, r in zip(text.splitlines()[1:], rows))
+
+
 def test_bench_unknown_name():
     with pytest.raises(ValueError, match="names contains"):
         bench.run(["nope"])
