@@ -183,7 +183,7 @@ def bench_widgets(quick: bool) -> list[Row]:
     from . import neurons
     from .data import load_mnist
     from .models import load_pretrained
-    from .widgets import NeuronPruningExplorer, PredictionExplorer, WeightPruningExplorer
+    from .widgets import NeuronPruningExplorer, PredictionExplorer, QuantizationExplorer, WeightPruningExplorer
 
     lenet = load_pretrained("lenet300")
     test = load_mnist("test", limit=2000)
@@ -198,6 +198,8 @@ def bench_widgets(quick: bool) -> list[Row]:
         ("02 neuron pruning", NeuronPruningExplorer(lenet, acts, test),
          [dict(max_fire_rate=r, merge=m) for r, m in ((0.01, False), (0.02, True), (0.05, False), (0.1, True),
                                                         (0.0, False))]),
+        ("04 quantization, bits and range", QuantizationExplorer(lenet, test),
+         [dict(bits=b, range_fraction=r) for b, r in ((8, 1.0), (4, 0.5), (3, 0.8), (2, 0.3), (6, 1.0))]),
     ]
     rows = []
     for label, explorer, calls in cases:
