@@ -35,6 +35,14 @@ def test_bench_quantization_quick_rows():
     assert all(line.rstrip().endswith(f"{r.ratio:.3f}") for line, r in zip(text.splitlines()[1:], rows))
 
 
+def test_bench_grading_quick_grades_the_instructor_notebooks(mnist_available):
+    per_student, class_of_100 = bench.run(["grading"], quick=True)
+    assert per_student.case == "2 students x 1 notebooks, --jobs 2"
+    # two runs at once on two workers: the wall time per student is below one run back to back
+    assert 0 < per_student.a < 1.5 * per_student.b
+    assert class_of_100.a == pytest.approx(100 * per_student.a)
+
+
 def test_bench_unknown_name():
     with pytest.raises(ValueError, match="names contains"):
         bench.run(["nope"])
