@@ -17,13 +17,10 @@ from course_lib.prune_torch import (
     prunable_weights,
 )
 
-from helpers import assert_state_equal, fresh_model, mnist_subset, raises, state_copy
+from helpers import assert_state_equal, mnist_subset, raises, state_copy
+from helpers import fresh_model as fresh
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def fresh(name="lenet300", seed=0):
-    return fresh_model(name, seed)
 
 
 @pytest.fixture(scope="module")
