@@ -94,7 +94,8 @@ def bench_latency(quick: bool) -> list[Row]:
 @benchmark("models")
 def bench_models(quick: bool) -> list[Row]:
     """Per-image CPU time at batch 100 vs batch 1, and file size vs raw float32 bytes."""
-    from .measure import latency, storage_bytes
+    from .formats import storage_bytes
+    from .measure import latency
     from .models import MODELS, load_manifest, load_pretrained
 
     rows = []
@@ -139,9 +140,9 @@ def bench_pruning(quick: bool) -> list[Row]:
 def bench_quantization(quick: bool) -> list[Row]:
     """int8 kernel (torch._int_mm) vs float32 on one Linear layer; NumPy's int8 product vs BLAS; bytes."""
     from . import quantization
-    from .measure import storage_bytes
+    from .formats import storage_bytes
     from .models import load_pretrained
-    from .quant_torch import int8_linear_latency
+    from .quantization.nn import int8_linear_latency
 
     n = 1024 if quick else 4096
     repeats = 5 if quick else 30
@@ -180,14 +181,14 @@ def bench_widgets(quick: bool) -> list[Row]:
     import matplotlib
 
     matplotlib.use("Agg")
-    from . import neurons
     from .data import load_mnist
     from .models import load_pretrained
+    from .pruning import nn as prune_nn
     from .widgets import NeuronPruningExplorer, PredictionExplorer, QuantizationExplorer, WeightPruningExplorer
 
     lenet = load_pretrained("lenet300")
     test = load_mnist("test", limit=2000)
-    acts = neurons.collect_activations(lenet, load_mnist("train", limit=5000).images, ("fc1", "fc2"))
+    acts = prune_nn.collect_activations(lenet, load_mnist("train", limit=5000).images, ("fc1", "fc2"))
     cases = [
         ("00 prediction explorer", PredictionExplorer({"lenet300": (lenet, test)}),
          [dict(name="lenet300", index=i) for i in range(1, 6)]),

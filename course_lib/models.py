@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validation import check_choice
+from ._validation import check_choice, check_model, check_path
 
 __all__ = [
     "MODELS",
@@ -43,6 +43,12 @@ __all__ = [
     "load_pretrained",
     "to_tensor",
     "file_sha256",
+    "WEIGHT_LAYERS",
+    "weight_layers",
+    "set_submodule",
+    "replace_layers",
+    "num_outputs",
+    "check_images",
 ]
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "data" / "checkpoints"
@@ -74,10 +80,15 @@ class LeNet300100(nn.Module):
     physically smaller LeNet-300-100, e.g. ``LeNet300100(hidden=(212, 61))``.
     """
 
+    name = "lenet300"
     dataset = "mnist"
+    input_shape = (1, 28, 28)
 
     def __init__(self, hidden: tuple[int, int] = (300, 100)):
         super().__init__()
+        if (isinstance(hidden, str) or not isinstance(hidden, (tuple, list)) or len(hidden) != 2
+                or not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in hidden)):
+            raise ValueError(f"hidden == {hidden!r}, must be a pair of ints >= 1 (the two hidden widths).")
         h1, h2 = hidden
         self.standardize = Standardize(MNIST_MEAN, MNIST_STD)
         self.fc1 = nn.Linear(784, h1)
@@ -94,7 +105,9 @@ class LeNet300100(nn.Module):
 class LeNet5(nn.Module):
     """LeNet-5 as in Caffe and Han et al.: conv 20@5x5, conv 50@5x5, FC 800-500-10 (431,080 parameters)."""
 
+    name = "lenet5"
     dataset = "mnist"
+    input_shape = (1, 28, 28)
 
     def __init__(self):
         super().__init__()
@@ -122,7 +135,9 @@ class CifarVGG(nn.Module):
     lessons compress (2048 = 4*8*8*8 and 512 = 8*8*8 factor nicely).
     """
 
+    name = "cifar_vgg"
     dataset = "cifar10"
+    input_shape = (3, 32, 32)
     widths = (32, 64, 128)
 
     def __init__(self):
@@ -177,6 +192,118 @@ def to_tensor(images) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr)).float().div_(255.0)
 
 
+WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
+
+
+def weight_layers(model: nn.Module) -> dict[str, nn.Module]:
+    """Every ``nn.Linear`` and ``nn.Conv2d`` of ``model``, by name, in module order.
+
+    The one list of "the layers that hold the weights" that pruning, quantization,
+    the explorers and the factorization converters use, so that no technique is
+    tied to LeNet-300-100's ``fc1``/``fc2`` names.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    dict of str -> nn.Module
+        ``{"fc1": Linear, ...}``; a model that *is* one layer gives ``{"": layer}``.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module``.
+    ValueError
+        If it has no Linear or Conv2d layer.
+
+    Examples
+    --------
+    >>> list(weight_layers(LeNet300100()))
+    ['fc1', 'fc2', 'fc3']
+    """
+    check_model(model)
+    layers = {name: m for name, m in model.named_modules() if isinstance(m, WEIGHT_LAYERS)}
+    if not layers:
+        raise ValueError(f"model ({type(model).__name__}) has no nn.Linear or nn.Conv2d layer.")
+    return layers
+
+
+def set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
+    """Replace the submodule ``name`` (dotted, e.g. ``"classifier.1"``) of ``root`` in place."""
+    parent, _, child = name.rpartition(".")
+    setattr(root.get_submodule(parent) if parent else root, child, module)
+
+
+def replace_layers(model: nn.Module, make) -> nn.Module:
+    """Replace, in place, every Linear/Conv2d of ``model`` by ``make(name, layer)``; returns it in eval mode.
+
+    A model that is itself one layer is not changed: ``make("", model)`` is returned.
+    """
+    for name, layer in weight_layers(model).items():
+        if not name:
+            return make(name, layer).eval()
+        set_submodule(model, name, make(name, layer))
+    return model.eval()
+
+
+def num_outputs(model: nn.Module) -> int | None:
+    """The number of classes ``model`` predicts: its last Linear (or quantized linear) layer's outputs.
+
+    None when it cannot be told (no linear layer).
+    """
+    outputs = None
+    for m in check_model(model).modules():
+        if isinstance(m, nn.Linear):
+            outputs = m.out_features
+        elif getattr(m, "kind", None) == "linear" and hasattr(m, "shape"):  # course_lib.quantization.nn layers
+            outputs = m.shape[0]
+    return outputs
+
+
+def _shape_text(shape) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def check_images(model: nn.Module, images, *, allow_empty: bool = False) -> torch.Tensor:
+    """``images`` as a float tensor (:func:`to_tensor`) after checking that ``model`` can read them.
+
+    A course model knows its input (``input_shape``); another model is checked against
+    its first weight layer (a Conv2d's input channels, or an MLP's input features).
+
+    Raises
+    ------
+    TypeError
+        If ``images`` are not uint8 (see :func:`to_tensor`).
+    ValueError
+        If they are the other data set's images, e.g.
+        ``images have 3072 features (3x32x32), lenet300 expects 784 (1x28x28)``.
+    """
+    check_model(model)
+    x = to_tensor(images)
+    if len(x) == 0 and not allow_empty:
+        raise ValueError("images is empty, must have at least one image.")
+    got = tuple(x.shape[1:])
+    label = getattr(model, "name", type(model).__name__)
+    want = getattr(model, "input_shape", None)
+    if want is not None:
+        if got != tuple(want):
+            raise ValueError(f"images have {int(np.prod(got))} features ({_shape_text(got)}), {label} expects "
+                             f"{int(np.prod(want))} ({_shape_text(want)}): pass the images of its data set "
+                             f"({getattr(model, 'dataset', '?')}).")
+        return x
+    layers = list(weight_layers(model).values())
+    first = layers[0]
+    if isinstance(first, nn.Conv2d) and got[0] != first.in_channels:
+        raise ValueError(f"images have {got[0]} channel(s) ({_shape_text(got)}), {label} expects "
+                         f"{first.in_channels}.")
+    if all(isinstance(m, nn.Linear) for m in layers) and int(np.prod(got)) != first.in_features:
+        raise ValueError(f"images have {int(np.prod(got))} features ({_shape_text(got)}), {label} expects "
+                         f"{first.in_features}.")
+    return x
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     """Hex sha256 of a file's bytes."""
     h = hashlib.sha256()
@@ -188,7 +315,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 def checkpoint_dir(path: str | os.PathLike | None = None) -> Path:
     """The checkpoint folder: ``path`` if given, else the repository's ``data/checkpoints``."""
-    return CHECKPOINT_DIR if path is None else Path(path)
+    return CHECKPOINT_DIR if path is None else check_path("checkpoint_dir", path)
 
 
 def load_manifest(path: str | os.PathLike | None = None) -> dict:

@@ -18,6 +18,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from . import data as course_data
 from .measure import accuracy, count_parameters
 from .models import MODELS, build_model, checkpoint_dir, file_sha256, load_manifest, to_tensor
 
-__all__ = ["Recipe", "RECIPES", "train_model", "main"]
+__all__ = ["Recipe", "RECIPES", "train_model", "adam_steps", "main"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,48 @@ RECIPES = {
     "cifar_vgg": Recipe("cifar10", epochs=15, batch_size=128, optimizer="sgd", lr=0.1,
                         weight_decay=5e-4, label_smoothing=0.1, augment=True),
 }
+
+
+def adam_steps(model: nn.Module, x_all: torch.Tensor, labels: np.ndarray, *, epochs: int, max_steps: int | None,
+               batch_size: int, lr: float, gen: np.random.Generator, progress: bool, desc: str,
+               before_step: Callable[[], None] | None = None,
+               after_step: Callable[[], None] | None = None) -> nn.Module:
+    """Train ``model`` in place with Adam and cross-entropy on shuffled mini-batches.
+
+    Runs ``epochs`` passes over the data, or ``max_steps`` batches if that is fewer.
+    ``before_step`` runs between ``backward()`` and the optimiser step (e.g. to zero
+    the gradients of pruned weights), ``after_step`` after it (e.g. to re-apply
+    masks). Returns the model in eval mode.
+    """
+    y_all = torch.from_numpy(labels.astype(np.int64))
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    n = len(labels)
+    total = epochs * -(-n // batch_size)
+    if max_steps is not None:
+        total = min(total, max_steps)
+    bar = tqdm(total=total, desc=desc, disable=not progress, mininterval=1.0)
+    model.train()
+    step = 0
+    while step < total:
+        order = torch.from_numpy(gen.permutation(n))
+        for start in range(0, n, batch_size):
+            if step >= total:
+                break
+            idx = order[start:start + batch_size]
+            loss = loss_fn(model(x_all[idx]), y_all[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if before_step is not None:
+                before_step()
+            optimizer.step()
+            if after_step is not None:
+                after_step()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+    bar.close()
+    return model.eval()
 
 
 def _augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:

@@ -8,7 +8,7 @@ passes the self-check but fails these.
 
 Each case is ``(label, run)``: ``run(answer)`` returns a list of problems (empty when
 the answer is right). The runs are built by the same case builders as the public cases
-(``course_lib/_exercise_bank.py``), from other inputs: expected values are computed from
+(``course_lib/exercises/bank/``), from other inputs: expected values are computed from
 the library, never stored as literals. The label is shown in the student's feedback
 after grading.
 
@@ -17,7 +17,8 @@ To add a case, add it to an ``add_cases`` call below and run
 full marks with every hidden case (the round-trip test).
 """
 
-from course_lib._exercise_bank import (  # importing the bank registers the course's exercises first
+from course_lib.exercises import add_cases
+from course_lib.exercises.bank import (  # importing the bank registers the course's exercises first
     accuracy_case,
     cubic_case,
     mask_case,
@@ -25,7 +26,6 @@ from course_lib._exercise_bank import (  # importing the bank registers the cour
     mlp_case,
     rarely_case,
 )
-from course_lib.exercises import add_cases
 
 add_cases("00-mlp-params",
           ("hidden: widths [7, 5, 3]", mlp_case((7, 5, 3))),

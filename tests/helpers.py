@@ -12,7 +12,7 @@ def raises(exc, message, fn, *args, **kwargs):
     """``fn(*args, **kwargs)`` raises ``exc`` whose message is exactly ``message``."""
     with pytest.raises(exc) as info:
         fn(*args, **kwargs)
-    assert str(info.value) == message
+    assert str(info.value) == message, f"got:      {info.value}\nexpected: {message}"
 
 
 def fresh_model(name: str = "lenet300", seed: int = 0) -> torch.nn.Module:

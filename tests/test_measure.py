@@ -68,11 +68,11 @@ def test_accuracy_keeps_training_mode_and_checks_input():
     cl.accuracy(model, images, np.zeros(4, dtype=np.int64))
     assert model.training
     with pytest.raises(ValueError, match="differ in length: 4 != 3"):
-        cl.accuracy(model, images, np.zeros(3))
+        cl.accuracy(model, images, np.zeros(3, dtype=np.int64))
     with pytest.raises(ValueError, match="labels is empty"):
-        cl.accuracy(model, images[:0], np.zeros(0))
+        cl.accuracy(model, images[:0], np.zeros(0, dtype=np.int64))
     with pytest.raises(ValueError, match="batch_size == 0, must be >= 1"):
-        cl.accuracy(model, images, np.zeros(4), batch_size=0)
+        cl.accuracy(model, images, np.zeros(4, dtype=np.int64), batch_size=0)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         cl.predict(lambda x: x, images)
 

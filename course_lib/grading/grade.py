@@ -60,7 +60,7 @@ MAX_FILES = 500
 MAX_SOURCE_CHARS = 1_000_000
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 # Solution code that touches the checking machinery or the file system: flagged for a human to read.
-_SUSPICIOUS = re.compile(r"EXERCISES|add_cases|_exercise_bank|\.cases\b|\bcheck\s*=[^=]|__file__|\.ipynb|hidden_tests"
+_SUSPICIOUS = re.compile(r"EXERCISES|add_cases|_exercise_bank|exercises\.bank|load_bank|\.cases\b|\bcheck\s*=[^=]|__file__|\.ipynb|hidden_tests"
                          r"|builtins|sys\.stdout|os\.(remove|unlink|system|kill|_exit|fork|walk|listdir)|shutil"
                          r"|subprocess|\bglob\b|\bopen\(")
 
@@ -108,8 +108,9 @@ def _hidden_text(hidden) -> str | None:
 
 def _count_cases(hidden_source: str | None) -> dict[str, int]:
     """Cases per exercise once the hidden file has run (the grader's process is left as it was)."""
-    from .. import _exercise_bank  # noqa: F401  (registers the course's exercises)
-    from ..exercises import EXERCISES
+    from ..exercises import load_bank
+
+    EXERCISES = load_bank()
 
     saved = {k: list(v.cases) for k, v in EXERCISES.items()}
     try:
@@ -130,8 +131,9 @@ def load_course(course_dir=DEFAULT_COURSE, *, hidden=None, names=None) -> Course
     ``hidden`` is a hidden-test file or a folder of them (``None``: public cases only).
     Notebooks without exercises are left out.
     """
-    from .. import _exercise_bank  # noqa: F401
-    from ..exercises import EXERCISES
+    from ..exercises import load_bank
+
+    EXERCISES = load_bank()
 
     course_dir = Path(course_dir)
     paths = [course_dir / n for n in names] if names else sorted(course_dir.glob("*.ipynb"))

@@ -113,8 +113,9 @@ def _reference_outputs(cell, exercise_id: str, n_cases: int | None) -> list:
     itself; ``n_cases`` defaults to the cases registered in this process.
     """
     if n_cases is None:
-        from .. import _exercise_bank  # noqa: F401  (registers the exercises)
-        from ..exercises import EXERCISES
+        from ..exercises import load_bank
+
+        EXERCISES = load_bank()
 
         n_cases = len(EXERCISES[exercise_id].cases)
     outputs = [copy.deepcopy(o) for o in cell.get("outputs", []) if o.get("output_type") != "error"]

@@ -1,0 +1,16 @@
+"""The course's exercises, one module per chapter, registered by id when this package is imported.
+
+Expected results are computed from real models and the library, so no answer is
+stored as a literal. The ``*_case`` functions build a case ``run(answer) -> problems``
+from its inputs; the instructors' hidden tests (``hidden_tests/``) call them with
+inputs students never see. The bank imports the mechanism (:mod:`course_lib.exercises.core`),
+never the reverse: :func:`course_lib.exercises.load_bank` is the one call that loads it.
+"""
+
+from . import intro, pruning, quantization  # noqa: F401  (importing registers the exercises)
+from .intro import accuracy_case, mlp_case
+from .pruning import EXAMPLE_C, EXAMPLE_W, cubic_case, mask_case, rarely_case
+from .quantization import matvec_case
+
+__all__ = ["accuracy_case", "mlp_case", "EXAMPLE_C", "EXAMPLE_W", "cubic_case", "mask_case", "rarely_case",
+           "matvec_case"]

@@ -1,0 +1,96 @@
+"""Exercises of notebooks 01-03: pruning by hand, magnitude masks, rarely active neurons, the cubic schedule."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import compare, exercise
+from .statements import statements_case
+
+__all__ = ["EXAMPLE_W", "EXAMPLE_C", "ZEROING_STATEMENTS", "mask_case", "rarely_case", "cubic_case"]
+
+
+EXAMPLE_W = np.array([[0.31, -0.02, 0.75], [-0.48, 0.09, -0.11], [0.05, -0.93, 0.2]])
+EXAMPLE_C = 0.1
+
+
+def _threshold_by_hand(answer):
+    from ...pruning import threshold_prune
+
+    return compare(answer, threshold_prune(EXAMPLE_W, EXAMPLE_C)[0], name="W_pruned", atol=1e-9)
+
+
+exercise("01-threshold-by-hand", "Prune a small matrix by hand with C = 0.1").cases.append(
+    ("the 3x3 matrix W", _threshold_by_hand))
+
+
+def mask_case(seed, shape, amount, ties=False):
+    def run(fn):
+        from ...pruning import magnitude_mask
+
+        rng = np.random.default_rng(seed)
+        w = rng.normal(size=shape)
+        if ties:
+            w = np.round(w, 1)
+        expected = magnitude_mask(w, amount)
+        return compare(fn(w.copy(), amount), expected, name=f"magnitude_mask(w of shape {shape}, {amount})")
+    return run
+
+
+exercise("01-magnitude-mask", "A count-based magnitude mask").cases.extend([
+    ("remove 3 of 10", mask_case(0, (10,), 3)),
+    ("remove 20 of a 6x8 matrix", mask_case(1, (6, 8), 20)),
+    ("ties: equal magnitudes", mask_case(2, (5, 5), 12, ties=True)),
+    ("remove none", mask_case(3, (4,), 0)),
+    ("remove all", mask_case(4, (3, 2), 6)),
+])
+
+# Seed question 1, as true/false statements (see notebook 01). Only a digest of the
+
+def rarely_case(seed, n, units, threshold, max_rate):
+    def run(fn):
+        from ...pruning import neurons
+
+        rng = np.random.default_rng(seed)
+        acts = np.maximum(rng.normal(size=(n, units)) - rng.uniform(-0.5, 2.5, size=units), 0).astype(np.float32)
+        expected = neurons.rarely_active(neurons.activation_stats(acts, threshold=threshold),
+                                         max_fire_rate=max_rate)
+        got = fn(acts.copy(), threshold, max_rate)
+        return compare(np.asarray(got, dtype=np.int64) if isinstance(got, (list, tuple)) else got, expected,
+                       name=f"rarely_firing(acts of shape {acts.shape}, {threshold}, {max_rate})")
+    return run
+
+
+exercise("02-rarely-active", "Which neurons rarely fire?").cases.extend([
+    ("8 neurons, 50 images", rarely_case(0, 50, 8, 0.5, 0.1)),
+    ("30 neurons, 200 images", rarely_case(1, 200, 30, 1.0, 0.05)),
+    ("a strict rule (max rate 0)", rarely_case(2, 100, 12, 0.2, 0.0)),
+])
+
+
+def cubic_case(s_i, s_f, t0, t_end):
+    def run(fn):
+        from ...pruning import gradual_sparsity
+
+        steps = list(range(max(0, t0 - 3), t_end + 4))
+        expected = np.array([gradual_sparsity(t, final_sparsity=s_f, initial_sparsity=s_i, begin_step=t0,
+                                              end_step=t_end) for t in steps])
+        got = np.array([fn(t, s_i, s_f, t0, t_end) for t in steps], dtype=float)
+        return compare(got, expected, name=f"cubic_sparsity(t, {s_i}, {s_f}, {t0}, {t_end}) for t = {steps[0]}.."
+                       f"{steps[-1]}", rtol=1e-9, atol=1e-12)
+    return run
+
+
+exercise("03-gradual", "Zhu & Gupta's gradual (cubic) sparsity schedule").cases.extend([
+    ("0 -> 90% over steps 0..10", cubic_case(0.0, 0.9, 0, 10)),
+    ("50% -> 95% over steps 5..25", cubic_case(0.5, 0.95, 5, 25)),
+    ("one-step ramp", cubic_case(0.1, 0.8, 3, 4)),
+])
+
+# Seed question 1, as true/false statements (see notebook 01). Only a digest of the
+# right set is stored, so the answer cannot be read here.
+ZEROING_STATEMENTS = "ABCDEF"
+_ZEROING_DIGEST = "5e5d4666bcc26f8f90ed20dafb1fe6321d671b2c39e346fa7eac24dcd0745beb"
+
+exercise("01-zeroing-problems", "Seed question 1: problems of zeroing weights").cases.append(
+    ("the six statements", statements_case("01-zeroing-problems", ZEROING_STATEMENTS, _ZEROING_DIGEST)))

@@ -1,0 +1,49 @@
+"""Exercises of notebook 04: the seed's question 4, an int8 matrix-vector product, seed question 2."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import compare, exercise
+
+__all__ = ["SEED_Q4_MATRIX", "matvec_case"]
+
+
+SEED_Q4_MATRIX = np.array([[3.0, -0.5], [1.0, 2.0]])
+
+
+def _seed_q4(answer):
+    from ...quantization import quantize_seed
+
+    expected = quantize_seed(SEED_Q4_MATRIX, float(np.abs(SEED_Q4_MATRIX).max()))
+    return compare(answer, expected.astype(np.int64), name="Q")
+
+
+exercise("04-seed-q4", "Seed question 4: quantize [[3, -0.5], [1, 2]]").cases.append(("the matrix", _seed_q4))
+
+
+def matvec_case(seed, out, inp, a_w, a_x):
+    def run(fn):
+        from ...quantization import seed_matvec
+
+        rng = np.random.default_rng(seed)
+        w = rng.uniform(-a_w, a_w, size=(out, inp)) * 0.999
+        x = rng.uniform(-a_x, a_x, size=inp) * 0.999
+        expected = seed_matvec(w, x, a_w=a_w, a_x=a_x)["y"]
+        return compare(fn(w.copy(), x.copy(), a_w, a_x), expected, name=f"int8_matvec(W {w.shape}, x, {a_w}, {a_x})",
+                       rtol=1e-9, atol=1e-12)
+    return run
+
+
+def _seed_example_case(fn):
+    w = np.array([[-0.18120981, -0.29043840], [0.49722983, 0.22141714]])
+    x = np.array([0.77412377, 0.49299395])
+    return compare(fn(w, x, 1.0, 1.0), np.array([-0.29113770, 0.48834229]), name="the seed's example",
+                   rtol=0, atol=1e-7)
+
+
+exercise("04-int8-matvec", "An int8 matrix-vector product with dequantization").cases.extend([
+    ("the seed's 2x2 example (a = 1)", _seed_example_case),
+    ("a 5x7 layer, a_w = 0.5, a_x = 2", matvec_case(0, 5, 7, 0.5, 2.0)),
+    ("a 64x300 layer, a_w = 0.2, a_x = 4", matvec_case(1, 64, 300, 0.2, 4.0)),
+])

@@ -1,0 +1,22 @@
+"""Matrix factorization: replace a weight by a product of smaller factors.
+
+The third family of the course (the seed's "Matrix factorization" slides):
+
+* truncated and randomized SVD of fully connected layers (Denton et al. 2014;
+  Halko, Martinsson & Tropp 2011) -- notebook 06;
+* flattened convolutions, 3-D filters as 1-D filters (Jin, Dundar & Culurciello
+  2014) -- notebook 07;
+* the Tensor Train (Oseledets 2011) and TT layers (Novikov et al. 2015) -- notebook 08.
+
+Modules: :mod:`.lowrank` -- the bookkeeping every factorization shares (parameter
+counts, the break-even rank, the compression of a rank, rank validation). The
+algorithms arrive one per module, NumPy only, with their PyTorch layers in ``nn/``.
+"""
+
+from .._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    exports={"lowrank": ["check_rank", "low_rank_params", "break_even_rank", "rank_reduction"]},
+    submodules=["lowrank"],
+)

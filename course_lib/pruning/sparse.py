@@ -1,0 +1,130 @@
+"""Sparse products: do the zeros save time? SciPy's CSR kernel against dense BLAS. NumPy and SciPy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse
+
+from .._validation import check_float_array, check_fraction, check_int, check_random_state, short_repr
+from ..timing import latency
+from .masks import magnitude_prune
+from .storage import as_matrix
+
+__all__ = ["to_csr", "sparse_linear", "dense_vs_sparse_times", "crossover_sparsity"]
+
+
+def to_csr(weights) -> scipy.sparse.csr_array:
+    """``weights`` as a SciPy CSR array (zeros not stored); N-D is reshaped to ``(shape[0], -1)``."""
+    return scipy.sparse.csr_array(as_matrix(check_float_array("weights", weights)))
+
+
+def sparse_linear(x, w_csr, bias=None) -> np.ndarray:
+    """A fully connected layer with a sparse weight matrix: ``x @ W.T + b``.
+
+    Parameters
+    ----------
+    x : array_like, shape (batch, in) or (in,)
+    w_csr : scipy.sparse array or matrix, shape (out, in)
+        For example from :func:`to_csr`.
+    bias : array_like, shape (out,), optional
+
+    Returns
+    -------
+    ndarray, shape (batch, out) or (out,)
+
+    Notes
+    -----
+    Computed as :math:`(W x^T)^T`: SciPy's CSR-times-dense kernel visits only the
+    ``nnz`` stored weights, ``O(nnz * batch)`` operations instead of
+    ``O(out * in * batch)`` -- but with indirect memory access, so it beats a dense
+    BLAS product only at high sparsity (see :func:`dense_vs_sparse_times`).
+    """
+    x = check_float_array("x", x, ndim=(1, 2))
+    if not scipy.sparse.issparse(w_csr) or w_csr.ndim != 2:
+        raise TypeError(f"w_csr must be a 2-D scipy.sparse array (see to_csr), got {type(w_csr).__name__}.")
+    out_features, in_features = w_csr.shape
+    if x.shape[-1] != in_features:
+        raise ValueError(f"x has {x.shape[-1]} features (shape {x.shape}), must have {in_features} "
+                         f"to match w_csr of shape {w_csr.shape}.")
+    y = (w_csr @ x.T).T
+    if bias is not None:
+        bias = check_float_array("bias", bias, ndim=1)
+        if bias.shape != (out_features,):
+            raise ValueError(f"bias has shape {bias.shape}, must be ({out_features},) to match w_csr.")
+        y = y + bias
+    return y
+
+
+def dense_vs_sparse_times(shape=(1024, 1024), sparsities=(0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99), *,
+                          batch: int = 1, repeats: int = 20, rng=None) -> list[dict]:
+    """Time a dense and a CSR product of the same pruned matrix at several sparsities.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        ``(out, in)`` of the weight matrix.
+    sparsities : sequence of float in [0, 1)
+        Fractions of the weights removed by :func:`magnitude_prune`.
+    batch : int, keyword-only
+        Rows of the input ``x`` (1: a single example, the latency case).
+    repeats : int, keyword-only
+        Timed calls per measurement (:func:`course_lib.measure.latency`, one thread).
+    rng : None, int or numpy.random.Generator, keyword-only
+        For the random Gaussian weights and input.
+
+    Returns
+    -------
+    list of dict
+        One row per sparsity: ``sparsity``, ``dense_ms`` (NumPy ``x @ W.T``),
+        ``sparse_ms`` (SciPy CSR ``(W x^T)^T``), ``speedup = dense_ms / sparse_ms``.
+
+    Notes
+    -----
+    Both products run single-threaded on the same pruned float32 matrix, so the
+    only difference is the format. The dense time does not depend on the sparsity;
+    the sparse one falls with ``nnz`` but starts much higher, so there is a
+    crossover sparsity (:func:`crossover_sparsity`), typically around 90%.
+    """
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        raise TypeError(f"shape must be a pair (out, in), got {short_repr(shape)}.")
+    out_features = check_int("shape[0]", shape[0], minimum=1)
+    in_features = check_int("shape[1]", shape[1], minimum=1)
+    if isinstance(sparsities, (str, bytes)) or not hasattr(sparsities, "__iter__"):
+        raise TypeError(f"sparsities must be a sequence of floats, got {type(sparsities).__name__}.")
+    sparsities = [check_fraction(f"sparsities[{i}]", s, allow_one=False) for i, s in enumerate(sparsities)]
+    if not sparsities:
+        raise ValueError("sparsities is empty, must hold at least one value.")
+    batch = check_int("batch", batch, minimum=1)
+    repeats = check_int("repeats", repeats, minimum=1)
+    gen = check_random_state(rng)
+    weights = gen.standard_normal((out_features, in_features), dtype=np.float32)
+    x = gen.standard_normal((batch, in_features), dtype=np.float32)
+    xt = np.ascontiguousarray(x.T)
+    rows = []
+    for s in sparsities:
+        pruned, _ = magnitude_prune(weights, s)
+        w_csr = to_csr(pruned)
+        dense = latency(lambda w=pruned: x @ w.T, repeats=repeats, threads=1)
+        sparse = latency(lambda w=w_csr: w @ xt, repeats=repeats, threads=1)
+        rows.append({"sparsity": s, "dense_ms": dense.median_ms, "sparse_ms": sparse.median_ms,
+                     "speedup": dense.median_ms / sparse.median_ms if sparse.median_ms > 0 else math.inf})
+    return rows
+
+
+def crossover_sparsity(rows) -> float | None:
+    """The smallest measured sparsity at which the sparse product was faster, or None.
+
+    ``rows`` as returned by :func:`dense_vs_sparse_times`.
+    """
+    if not isinstance(rows, (list, tuple)):
+        raise TypeError(f"rows must be a list of dicts from dense_vs_sparse_times, got {type(rows).__name__}.")
+    faster = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not {"sparsity", "dense_ms", "sparse_ms"} <= set(row):
+            raise ValueError(f"rows[{i}] must be a dict with keys 'sparsity', 'dense_ms', 'sparse_ms', "
+                             f"got {short_repr(row)}.")
+        if row["sparse_ms"] < row["dense_ms"]:
+            faster.append(row["sparsity"])
+    return min(faster) if faster else None

@@ -1,0 +1,127 @@
+"""Calibration: the range of every layer's input on a sample of images."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..._validation import (
+    check_choice,
+    check_int,
+    check_positive_float,
+)
+from ...models import check_images, weight_layers
+
+__all__ = ["calibrate", "check_ranges", "CALIBRATION_METHODS"]
+
+CALIBRATION_METHODS = ("minmax", "maxabs", "percentile")
+
+
+def check_ranges(ranges, names) -> dict[str, tuple[float, float]]:
+    if not isinstance(ranges, dict):
+        raise TypeError(f"ranges must be a dict of layer name -> (low, high) as returned by calibrate, "
+                        f"got {type(ranges).__name__}.")
+    names = list(names)
+    expected = ", ".join(repr(n) for n in names)
+    unknown = [n for n in ranges if n not in names]
+    if unknown:
+        raise ValueError(f"ranges has unknown layer name(s) {unknown}, must be among {expected}.")
+    missing = [n for n in names if n not in ranges]
+    if missing:
+        raise ValueError(f"ranges is missing layer(s) {missing}, must have one (low, high) pair per "
+                         f"quantized layer: {expected}.")
+    checked = {}
+    for name in names:
+        pair = ranges[name]
+        ok = (isinstance(pair, (tuple, list)) and len(pair) == 2
+              and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v) for v in pair)
+              and pair[0] <= pair[1])
+        if not ok:
+            raise ValueError(f"ranges[{name!r}] == {pair!r}, must be a pair (low, high) of finite numbers "
+                             f"with low <= high.")
+        checked[name] = (float(pair[0]), float(pair[1]))
+    return checked
+
+
+
+def calibrate(model: nn.Module, images, *, method: str = "minmax", percentile: float = 99.99,
+              batch_size: int = 500) -> dict[str, tuple[float, float]]:
+    """The range ``(low, high)`` of the input of every Linear / Conv2d layer on a sample of images.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A float model; run in eval mode (then restored), not modified.
+    images : uint8 ndarray
+        A small representative *unlabeled* sample (a few hundred training images), as
+        returned by :mod:`course_lib.data`.
+    method : {"minmax", "maxabs", "percentile"}, keyword-only
+        ``"minmax"``: the smallest and largest value seen;
+        ``"maxabs"``: ``(-a, a)`` with ``a = max|x|``, the symmetric range of the seed's
+        int8 scheme -- for a ReLU output half of the codes go to negative values that
+        never occur;
+        ``"percentile"``: the ``100 - percentile`` and ``percentile`` percentiles of all
+        values, which clips rare outliers to get a finer step for the rest.
+    percentile : float in (50, 100], keyword-only
+    batch_size : int, keyword-only
+
+    Returns
+    -------
+    dict of str -> (float, float)
+        Keyed by module name (``"fc1"``, ``"features.0"``), in module order -- the
+        ``ranges`` argument of :func:`ptq_full_integer` and :func:`prepare_qat`.
+
+    Notes
+    -----
+    The values are collected with forward pre-hooks. ``"percentile"`` keeps every value
+    of every layer input in memory (``len(images)`` times the largest layer input).
+    Folding batch norm does not change any layer input, so the ranges of ``model``
+    serve its folded copy too.
+    """
+    layers = weight_layers(model)
+    method = check_choice("method", method, CALIBRATION_METHODS)
+    percentile = check_positive_float("percentile", percentile)
+    if not 50 < percentile <= 100:
+        raise ValueError(f"percentile == {percentile}, must be in (50, 100].")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    x_all = check_images(model, images)
+
+    seen: dict[str, list] = {name: [] for name in layers}
+
+    def hook_for(name):
+        def hook(module, inputs):
+            x = inputs[0].detach()
+            if method == "percentile":
+                seen[name].append(x.flatten().numpy().copy())
+            else:
+                lo, hi = torch.aminmax(x)
+                seen[name].append((float(lo), float(hi)))
+        return hook
+
+    handles = [layer.register_forward_pre_hook(hook_for(name)) for name, layer in layers.items()]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(x_all), batch_size):
+                model(x_all[start:start + batch_size])
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+
+    ranges = {}
+    for name, values in seen.items():
+        if method == "percentile":
+            allv = np.concatenate(values)
+            lo, hi = np.percentile(allv, [100 - percentile, percentile])
+        else:
+            lo, hi = min(v[0] for v in values), max(v[1] for v in values)
+            if method == "maxabs":
+                a = max(abs(lo), abs(hi))
+                lo, hi = -a, a
+        ranges[name] = (float(lo), float(hi))
+    return ranges

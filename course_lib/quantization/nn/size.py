@@ -1,0 +1,141 @@
+"""What a quantized model weighs (one rule with :mod:`course_lib.formats`) and the int8 kernel's speed."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..._validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_model,
+    check_random_state,
+)
+from ...measure import latency
+from ...models import WEIGHT_LAYERS as QUANT_LAYERS
+from .fake_quant import round_to_codes
+from .layers import dynamic_int8_linear
+from .params import act_qparams, quantize_weight
+
+__all__ = ["model_bytes", "int8_linear_latency", "SIZE_FORMATS"]
+
+SIZE_FORMATS = ("float32", "float16", "int8")
+
+
+def model_bytes(model: nn.Module, fmt: str | None = None, *, per_channel: bool = True) -> int:
+    """Bytes of the numbers a model stores: as it is, or as it would be in format ``fmt``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    fmt : None, "float32", "float16" or "int8"
+        ``None``: the tensors of ``model.state_dict()`` at their own dtype -- the size of
+        a quantized model as built here (int8 codes 1 byte, scales and biases float32,
+        and for :class:`QuantizedLayer` 8 more bytes of input scale and zero point).
+        Otherwise an estimate for a float ``model``: ``"float32"`` / ``"float16"``: 4 / 2
+        bytes per floating-point number; ``"int8"``: 1 byte per Linear / Conv2d weight
+        plus 4 bytes per scale (one per output channel, or one per layer), every other
+        number (biases, batch norm) float32.
+    per_channel : bool, keyword-only
+        For ``"int8"``: one scale per output channel.
+
+    Returns
+    -------
+    int
+        Numbers only, no file headers (as :func:`course_lib.formats.storage_bytes`).
+        Buffers count too (batch norm statistics), non-persistent ones do not.
+
+    Notes
+    -----
+    For LeNet-300-100 (266,200 weights, 410 biases): float32 1,066,440 bytes;
+    int8 266,200 + 410 * 4 (scales) + 410 * 4 (biases) = 269,480, a ratio of 3.96
+    rather than 4 because of the scales and float32 biases.
+    """
+    check_model(model)
+    state = model.state_dict()
+    if fmt is None:
+        return int(sum(t.numel() * t.element_size() for t in state.values()))
+    fmt = check_choice("fmt", fmt, SIZE_FORMATS)
+    per_channel = check_bool("per_channel", per_channel)
+    weights = {f"{name}.weight" if name else "weight" for name, m in model.named_modules()
+               if isinstance(m, QUANT_LAYERS)}
+    total = 0
+    for key, t in state.items():
+        if not t.is_floating_point():
+            total += t.numel() * t.element_size()
+        elif fmt == "float16":
+            total += 2 * t.numel()
+        elif fmt == "int8" and key in weights:
+            total += t.numel() + 4 * (t.shape[0] if per_channel else 1)
+        else:
+            total += 4 * t.numel()
+    return int(total)
+
+
+def int8_linear_latency(out_features: int, in_features: int, *, batch: int, threads: int = 1,
+                        repeats: int = 20, warmup: int = 3, rng=0) -> dict:
+    """Latency of one Linear layer in float32 and with the int8 kernel ``torch._int_mm``.
+
+    Parameters
+    ----------
+    out_features, in_features : int
+        The layer's shape (e.g. 4096, 4096).
+    batch : int, keyword-only
+        Rows of the input.
+    threads, repeats, warmup : int, keyword-only
+        As in :func:`course_lib.measure.latency` (medians are reported).
+    rng : None, int or numpy.random.Generator, keyword-only
+        For the random weights and inputs.
+
+    Returns
+    -------
+    dict
+        ``float32_ms``: ``F.linear(x, W, b)``;
+        ``int8_ms``: the whole int8 path -- quantize the float input per row,
+        ``torch._int_mm`` (int8 x int8 -> int32), zero-point correction, rescale to
+        float32 and add the bias (:class:`DynamicQuantLayer`'s forward);
+        ``int8_matmul_ms``: ``torch._int_mm`` alone, on ready int8 inputs;
+        ``speedup`` = float32_ms / int8_ms, ``speedup_matmul`` = float32_ms / int8_matmul_ms;
+        ``weight_layout``: the faster of the two layouts of the int8 weight, both timed:
+        ``"(out, in) transposed view"`` (the ``nn.Linear`` layout as is -- the fast one at
+        batch 1 on this build) or ``"(in, out) contiguous"`` (pre-transposed copy);
+        ``layout_ms``: the matmul time of each; plus ``batch``, ``threads``, ``shape``.
+
+    Notes
+    -----
+    The speed of int8 on a CPU depends on the build and the instruction set (AVX512-VNNI,
+    AMX): measure, do not assume. Ratios are what transfers between machines.
+    """
+    out_features = check_int("out_features", out_features, minimum=1)
+    in_features = check_int("in_features", in_features, minimum=1)
+    batch = check_int("batch", batch, minimum=1)
+    threads = check_int("threads", threads, minimum=1)
+    repeats = check_int("repeats", repeats, minimum=1)
+    warmup = check_int("warmup", warmup, minimum=0)
+    gen = check_random_state(rng)
+    weight = torch.from_numpy(gen.standard_normal((out_features, in_features), dtype=np.float32))
+    weight /= np.sqrt(in_features)
+    bias = torch.from_numpy(gen.standard_normal(out_features, dtype=np.float32))
+    x = torch.from_numpy(gen.standard_normal((batch, in_features), dtype=np.float32))
+    codes, scale = quantize_weight(weight)
+    colsum = codes.sum(1, dtype=torch.int32)
+    lo, hi = torch.aminmax(x, dim=1, keepdim=True)
+    s, z = act_qparams(lo, hi, 8)
+    xq = round_to_codes(x, s, z, -128, 127).to(torch.int8)
+
+    def median_ms(fn):
+        return latency(fn, warmup=warmup, repeats=repeats, threads=threads).median_ms
+
+    layouts = {"(out, in) transposed view": codes.t(), "(in, out) contiguous": codes.t().contiguous()}
+    layout_ms = {name: median_ms(lambda w=w: torch._int_mm(xq, w)) for name, w in layouts.items()}
+    best = min(layout_ms, key=layout_ms.get)
+    weight_t = layouts[best]
+    float_ms = median_ms(lambda: F.linear(x, weight, bias))
+    int8_ms = median_ms(lambda: dynamic_int8_linear(x, weight_t, scale, colsum, bias))
+    return {"shape": (out_features, in_features), "batch": batch, "threads": threads,
+            "float32_ms": float_ms, "int8_ms": int8_ms, "int8_matmul_ms": layout_ms[best],
+            "speedup": float_ms / int8_ms, "speedup_matmul": float_ms / layout_ms[best],
+            "weight_layout": best, "layout_ms": layout_ms}

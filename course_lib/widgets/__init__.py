@@ -1,0 +1,19 @@
+"""Interactive explorers for the notebooks, one module per technique family.
+
+Each explorer separates ``compute`` (the numbers, no drawing; tested without a
+browser and timed), ``update`` (redraw in place) and ``widget`` (the ipywidgets
+controls that call it, laid out by :func:`.layout.explorer_box`). Every update
+re-evaluates a real model.
+"""
+
+from .._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    exports={
+        "prediction": ["PredictionExplorer"],
+        "pruning": ["NeuronPruningExplorer", "WeightPruningExplorer"],
+        "quantization": ["QuantizationExplorer"],
+    },
+    submodules=["layout", "prediction", "pruning", "quantization"],
+)

@@ -1,0 +1,106 @@
+"""The prediction explorer of notebook 00: a model, a test image, its class probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._validation import check_choice, check_int
+from ..models import to_tensor
+from .layout import explorer_box
+
+__all__ = ["PredictionExplorer"]
+
+
+class PredictionExplorer:
+    """Pick a model and a test image; see the image and the model's class probabilities.
+
+    Parameters
+    ----------
+    models : dict name -> (model, Dataset)
+        Trained models with the test split they are evaluated on.
+    """
+
+    def __init__(self, models: dict):
+        if not models:
+            raise ValueError("models is empty, must map at least one name to (model, dataset).")
+        self.models = {name: (model.eval(), ds) for name, (model, ds) in models.items()}
+        self.names = list(self.models)
+        self.fig = None
+        self._widget = None
+
+    def compute(self, name: str, index: int) -> dict:
+        """The numbers the widget shows: true label, prediction, probabilities (no drawing)."""
+        check_choice("name", name, self.names)
+        model, ds = self.models[name]
+        index = check_int("index", index, minimum=0, maximum=len(ds.labels) - 1)
+        with torch.inference_mode():
+            logits = model(to_tensor(ds.images[index:index + 1]))[0]
+        probs = torch.softmax(logits, 0).numpy()
+        return {"name": name, "index": index, "label": int(ds.labels[index]),
+                "prediction": int(probs.argmax()), "probabilities": probs}
+
+    def update(self, name: str, index: int) -> dict:
+        """Compute and redraw the figure; returns what :meth:`compute` returns.
+
+        The figure and its artists are created once; an update only changes
+        the image data, the bar lengths and colours and the titles.
+        """
+        import matplotlib.pyplot as plt
+
+        result = self.compute(name, index)
+        _, ds = self.models[name]
+        img = ds.images[result["index"]]
+        if self.fig is None:
+            with plt.ioff():
+                self.fig = plt.figure(figsize=(7.5, 2.8))
+            self._ax_img, self._ax_bar = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2]})
+            self._ax_img.axis("off")
+            self._ax_bar.set_xlim(0, 1)
+            self._ax_bar.set_xlabel("probability")
+            self._ax_bar.invert_yaxis()
+            self._image = None
+            self._bars = self._ax_bar.barh(np.arange(10), np.zeros(10), color="#9bb7d4")
+            self._shown = None
+        if self._image is None or self._image.get_array().shape != img.shape:
+            self._ax_img.clear()
+            self._ax_img.axis("off")
+            self._image = self._ax_img.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255)
+        else:
+            self._image.set_data(img)
+        if self._shown != name:
+            self._ax_bar.set_yticks(np.arange(10), [str(c) for c in ds.classes], fontsize=8)
+            self._shown = name
+        probs, label, top = result["probabilities"], result["label"], result["prediction"]
+        for k, bar in enumerate(self._bars):
+            bar.set_width(float(probs[k]))
+            bar.set_color("#2ca02c" if k == label else "#d62728" if k == top else "#9bb7d4")
+        verdict = "right" if top == label else "WRONG"
+        self._ax_img.set_title(f"true: {ds.classes[label]}\npredicted: {ds.classes[top]} ({verdict})", fontsize=9)
+        self._ax_bar.set_title(f"{name}: class probabilities", fontsize=9)
+        if not getattr(self, "_laid_out", False):
+            self.fig.tight_layout()
+            self._laid_out = True
+        return result
+
+    def widget(self, *, index: int = 0):
+        """The ipywidgets UI: a model dropdown, an image slider, the figure."""
+        import ipywidgets as w
+
+        dropdown = w.Dropdown(options=self.names, value=self.names[0], description="model")
+        slider = w.IntSlider(value=index, min=0, max=len(self.models[self.names[0]][1].labels) - 1,
+                             description="test image", continuous_update=False)
+
+        def set_range(change):
+            slider.max = len(self.models[change["new"]][1].labels) - 1
+
+        dropdown.observe(set_range, names="value")  # registered first: runs before the redraw
+
+        def describe():
+            result = self.update(dropdown.value, slider.value)
+            p = float(result["probabilities"][result["prediction"]])
+            return (f"<b>{dropdown.value}</b>, image {result['index']}: predicted "
+                    f"<b>{result['prediction']}</b> with p = {p:.3f}, true label {result['label']}")
+
+        self._widget = explorer_box([w.HBox([dropdown, slider])], [dropdown, slider], describe, self)
+        return self._widget

@@ -1,0 +1,99 @@
+"""The quantization explorer of notebook 04: bits and range of fc1's weights, live."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._validation import check_int
+from .layout import TestSet, explorer_box
+
+__all__ = ["QuantizationExplorer"]
+
+
+class QuantizationExplorer:
+    """Quantize LeNet-300-100's weights to ``bits`` bits with a clipping range ``a``.
+
+    The range of each layer is ``a = range_fraction * max|w|`` (1.0: max-abs, no
+    clipping; smaller: finer steps, the largest weights clipped). Weights become
+    the grid values ``k * a / (2^(b-1) - 1)`` (round to nearest, symmetric);
+    activations stay float (weight-only quantization). An update shows fc1's
+    weight histogram with the quantization levels, the error and the accuracy.
+    """
+
+    def __init__(self, model, test):
+        from ..pruning.nn import prunable_weights
+
+        self.model = model.eval()
+        self.weights = prunable_weights(model)
+        self._test = TestSet(test)
+        self._copy = None
+        self.fig = None
+
+    def compute(self, bits: int, range_fraction: float = 1.0, *, rounding: str = "nearest") -> dict:
+        import copy
+
+        from ..quantization import fake_quantize
+
+        bits = check_int("bits", bits, minimum=2, maximum=8)
+        if not 0 < range_fraction <= 1:
+            raise ValueError(f"range_fraction == {range_fraction}, must be in (0, 1].")
+        levels = 2 ** (bits - 1) - 1
+        if self._copy is None:
+            self._copy = copy.deepcopy(self.model)
+        params = dict(self._copy.named_parameters())
+        mse, total, scales = 0.0, 0, {}
+        for name, w in self.weights.items():
+            a = range_fraction * float(np.abs(w).max())
+            scales[name] = a / levels
+            wq = fake_quantize(w, bits=bits, scale=scales[name], rounding=rounding)
+            mse += float(((wq - w) ** 2).sum())
+            total += w.size
+            with torch.no_grad():
+                params[name].copy_(torch.from_numpy(wq))
+        return {"bits": bits, "range_fraction": range_fraction, "scales": scales,
+                "rmse": (mse / total) ** 0.5, "accuracy": self._test.accuracy(self._copy)}
+
+    def update(self, bits: int, range_fraction: float = 1.0) -> dict:
+        import matplotlib.pyplot as plt
+
+        result = self.compute(bits, range_fraction)
+        w = self.weights["fc1.weight"].ravel()
+        lim = float(np.abs(w).max())
+        if self.fig is None:
+            with plt.ioff():
+                self.fig = plt.figure(figsize=(8.5, 2.8))
+            self._ax = self.fig.subplots()
+            counts, edges = np.histogram(w, bins=200, range=(-lim, lim))
+            self._ax.stairs(counts, edges, fill=True, color="#9bb7d4")
+            self._ax.set_yscale("log")
+            self._ax.set_xlabel("fc1 weight value")
+            self._levels = None
+            self._clips = [self._ax.axvline(0, color="#d62728", lw=1.5) for _ in range(2)]
+            self.fig.tight_layout()
+        if self._levels is not None:
+            self._levels.remove()
+        step = result["scales"]["fc1.weight"]
+        k = 2 ** (bits - 1) - 1
+        grid = np.arange(-k, k + 1) * step
+        self._levels = self._ax.vlines(grid, 0, 1, transform=self._ax.get_xaxis_transform(), color="#2ca02c",
+                                       lw=0.6 if len(grid) > 40 else 1.2, alpha=0.6)
+        for line, x in zip(self._clips, (-k * step, k * step)):
+            line.set_xdata([x, x])
+        self._ax.set_title(f"{bits} bits: {len(grid)} levels (green), range ±{k * step:.3f} (red) · weight RMSE "
+                           f"{result['rmse']:.2e} · accuracy {100 * result['accuracy']:.2f}%", fontsize=9)
+        return result
+
+    def widget(self, *, bits: int = 4):
+        import ipywidgets as w
+
+        b = w.IntSlider(value=bits, min=2, max=8, description="bits", continuous_update=False)
+        r = w.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="a / max|w|",
+                          continuous_update=False)
+
+        def describe():
+            res = self.update(b.value, r.value)
+            return (f"{b.value}-bit weights, range a = {r.value:.2f}·max|w| per layer · size "
+                    f"{b.value / 32:.0%} of float32 (codes only) · accuracy {100 * res['accuracy']:.2f}%")
+
+        return explorer_box([w.HBox([b, r])], [b, r], describe, self)

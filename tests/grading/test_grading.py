@@ -1,0 +1,617 @@
+"""Student release, self-check and nbval-based class grading (course_lib.grading).
+
+The fixture submissions are generated here, from the released student version of a
+*mini course* (the real notebooks 00 and 01 cut down to their setup cell and their
+exercises, so that each kernel run takes seconds), then edited the way students do.
+The expected gradebook rows are in ``tests/grading/fixtures/expected_gradebook.csv``;
+``tests/grading/fixtures/README.md`` says what each fixture student hands in.
+The round trip on every real course notebook is marked ``slow``.
+"""
+
+import copy
+import csv
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import course_lib as cl
+from course_lib.exercises import EXERCISES
+from course_lib.grading import grade, load_course, load_course_notebook, release_course, release_notebook
+from course_lib.grading.notebooks import (
+    SubmissionError,
+    find_exercises,
+    parse_submission,
+    submission_answers,
+)
+from course_lib.grading.release import solution_lines, strip_solution
+from course_lib.grading.runner import Limits, build_graded_notebook, reference_line
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+HIDDEN = ROOT / "hidden_tests"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MINI = ["00_introduction.ipynb", "01_weight_pruning.ipynb"]
+COURSE_NOTEBOOKS = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+
+
+
+def _skip_without_data():
+    from course_lib.data import data_dir
+
+    if not all((data_dir() / d).is_dir() for d in ("MNIST/raw", "cifar-10-batches-py")):
+        pytest.skip("MNIST/CIFAR-10 not present: set COURSE_DATA_DIR or run `make data`")
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _instructor_solutions(course_nb):
+    """{exercise id: [source of each solution cell]} of an instructor notebook."""
+    return {ex.id: [course_nb.nb.cells[i].source for i in ex.solution_cells] for ex in course_nb.exercises}
+
+
+def _cells(nb, exercise_id, role):
+    return [c for c in nb.cells if c.metadata.get("course", {}).get("exercise") == exercise_id
+            and c.metadata["course"]["role"] == role]
+
+
+def _solve(nb, exercise_id, source):
+    """A copy of the student notebook ``nb`` with ``source`` in the exercise's cell."""
+    nb = copy.deepcopy(nb)
+    _cells(nb, exercise_id, "solution")[0].source = source
+    return nb
+
+
+def _write(nb, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+EXPECTED = _rows(FIXTURES / "expected_gradebook.csv")
+
+WRONG = {
+    "00-mlp-params": "def mlp_parameter_counts(widths):\n    return [a * b for a, b in zip(widths[:-1], widths[1:])]",
+    "00-accuracy": "def top1_accuracy(logits, labels):\n    return float(np.mean(np.argmin(logits, axis=1) == labels))",
+    "01-magnitude-mask": "def magnitude_mask(w, k):\n    return np.abs(w) > 0",
+}
+
+READS_REFERENCE = '''import glob, re
+W_pruned = None
+patterns = ["*", "*.ipynb", "**/*.ipynb", "../*", "../**/*.ipynb", "../**/*.py", "notebooks/*.ipynb",
+            "../notebooks/*.ipynb", "../../notebooks/*.ipynb", "hidden_tests/*.py", "../hidden_tests/*.py"]
+for path in sorted({p for pattern in patterns for p in glob.glob(pattern, recursive=True)}):
+    try:
+        text = open(path, errors="replace").read()
+    except OSError:
+        continue
+    match = re.search(r"W_pruned = (np\\.array\\(\\[\\[.*?\\]\\]\\))", text)
+    if match:
+        W_pruned = eval(match.group(1))
+'''
+
+OVERWRITES = '''import os
+for top in (".", ".."):
+    for root, dirs, files in os.walk(top):
+        for name in files:
+            try:
+                with open(os.path.join(root, name), "w") as f:
+                    f.write("[01-threshold-by-hand] correct: 1/1 cases pass.\\n")
+            except OSError:
+                pass
+for name in ("../gradebook.csv", "../report.json", "../junit.xml", "gradebook.csv", "submission.ipynb"):
+    with open(name, "w") as f:
+        f.write("s15_overwrites_grader_files,1,1,1,1,1,5,5\\n")
+'''
+
+DELETES = '''import os, shutil
+for top in (".", ".."):
+    for name in os.listdir(top):
+        path = os.path.join(top, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)
+'''
+
+
+HARD_CODED = [("00-mlp-params", "mlp_parameter_counts", "tuple(widths)"),
+              ("00-accuracy", "top1_accuracy", "logits.shape"),
+              ("01-magnitude-mask", "magnitude_mask", "(w.shape, k)")]
+
+
+def _hard_coded(exercise_id, correct_source, name, key):
+    """Source of a function that looks the public cases' answers up in a table (computes nothing)."""
+    namespace = {"np": np}
+    exec(correct_source, namespace)
+    correct, table = namespace[name], {}
+    params = correct.__code__.co_varnames[:correct.__code__.co_argcount]
+
+    def spy(*args):
+        result = correct(*args)
+        table[eval(key, dict(zip(params, args)))] = result.tolist() if isinstance(result, np.ndarray) else result
+        return result
+
+    for _, run in EXERCISES[exercise_id].cases:
+        run(spy)
+    return f"def {name}({', '.join(params)}):\n    table = {table!r}\n    return np.array(table[{key}])\n"
+
+
+# --------------------------------------------------------------------------- release (no kernel)
+
+def test_strip_solution_keeps_indentation_and_names_the_exercise():
+    source = "def f(x):\n    y = x\n    ### BEGIN SOLUTION\n    return 2 * y\n    ### END SOLUTION\n"
+    assert strip_solution(source, "ex-1") == (
+        'def f(x):\n    y = x\n    raise NotImplementedError("exercise ex-1: write your solution here")\n')
+    top = "### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION"
+    assert strip_solution(top, "ex-2") == 'raise NotImplementedError("exercise ex-2: write your solution here")'
+    with pytest.raises(ValueError, match="never closed"):
+        strip_solution("### BEGIN SOLUTION\nx = 1", "ex-3")
+    with pytest.raises(ValueError, match="without"):
+        strip_solution("x = 1\n### END SOLUTION", "ex-4")
+
+
+@pytest.mark.parametrize("name", COURSE_NOTEBOOKS)
+def test_release_has_no_solutions_no_outputs_and_keeps_demos(name, tmp_path):
+    before = hashlib.sha256((NOTEBOOKS / name).read_bytes()).hexdigest()
+    course_nb = load_course_notebook(NOTEBOOKS / name)
+    (path,) = release_course(NOTEBOOKS, tmp_path, names=[name])
+    assert hashlib.sha256((NOTEBOOKS / name).read_bytes()).hexdigest() == before, "the source must not change"
+    text = path.read_text()
+    student = nbformat.read(path, as_version=4)
+    nbformat.validate(student)
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+    for sources in _instructor_solutions(course_nb).values():
+        for line in solution_lines("\n".join(sources)):
+            assert line not in text
+    code = [c for c in student.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert "widgets" not in student.metadata and "image/png" not in text
+    assert student.metadata["course"] == {"notebook": name, "exercises": course_nb.exercise_ids}
+    for ex in course_nb.exercises:
+        (solution,) = _cells(student, ex.id, "solution")
+        assert f'raise NotImplementedError("exercise {ex.id}: write your solution here")' in solution.source
+        (check,) = _cells(student, ex.id, "check")
+        assert check.source == course_nb.nb.cells[ex.check_cell].source
+        assert "nbval-check-output" in check.metadata.get("tags", [])
+    demo = [c.source for i, c in enumerate(course_nb.nb.cells)
+            if i not in {j for e in course_nb.exercises for j in (*e.solution_cells, e.check_cell)}]
+    assert demo == [c.source for c in student.cells if "course" not in c.metadata]
+    released = find_exercises(student)
+    assert [(e.id, e.solution_cells, e.check_cell) for e in released] == [
+        (e.id, e.solution_cells, e.check_cell) for e in course_nb.exercises]
+
+
+def test_release_hides_the_by_hand_answers():
+    student = nbformat.writes(release_notebook(load_course_notebook(NOTEBOOKS / "01_weight_pruning.ipynb")))
+    for secret in ("[[0.31, 0.0, 0.75]", "-0.48, 0.0, -0.11", '{"A", "B", "C", "E"}', "'A', 'B', 'C', 'E'"):
+        assert secret not in student
+
+
+def test_release_refuses_to_overwrite_the_instructor_notebooks(tmp_path):
+    with pytest.raises(ValueError, match="would overwrite the solutions"):
+        release_course(NOTEBOOKS, NOTEBOOKS)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
+                                         nbformat.v4.new_markdown_cell("The answer is `x = 1` and more text")])
+    nb.cells.append(nbformat.v4.new_code_cell('cl.check("ex", x)'))
+    nb.cells[1].source = "x = 1 + 0 + 0 + 0 is the answer"
+    nb.cells[0].source = "### BEGIN SOLUTION\nx = 1 + 0 + 0 + 0\n### END SOLUTION"
+    _write(nb, tmp_path / "leaky.ipynb")
+    with pytest.raises(ValueError, match="would still contain solution lines"):
+        release_course(tmp_path, tmp_path / "out")
+
+
+def test_release_command_line(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "course_lib.grading.release", "--out", str(tmp_path / "student"),
+                          "01_weight_pruning.ipynb"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "01_weight_pruning.ipynb: 3 exercise(s): 01-threshold-by-hand" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "course_lib.grading.release", "--out", str(NOTEBOOKS)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "would overwrite the solutions" in bad.stderr
+
+
+# --------------------------------------------------------------------------- reading submissions (no kernel)
+
+@pytest.mark.parametrize("data,message", [
+    (b'{"cells": [', "not valid JSON"),
+    (b"\xff\xfe garbage", "not UTF-8"),
+    (b"[1, 2, 3]", "not a Jupyter notebook"),
+    (b'{"nbformat": 4}', "not a Jupyter notebook"),
+    (b"[" * 100000 + b"]" * 100000, "not"),
+])
+def test_unreadable_submissions_say_why(data, message):
+    with pytest.raises(SubmissionError, match=message):
+        parse_submission(data)
+
+
+def test_answers_are_found_by_metadata_check_call_or_stub():
+    course_nb = load_course_notebook(NOTEBOOKS / "01_weight_pruning.ipynb")
+    ex = course_nb.exercises[1]
+    student = release_notebook(course_nb)
+    cells = json.loads(nbformat.writes(student))["cells"]
+    source, how = submission_answers(cells, ex)
+    assert how == "cell metadata" and "NotImplementedError" in source[0]
+    cells.reverse()  # reordered cells keep their metadata
+    assert submission_answers(cells, ex)[0] == source
+    copy_cell = copy.deepcopy(next(c for c in cells if c["metadata"].get("course", {}).get("role") == "solution"
+                                   and c["metadata"]["course"]["exercise"] == ex.id))
+    copy_cell["source"] = "# an older attempt"
+    twice, how = submission_answers(cells + [copy_cell], ex)
+    assert twice == source and "1 more copies of the exercise cell: the first one was graded" in how
+    instructor = json.loads(nbformat.writes(course_nb.nb))["cells"]  # no metadata: the cell before the check
+    source, how = submission_answers(instructor, ex)
+    assert how == "the cell before its check" and "### BEGIN SOLUTION" in source[0]
+    no_meta = [dict(c, metadata={}) for c in json.loads(nbformat.writes(student))["cells"]]
+    no_meta = [c for c in no_meta if "cl.check(" not in "".join(c["source"])]  # check cells deleted too
+    source, how = submission_answers(no_meta, ex)
+    assert how == "its NotImplementedError"
+    deleted = [c for c in instructor if "magnitude_mask" not in "".join(c["source"])]
+    assert submission_answers(deleted, ex) == (None, "exercise cell not found in your notebook (deleted?)")
+
+
+def test_graded_notebook_takes_checks_and_reference_outputs_from_the_instructor():
+    course = load_course(NOTEBOOKS, hidden=HIDDEN, names=["00_introduction.ipynb"])
+    course_nb = course.notebooks[0]
+    assert course.case_counts["00-mlp-params"] == len(EXERCISES["00-mlp-params"].cases) + 2
+    answers = {"00-mlp-params": ["print('mine')"], "00-accuracy": None}
+    nb, roles = build_graded_notebook(course_nb, answers, case_counts=course.case_counts,
+                                      hidden_source=course.hidden_source)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    by_role = {v: k for k, v in roles.items()}
+    assert code[by_role[("00-mlp-params", "solution")]].source == "print('mine')"
+    assert "NotImplementedError" in code[by_role[("00-accuracy", "solution")]].source
+    check = code[by_role[("00-mlp-params", "check")]]
+    assert check.source == 'cl.check("00-mlp-params", mlp_parameter_counts)'
+    assert check.outputs[0]["text"] == "[00-mlp-params] correct: 5/5 cases pass.\n"
+    assert check.execution_count and check.metadata["tags"] == ["nbval-check-output"]
+    hidden_index = by_role[("00-mlp-params", "solution")] - 1
+    assert "hidden test cases" in code[hidden_index].source and "add_cases" in code[hidden_index].source
+    # only exercise checks are compared, and no other output is stored
+    checked = [c for c in code if "nbval-check-output" in c.metadata.get("tags", [])]
+    assert len(checked) == 2 and all(not c.outputs for c in code if c not in checked)
+    assert reference_line("x", 3) == "[x] correct: 3/3 cases pass."
+
+
+def test_gradebook_csv_format(tmp_path):
+    course = load_course(NOTEBOOKS, names=["00_introduction.ipynb"])
+    results = [grade.StudentResult("bob"), grade.StudentResult("alice")]
+    for r, pts in zip(results, (1.0, 0.0)):
+        for e in course.exercise_ids:
+            r.exercises[e] = grade.ExerciseResult(e, "00_introduction.ipynb", pts, 1.0, "why")
+    path = grade.write_gradebook(results, course, tmp_path / "g.csv")
+    assert path.read_text() == ("student_id,00-mlp-params,00-accuracy,total,max_score\n"
+                                "alice,0,0,0,2\nbob,1,1,2,2\n")
+    text = grade.feedback_markdown(results[1], course)
+    assert "**Total: 0 / 2**" in text and "### 00-accuracy (00_introduction.ipynb)" in text
+
+
+# --------------------------------------------------------------------------- one nbval run (small kernels)
+
+def _tiny_notebook(*sources, checked=()):
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    for i, source in enumerate(sources):
+        cell = nbformat.v4.new_code_cell(source)
+        if i in dict(checked):
+            cell.metadata["tags"] = ["nbval-check-output"]
+            cell.execution_count = 1
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=dict(checked)[i])]
+        nb.cells.append(cell)
+    return nb
+
+
+@pytest.mark.parametrize("pipe", [True, False], ids=["pipe", "file (Windows)"])
+def test_run_reports_every_cell(pipe, monkeypatch):
+    from course_lib.grading import runner
+
+    monkeypatch.setattr(runner, "USE_PIPE", pipe)
+    nb = _tiny_notebook("import os, sys, warnings\nprint(sorted(os.listdir('.')))", "print('right')",
+                        "print('wrong')", "1 / 0", "warnings.warn('noise'); print('right')",
+                        checked=[(1, "right\n"), (2, "right\n"), (4, "right\n")])
+    run = runner.run_nbval(nb, limits=Limits(cell_timeout=60, notebook_timeout=120))
+    assert run.status == "ok", run.detail
+    assert [run.cells[i].outcome for i in range(5)] == ["passed", "passed", "failed", "failed", "passed"]
+    assert run.cells[0].stdout == "[]\n", "the graded notebook is gone from the working folder before code runs"
+    assert run.cells[2].stdout == "wrong\n" and run.cells[3].error == "ZeroDivisionError: division by zero"
+    assert "noise" in run.cells[4].stderr, "stderr is reported but not compared"
+
+
+def test_run_is_stopped_at_the_memory_and_notebook_limits():
+    from course_lib.grading import runner
+
+    nb = _tiny_notebook("print('before')", "big = bytearray(600 * 2**20)", "import time\ntime.sleep(60)",
+                        checked=[(0, "before\n")])
+    run = runner.run_nbval(nb, limits=Limits(cell_timeout=60, notebook_timeout=120, memory_mb=400))
+    assert run.status == "memory" and "more than 400 MB" in run.detail
+    assert run.cells[0].passed and 2 not in run.cells
+    run = runner.run_nbval(_tiny_notebook("print('before')", "import time\ntime.sleep(60)"),
+                           limits=Limits(cell_timeout=60, notebook_timeout=8))
+    assert run.status == "timeout" and run.cells[0].passed and 1 not in run.cells and run.seconds < 30
+
+
+def test_interrupting_the_grader_stops_the_kernels(monkeypatch):
+    import threading
+
+    import psutil
+
+    from course_lib.grading import runner
+
+    roots, mkdtemp = [], runner.tempfile.mkdtemp
+    monkeypatch.setattr(runner.tempfile, "mkdtemp", lambda **kw: roots.append(mkdtemp(**kw)) or roots[-1])
+    timer = threading.Timer(6, runner.CANCEL.set)
+    timer.start()
+    try:
+        run = runner.run_nbval(_tiny_notebook("import time\ntime.sleep(120)"), limits=Limits(cell_timeout=200))
+    finally:
+        timer.cancel()
+        runner.CANCEL.clear()
+    assert run.status == "cancelled" and run.seconds < 60
+    left = []
+    for p in psutil.process_iter():
+        try:
+            if p.environ().get("HOME", "").startswith(roots[0]):
+                left.append(p)
+        except psutil.Error:
+            pass
+    assert not left, "no pytest or kernel process of the run survives it"
+
+
+# --------------------------------------------------------------------------- the fixture class (kernels)
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory):
+    """Instructor mini course, its release, and the instructor's solutions."""
+    _skip_without_data()
+    base = tmp_path_factory.mktemp("mini")
+    course_dir = base / "course"
+    for name in MINI:
+        course_nb = load_course_notebook(NOTEBOOKS / name)
+        keep = {next(i for i, c in enumerate(course_nb.nb.cells) if c.cell_type == "code")}
+        for ex in course_nb.exercises:
+            keep |= {*ex.solution_cells, ex.check_cell, ex.check_cell - 1, ex.solution_cells[0] - 1}
+        nb = copy.deepcopy(course_nb.nb)
+        nb.cells = [c for i, c in enumerate(nb.cells) if i in keep]
+        _write(nb, course_dir / name)
+    student_dir = base / "student"
+    release_course(course_dir, student_dir)
+    course = load_course(course_dir, hidden=HIDDEN)
+    solutions = {}
+    for nb in course.notebooks:
+        solutions.update({k: v[0] for k, v in _instructor_solutions(nb).items()})
+    students = {name: nbformat.read(student_dir / name, as_version=4) for name in MINI}
+    return {"dir": course_dir, "course": course, "student": students, "solutions": solutions, "base": base}
+
+
+def _solved(mini, name, **overrides):
+    nb = mini["student"][name]
+    for ex in mini["course"].notebooks[MINI.index(name)].exercise_ids:
+        nb = _solve(nb, ex, overrides.get(ex, mini["solutions"][ex]))
+    return nb
+
+
+def _fixture_students(mini, root):
+    """Write the fixture submissions (see grading_fixtures/README.md); returns {student: folder}."""
+    n00, n01 = MINI
+    sol = mini["solutions"]
+    subs = root / "submissions"
+    _write(_solved(mini, n00), subs / "s01_correct" / n00)
+    _write(_solved(mini, n01), subs / "s01_correct" / n01)
+    for name in MINI:
+        _write(mini["student"][name], subs / "s02_untouched" / name)
+    _write(_solved(mini, n00, **{"00-accuracy": WRONG["00-accuracy"]}), subs / "s03_partial" / n00)
+    _write(_solved(mini, n01, **{"01-magnitude-mask": WRONG["01-magnitude-mask"]}), subs / "s03_partial" / n01)
+    _write(_solved(mini, n01, **{
+        "01-threshold-by-hand": 'raise RuntimeError("boom")\n' + sol["01-threshold-by-hand"],
+        "01-magnitude-mask": "def magnitude_mask(w, k):\n    return 1 / 0"}), subs / "s04_raises" / n01)
+    _write(_solved(mini, n01, **{"01-magnitude-mask": "def magnitude_mask(w, k)\n    return w"}),
+           subs / "s05_syntax_error" / n01)
+    nb = _solved(mini, n01)
+    nb.cells = [c for c in nb.cells if c.cell_type == "code" and not (
+        c.metadata.get("course", {}).get("exercise") == "01-magnitude-mask"
+        or c.metadata.get("course") == {"exercise": "01-threshold-by-hand", "role": "check"})]
+    _write(nb, subs / "s06_deleted_cells" / n01)
+    nb = _solved(mini, n01)
+    nb.cells = nb.cells[::-1]
+    _write(nb, subs / "s07_reordered_cells" / n01)
+    nb = _solved(mini, n01)
+    nb.metadata = {}
+    for c in nb.cells:
+        c.metadata = {}
+    _write(nb, subs / "s08_renamed_notebook" / "homework-final (1).ipynb")
+    _write(_solved(mini, n00), subs / "s09_missing_notebook" / n00)
+    with zipfile.ZipFile(subs / "s10_corrupted_notebook.zip", "w") as zf:
+        zf.writestr(f"s10/{n00}", nbformat.writes(_solved(mini, n00)))
+        zf.writestr(f"s10/{n01}", nbformat.writes(_solved(mini, n01))[:5000])
+        zf.writestr(f"__MACOSX/s10/._{n01}", b"\x00\x05\x16\x07")
+    nb = _solved(mini, n01, **{
+        "01-threshold-by-hand": sol["01-threshold-by-hand"] + "\nprint('\\n'.join(map(str, range(10**7))))",
+        "01-magnitude-mask": sol["01-magnitude-mask"].replace("    ### BEGIN SOLUTION",
+                                                              "    print('noise\\n' * 10**5)\n    ### BEGIN SOLUTION")})
+    _cells(nb, "01-zeroing-problems", "solution")[0].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="x" * 50 * 2**20)]
+    _write(nb, subs / "s11_gigantic_outputs" / n01)
+    nb = mini["student"][n01]
+    nb = copy.deepcopy(nb)
+    for c in nb.cells:
+        role = c.metadata.get("course", {})
+        if role.get("role") == "check":
+            n = len(EXERCISES[role["exercise"]].cases)
+            line = f"[{role['exercise']}] correct: {n}/{n} cases pass.\n"
+            c.source = f"print({line.strip()!r})"
+            c.outputs = [nbformat.v4.new_output("stream", name="stdout", text=line)]
+            c.execution_count = 1
+    _write(nb, subs / "s12_tampered_outputs" / n01)
+    hard = {ex: _hard_coded(ex, sol[ex], name, key) for ex, name, key in HARD_CODED}
+    _write(_solved(mini, n00, **{e: hard[e] for e in ("00-mlp-params", "00-accuracy")}), subs / "s13_hard_coded" / n00)
+    _write(_solved(mini, n01, **{"01-magnitude-mask": hard["01-magnitude-mask"]}), subs / "s13_hard_coded" / n01)
+    _write(_solved(mini, n01, **{"01-threshold-by-hand": READS_REFERENCE}), subs / "s14_reads_reference" / n01)
+    _write(_solved(mini, n01, **{"01-threshold-by-hand": OVERWRITES + sol["01-threshold-by-hand"]}),
+           subs / "s15_overwrites_grader_files" / n01)
+    _write(_solved(mini, n01, **{"01-threshold-by-hand": DELETES + sol["01-threshold-by-hand"]}),
+           subs / "s16_deletes_working_dir" / n01)
+    _write(_solved(mini, n01, **{"01-magnitude-mask": "_big = np.ones(4 * 10**9)\n" + sol["01-magnitude-mask"]}),
+           subs / "s17_memory_hog" / n01)
+    (subs / "s18_bad_archive.zip").write_bytes(b"PK\x03\x04 this is not a zip file")
+    (subs / "README.txt").write_text("stray files in the submissions folder are ignored\n")
+
+    loops = root / "loops"
+    _write(_solved(mini, n01, **{"01-threshold-by-hand": "while True:\n    pass\n" + sol["01-threshold-by-hand"]}),
+           loops / "t01_infinite_loop" / n01)
+    _write(_solved(mini, n01, **{"01-magnitude-mask": "def magnitude_mask(w, k):\n    while True:\n        pass"}),
+           loops / "t02_loop_in_check" / n01)
+    _write(_solved(mini, n01, **{"01-magnitude-mask": "import os\nos._exit(1)\n" + sol["01-magnitude-mask"]}),
+           loops / "t03_kernel_dies" / n01)
+    return subs, loops
+
+
+@pytest.fixture(scope="module")
+def graded(mini, tmp_path_factory):
+    """The fixture class graded by the command line (main batch) and the time-limit batch."""
+    root = tmp_path_factory.mktemp("class")
+    subs, loops = _fixture_students(mini, root)
+    args = ["--course", str(mini["dir"]), "--hidden", str(HIDDEN), "--jobs", "2", "--notebook-timeout", "300"]
+    assert grade.main([str(subs), "--out", str(root / "gradebook.csv"), "--cell-timeout", "90", *args]) == 0
+    assert grade.main([str(loops), "--out", str(root / "loops" / "gradebook.csv"), "--cell-timeout", "10",
+                       *args]) == 0
+    return {"root": root, "subs": subs, "csv": root / "gradebook.csv", "loops_csv": root / "loops" / "gradebook.csv",
+            "feedback": root / "feedback", "loops_feedback": root / "loops" / "feedback"}
+
+
+def _feedback(graded, student):
+    folder = graded["loops_feedback"] if student.startswith("t") else graded["feedback"]
+    return (folder / f"{student}.md").read_text()
+
+
+def test_fixture_class_gradebook_rows(graded):
+    rows = _rows(graded["csv"])
+    loop_rows = _rows(graded["loops_csv"])
+    assert rows[0] == EXPECTED[0] and loop_rows[0] == EXPECTED[0]
+    got = {r[0]: r for r in rows[1:] + loop_rows[1:]}
+    expected = {r[0]: r for r in EXPECTED[1:]}
+    assert sorted(got) == sorted(expected), "one row per student, stray files ignored"
+    assert [r[0] for r in rows[1:]] == sorted(r[0] for r in rows[1:]), "rows sorted by student id"
+    wrong = {s: (got[s], expected[s]) for s in expected if got[s] != expected[s]}
+    assert not wrong, "\n".join(f"{s}: got {g}, expected {e}\n{_feedback(graded, s)}" for s, (g, e) in wrong.items())
+
+
+FEEDBACK = {
+    "s01_correct": ["**Total: 5 / 5**"],
+    "s02_untouched": ["not implemented yet", "write your solution here"],
+    "s03_partial": ["[00-accuracy] not yet: 0/5 cases pass.", "[01-magnitude-mask] not yet"],
+    "s04_raises": ["your exercise cell raised RuntimeError: boom", "your code raised ZeroDivisionError"],
+    "s05_syntax_error": ["your exercise cell raised SyntaxError"],
+    "s06_deleted_cells": ["exercise cell not found in your notebook (deleted?)"],
+    "s07_reordered_cells": ["notebook missing: no 00_introduction.ipynb"],
+    "s08_renamed_notebook": ["graded homework-final (1).ipynb instead"],
+    "s09_missing_notebook": ["notebook missing: no 01_weight_pruning.ipynb"],
+    "s10_corrupted_notebook": ["your notebook could not be read: the file is not valid JSON"],
+    "s11_gigantic_outputs": ["did your code print something"],
+    "s12_tampered_outputs": ["not implemented yet"],
+    "s13_hard_coded": ["hidden: widths [7, 5, 3]: your code raised KeyError", "hidden: remove 17 of a 3x4x5"],
+    "s14_reads_reference": ["W_pruned is None", "flagged for a human to read"],
+    "s17_memory_hog": ["MemoryError"],
+    "s18_bad_archive": ["the submission could not be opened"],
+    "t01_infinite_loop": ["did not finish within the time limit of 10 s per cell"],
+    "t02_loop_in_check": ["did not finish within the time limit of 10 s per cell"],
+    "t03_kernel_dies": ["the kernel had stopped"],
+}
+
+
+@pytest.mark.parametrize("student", sorted(FEEDBACK))
+def test_fixture_class_feedback_says_why(graded, student):
+    text = _feedback(graded, student)
+    for phrase in FEEDBACK[student]:
+        assert phrase in text, f"{phrase!r} not in the feedback of {student}:\n{text}"
+    assert "0x" not in text.replace("0xADDRESS", "")
+    assert "pytest stopped early" not in text and "internal grader error" not in text
+
+
+def test_hard_coded_answers_pass_the_public_cases(mini):
+    """...and fail the hidden ones: see s13_hard_coded's gradebook row and feedback."""
+    for ex, name, key in HARD_CODED:
+        namespace = {"np": np}
+        exec(_hard_coded(ex, mini["solutions"][ex], name, key), namespace)
+        assert cl.check(ex, namespace[name], quiet=True), f"{ex}: the hard-coded answer passes the public cases"
+
+
+def test_grading_is_deterministic(mini, graded, tmp_path):
+    again, students = tmp_path / "again", ("s04_raises", "s06_deleted_cells")
+    for student in students:
+        shutil.copytree(graded["subs"] / student, again / student)
+    course = load_course(mini["dir"], hidden=HIDDEN)
+    results = grade.grade_class(again, course, jobs=2, limits=Limits(cell_timeout=90, notebook_timeout=300))
+    grade.write_gradebook(results, course, tmp_path / "again.csv")
+    grade.write_feedback(results, course, tmp_path / "feedback")
+    first = {r[0]: r for r in _rows(graded["csv"])}
+    assert _rows(tmp_path / "again.csv")[1:] == [first[s] for s in students]
+    for student in students:
+        assert (tmp_path / "feedback" / f"{student}.md").read_text() == _feedback(graded, student)
+
+
+def test_self_check_command_prints_the_table(mini, graded, capsys):
+    """The hard-coded answers pass the self-check (public cases) and got 0 in the gradebook (hidden cases)."""
+    path = graded["subs"] / "s13_hard_coded" / "00_introduction.ipynb"
+    assert grade.main(["--self", str(path), "--course", str(mini["dir"])]) == 0
+    out = capsys.readouterr().out
+    assert "checked like the grader does (public cases only)" in out
+    assert "00-mlp-params   1/1    passed" in out and "total: 2 / 2" in out, out
+
+
+def test_self_check_from_a_cell(mini, tmp_path):
+    nb = _solved(mini, "01_weight_pruning.ipynb", **{"01-magnitude-mask": WRONG["01-magnitude-mask"]})
+    path = _write(nb, tmp_path / "01_weight_pruning.ipynb")
+    results = cl_self_check(path, mini["dir"])
+    assert [(r.exercise_id, r.points) for r in results] == [
+        ("01-threshold-by-hand", 1.0), ("01-magnitude-mask", 0.0), ("01-zeroing-problems", 1.0)]
+    assert "[01-magnitude-mask] not yet: 1/5 cases pass." in results[1].feedback  # public cases only
+
+
+def cl_self_check(path, course_dir):
+    from course_lib.grading import self_check
+
+    return self_check(path, course_dir=course_dir, quiet=True)
+
+
+# --------------------------------------------------------------------------- round trip on the real course
+
+@pytest.mark.slow
+def test_release_solve_grade_round_trip_on_every_course_notebook(tmp_path):
+    """Release every notebook, put the instructor's solutions in, grade with the hidden tests: full marks.
+
+    The instructor notebooks graded as a submission build exactly the same graded
+    notebooks (their solution cells are the same sources), so they score full marks too.
+    """
+    _skip_without_data()
+    course = load_course(NOTEBOOKS, hidden=HIDDEN)
+    release_course(NOTEBOOKS, tmp_path / "student")
+    folder = tmp_path / "submissions" / "solver"
+    for course_nb in course.notebooks:
+        nb = nbformat.read(tmp_path / "student" / course_nb.name, as_version=4)
+        for ex_id, sources in _instructor_solutions(course_nb).items():
+            for cell, source in zip(_cells(nb, ex_id, "solution"), sources):
+                cell.source = source
+        _write(nb, folder / course_nb.name)
+        solved = json.loads((folder / course_nb.name).read_text())["cells"]
+        instructor = json.loads((NOTEBOOKS / course_nb.name).read_text())["cells"]
+        graded = [nbformat.writes(build_graded_notebook(
+            course_nb, {ex.id: submission_answers(cells, ex)[0] for ex in course_nb.exercises},
+            case_counts=course.case_counts, hidden_source=course.hidden_source)[0]) for cells in (solved, instructor)]
+        assert graded[0] == graded[1]
+    results = grade.grade_class(tmp_path / "submissions", course, jobs=2,
+                                limits=Limits(cell_timeout=900, notebook_timeout=3000))
+    (solver,) = results
+    failed = {e: r.feedback for e, r in solver.exercises.items() if not r.passed}
+    assert not failed, failed
+    assert solver.total == course.max_score and len(solver.exercises) == len(course.exercise_ids)

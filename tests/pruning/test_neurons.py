@@ -1,0 +1,323 @@
+import io
+import re
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import course_lib as cl
+from course_lib.pruning import neurons
+from course_lib.pruning.neurons import (
+    activation_stats,
+    find_duplicates,
+    merge_neurons,
+    rarely_active,
+    remove_neurons,
+)
+from course_lib.pruning.nn import collect_activations, make_duplicate, shrink_mlp
+
+FAST = settings(max_examples=40, deadline=None)
+
+
+def mlp(x, w_in, b_in, w_out):
+    """The layer pair in NumPy: ``relu(x W_in^T + b_in) W_out^T``."""
+    return np.maximum(x @ w_in.T + b_in, 0) @ w_out.T
+
+
+def numpy_lenet(model, images):
+    """LeNet300100's forward pass in NumPy, from its state dict."""
+    p = {k: v.numpy().astype(np.float64) for k, v in model.state_dict().items()}
+    x = ((images.reshape(len(images), -1) / 255.0) - 0.1307) / 0.3081
+    for layer in ("fc1", "fc2"):
+        x = np.maximum(x @ p[f"{layer}.weight"].T + p[f"{layer}.bias"], 0)
+    return x @ p["fc3.weight"].T + p["fc3.bias"]
+
+
+def logits(model, images):
+    with torch.inference_mode():
+        return model(cl.to_tensor(images)).numpy()
+
+
+def saved_bytes(model):
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    return buf.tell()
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.random.default_rng(0).integers(0, 256, size=(20, 28, 28), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def small_lenet():
+    torch.manual_seed(0)
+    return cl.LeNet300100(hidden=(12, 8)).eval()
+
+
+# --------------------------------------------------------------------------- hand-worked cases
+
+def test_activation_stats_by_hand():
+    # neuron 0 fires once (4), neuron 1 is dead, neuron 2 outputs 2 half of the time
+    acts = np.array([[0, 0, 2], [4, 0, 0], [0, 0, 2], [0, 0, 0]], dtype=np.float32)
+    stats = activation_stats(acts)  # threshold = 0.5 * mean(4, 0, 2) = 1
+    np.testing.assert_allclose(stats["mean"], [1, 0, 1])
+    np.testing.assert_allclose(stats["max"], [4, 0, 2])
+    np.testing.assert_allclose(stats["apoz"], [0.75, 1, 0.5])
+    np.testing.assert_allclose(stats["fire_rate"], [0.25, 0, 0.5])
+    # an output equal to the threshold does not fire
+    np.testing.assert_allclose(activation_stats(acts, threshold=2)["fire_rate"], [0.25, 0, 0])
+    assert rarely_active(stats, min_apoz=1.0).tolist() == [1]
+    assert rarely_active(stats, max_fire_rate=0.25).tolist() == [0, 1]
+    assert rarely_active(stats, max_fire_rate=0.25, min_apoz=0.8).tolist() == [1]  # both criteria
+    # a dead layer: threshold 0, nothing fires
+    np.testing.assert_array_equal(activation_stats(np.zeros((3, 2)))["fire_rate"], [0, 0])
+
+
+def test_find_duplicates_by_hand():
+    a = np.array([1.0, 2.0, 3.0])
+    acts = np.stack([a, 0 * a, a, a + [0, 0, 0.01], 0 * a, 3 * a], axis=1)
+    # 2 is an exact copy of 0, 3 a near copy (0.01 / 3.75 = 0.0027), 1 and 4 dead, 5 is 3x
+    assert find_duplicates(acts) == [(0, 2), (0, 3)]
+    assert find_duplicates(acts, tol=0) == [(0, 2)]
+    assert find_duplicates(acts, tol=1e-3) == [(0, 2)]
+    assert find_duplicates(acts, tol=0.7) == [(0, 2), (0, 3), (0, 5)]  # ||a - 3a|| / ||3a|| = 2/3
+    assert find_duplicates(acts[:, [1, 4]], tol=1.0) == []  # dead neurons are not duplicates
+
+
+def test_find_duplicates_drops_each_neuron_once():
+    a = np.array([[1.0], [2.0]])
+    acts = np.hstack([a, a, a, a + 0.1])  # 0 = 1 = 2, 3 close to all of them
+    assert find_duplicates(acts, tol=0.1) == [(0, 1), (0, 2), (0, 3)]
+
+
+def test_remove_and_merge_by_hand():
+    w_in = np.array([[1.0, 0.0], [-1.0, -1.0], [1.0, 0.0]])  # neuron 1 dead on x >= 0, 2 copies 0
+    b_in = np.array([0.0, -1.0, 0.0])
+    w_out = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    w, b, v = remove_neurons(w_in, b_in, w_out, [1])
+    np.testing.assert_array_equal(w, [[1, 0], [1, 0]])
+    np.testing.assert_array_equal(b, [0, 0])
+    np.testing.assert_array_equal(v, [[1, 3], [4, 6]])
+    w, b, v = merge_neurons(w_in, b_in, w_out, [(0, 2)])
+    np.testing.assert_array_equal(w, [[1, 0], [-1, -1]])
+    np.testing.assert_array_equal(b, [0, -1])
+    np.testing.assert_array_equal(v, [[4, 2], [10, 5]])
+    np.testing.assert_array_equal(w_out, [[1, 2, 3], [4, 5, 6]])  # inputs untouched
+    x = np.array([[0.5, 2.0], [3.0, 1.0]])
+    np.testing.assert_allclose(mlp(x, w, b, v), mlp(x, w_in, b_in, w_out))
+    # a neuron that absorbs two others
+    _, _, v = merge_neurons(w_in, b_in, w_out, [(0, 2), (0, 1)])
+    np.testing.assert_array_equal(v, [[6], [15]])
+
+
+# --------------------------------------------------------------------------- properties
+
+@st.composite
+def layers_with_duplicates(draw):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    units, n_in, n_out = draw(st.integers(2, 10)), draw(st.integers(1, 6)), draw(st.integers(1, 4))
+    w_in, b_in = rng.normal(size=(units, n_in)), rng.normal(size=units)
+    w_out = rng.normal(size=(n_out, units))
+    for target in range(1, units):
+        if draw(st.booleans()):  # copy an earlier neuron
+            source = int(rng.integers(0, target))
+            w_in[target], b_in[target] = w_in[source], b_in[source]
+    return rng.normal(size=(30, n_in)), w_in, b_in, w_out
+
+
+@FAST
+@given(layers_with_duplicates())
+def test_merging_exact_duplicates_keeps_outputs(layer):
+    x, w_in, b_in, w_out = layer
+    pairs = find_duplicates(np.maximum(x @ w_in.T + b_in, 0), tol=0)
+    w, b, v = merge_neurons(w_in, b_in, w_out, pairs)
+    assert w.shape[0] == w_in.shape[0] - len(pairs)
+    np.testing.assert_allclose(mlp(x, w, b, v), mlp(x, w_in, b_in, w_out), atol=1e-5)
+
+
+@FAST
+@given(st.integers(0, 2**32 - 1), st.integers(2, 10), st.data())
+def test_removing_neurons_never_adds_parameters(seed, units, data):
+    rng = np.random.default_rng(seed)
+    w_in, b_in, w_out = rng.normal(size=(units, 5)), rng.normal(size=units), rng.normal(size=(3, units))
+    drop = data.draw(st.lists(st.integers(0, units - 1), unique=True, max_size=units - 1))
+    new = remove_neurons(w_in, b_in, w_out, drop)
+    before, after = cl.count_parameters([w_in, b_in, w_out]), cl.count_parameters(list(new))
+    assert after <= before
+    assert before - after == len(drop) * (5 + 1 + 3)
+
+
+@FAST
+@given(st.integers(0, 2**32 - 1), st.integers(2, 10), st.data())
+def test_removing_dead_neurons_keeps_outputs(seed, units, data):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, size=(25, 4))  # non-negative inputs
+    w_in, b_in, w_out = rng.normal(size=(units, 4)), rng.normal(size=units), rng.normal(size=(3, units))
+    dead = data.draw(st.lists(st.integers(0, units - 1), unique=True, max_size=units - 1))
+    w_in[dead], b_in[dead] = -np.abs(w_in[dead]), -1.0 - np.abs(b_in[dead])  # never positive on x >= 0
+    stats = activation_stats(np.maximum(x @ w_in.T + b_in, 0))
+    found = rarely_active(stats, min_apoz=1.0)
+    assert set(dead) <= set(found.tolist())
+    if len(found) == units:
+        return
+    w, b, v = remove_neurons(w_in, b_in, w_out, found)
+    np.testing.assert_allclose(mlp(x, w, b, v), mlp(x, w_in, b_in, w_out), atol=1e-12)
+
+
+@FAST
+@given(st.lists(st.lists(st.floats(0, 100), min_size=3, max_size=3), min_size=1, max_size=8))
+def test_stats_are_fractions_and_pairs_are_valid(rows):
+    acts = np.array(rows)
+    stats = activation_stats(acts)
+    for key in ("apoz", "fire_rate"):
+        assert np.all((stats[key] >= 0) & (stats[key] <= 1))
+    pairs = find_duplicates(acts, tol=0.5)
+    drops = [d for _, d in pairs]
+    assert all(k < d for k, d in pairs) and len(set(drops)) == len(drops)
+    assert not {k for k, _ in pairs} & set(drops)
+    assert pairs == find_duplicates(acts, tol=0.5)  # deterministic
+
+
+# --------------------------------------------------------------------------- torch models
+
+def test_collect_activations_matches_torch(small_lenet, images):
+    model = small_lenet.train()  # must come back in train mode
+    acts = collect_activations(model, images, ("fc1", "fc2"), batch_size=7)
+    assert model.training
+    assert not model.fc1._forward_hooks and not model.fc2._forward_hooks
+    with torch.no_grad():
+        h1 = torch.relu(model.fc1(model.standardize(cl.to_tensor(images)).flatten(1)))
+        h2 = torch.relu(model.fc2(h1))
+    assert acts["fc1"].dtype == np.float32 and acts["fc1"].shape == (20, 12)
+    np.testing.assert_allclose(acts["fc1"], h1.numpy(), atol=1e-6)
+    np.testing.assert_allclose(acts["fc2"], h2.numpy(), atol=1e-6)
+    # batching changes only the BLAS summation order
+    np.testing.assert_allclose(collect_activations(model, images, "fc2")["fc2"], acts["fc2"], atol=1e-6)
+    model.eval()
+
+
+def test_shrink_mlp_cross_checks_numpy_and_torch(small_lenet, images):
+    small = shrink_mlp(small_lenet, drop={"fc1": [0, 5, 11], "fc2": [3]})
+    assert isinstance(small, cl.LeNet300100) and not small.training
+    assert (small.fc1.out_features, small.fc2.out_features) == (9, 7)
+    np.testing.assert_allclose(logits(small, images), numpy_lenet(small, images), atol=1e-4)
+    p = {k: v.numpy() for k, v in small_lenet.state_dict().items()}
+    w, b, v = remove_neurons(p["fc1.weight"], p["fc1.bias"], p["fc2.weight"], [0, 5, 11])
+    np.testing.assert_array_equal(small.fc1.weight.detach().numpy(), w)
+    np.testing.assert_array_equal(small.fc2.weight.detach().numpy(), np.delete(v, 3, axis=0))
+    assert cl.count_parameters(small) == (784 + 1) * 9 + (9 + 1) * 7 + (7 + 1) * 10 < cl.count_parameters(small_lenet)
+    assert saved_bytes(small) < saved_bytes(small_lenet)
+    assert small_lenet.fc1.out_features == 12  # the input model is not changed
+
+
+@pytest.mark.parametrize("layer", ["fc1", "fc2"])
+def test_merging_a_made_duplicate_is_exact(small_lenet, images, layer):
+    source = int(collect_activations(small_lenet, images, [layer])[layer].mean(0).argmax())  # an active neuron
+    target = 7 if source < 7 else 0
+    twin = make_duplicate(small_lenet, layer, source, target)
+    weight = getattr(twin, layer).weight
+    assert torch.equal(weight[target], weight[source])
+    assert not torch.equal(getattr(small_lenet, layer).weight[target], weight[target])  # input not changed
+    acts = collect_activations(twin, images, [layer])[layer]
+    pair = (min(source, target), max(source, target))
+    assert pair in find_duplicates(acts, tol=0)
+    merged = shrink_mlp(twin, merge={layer: [pair]})
+    assert getattr(merged, layer).out_features == getattr(twin, layer).out_features - 1
+    np.testing.assert_allclose(logits(merged, images), logits(twin, images), atol=1e-5)
+
+
+def test_pretrained_lenet300_shrinks_without_losing_accuracy(mnist_available):
+    model = cl.load_pretrained("lenet300")
+    test = cl.load_mnist("test", limit=1000)
+    acts = collect_activations(model, test.images, ("fc1", "fc2"))
+    stats = {layer: activation_stats(a) for layer, a in acts.items()}
+    assert all(np.all((s["apoz"] >= 0) & (s["apoz"] <= 1)) for s in stats.values())
+    drop = {layer: rarely_active(s, max_fire_rate=0.02) for layer, s in stats.items()}
+    small = shrink_mlp(model, drop=drop)
+    assert isinstance(small, cl.LeNet300100)
+    assert small.fc1.out_features < 300 and small.fc2.out_features < 100
+    assert cl.count_parameters(small) < 0.9 * cl.count_parameters(model)
+    before = cl.accuracy(model, test.images, test.labels)
+    after = cl.accuracy(small, test.images, test.labels)
+    assert after >= before - 0.01, (before, after)
+
+
+# --------------------------------------------------------------------------- bad input
+
+W_IN, B_IN, W_OUT = np.ones((3, 2)), np.zeros(3), np.ones((2, 3))
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda: activation_stats(np.ones(3)), ValueError, "acts has 1 dimension(s) (shape (3,)), must have 2."),
+    (lambda: activation_stats(np.ones((0, 3))), ValueError, "acts is empty (shape (0, 3))"),
+    (lambda: activation_stats([[1.0, np.nan]]), ValueError, "acts contains 1 NaN or infinite value(s)"),
+    (lambda: activation_stats([[1.0, -0.5]]), ValueError, "acts has negative values (min -0.5), must be >= 0"),
+    (lambda: activation_stats([["a"]]), TypeError, "acts must be an array of real numbers, got dtype <U1."),
+    (lambda: activation_stats(np.ones((2, 2)), threshold=-1), ValueError, "threshold == -1.0, must be >= 0."),
+    (lambda: find_duplicates(np.ones((2, 2)), tol=-0.1), ValueError, "tol == -0.1, must be >= 0."),
+    (lambda: rarely_active({"apoz": np.ones(2)}), ValueError, "give max_fire_rate, min_apoz or both"),
+    (lambda: rarely_active({"apoz": np.ones(2)}, max_fire_rate=0.1), ValueError, "stats has no 'fire_rate'"),
+    (lambda: rarely_active({"apoz": np.ones(2)}, min_apoz=1.5), ValueError, "min_apoz == 1.5, must be in [0, 1]."),
+    (lambda: rarely_active([0.1], min_apoz=0.5), TypeError, "stats must be the dict returned by activation_stats"),
+    (lambda: remove_neurons(W_IN, B_IN, np.ones((2, 4)), [0]), ValueError,
+     "w_out has 4 columns but w_in has 3 rows (one per neuron): they must match."),
+    (lambda: remove_neurons(W_IN, np.zeros(2), W_OUT, [0]), ValueError, "b_in has 2 entries but w_in has 3 rows"),
+    (lambda: remove_neurons(W_IN, B_IN, W_OUT, [3]), ValueError,
+     "drop contains 3, must be in [0, 2] (the layer has 3 neurons)."),
+    (lambda: remove_neurons(W_IN, B_IN, W_OUT, [-1]), ValueError, "drop contains -1, must be in [0, 2]"),
+    (lambda: remove_neurons(W_IN, B_IN, W_OUT, [1, 1]), ValueError,
+     "drop contains 1 more than once: each neuron can be removed only once."),
+    (lambda: remove_neurons(W_IN, B_IN, W_OUT, [0.5]), TypeError, "drop must be a sequence of int neuron indices"),
+    (lambda: remove_neurons(W_IN, B_IN, W_OUT, [0, 1, 2]), ValueError,
+     "drop removes all 3 neurons, must leave at least one."),
+    (lambda: merge_neurons(W_IN, B_IN, W_OUT, [(3, 3)]), ValueError,
+     "pairs[0] == (3, 3) contains 3, must be in [0, 2] (the layer has 3 neurons)."),
+    (lambda: merge_neurons(W_IN, B_IN, W_OUT, [(1, 1)]), ValueError,
+     "pairs contains (1, 1): a neuron cannot be merged with itself."),
+    (lambda: merge_neurons(W_IN, B_IN, W_OUT, [(0, 2), (1, 2)]), ValueError,
+     "pairs drops neuron 2 more than once: each neuron can be dropped only once."),
+    (lambda: merge_neurons(W_IN, B_IN, W_OUT, [(0, 1), (1, 2)]), ValueError,
+     "pairs keeps and drops neuron 1: a dropped neuron cannot also be kept"),
+    (lambda: merge_neurons(W_IN, B_IN, W_OUT, [(0, 1, 2)]), TypeError,
+     "pairs[0] == (0, 1, 2), must be a (keep, drop) pair of int neuron indices."),
+    (lambda: merge_neurons(W_IN, B_IN, W_OUT, {0: 1}), TypeError, "pairs must be a list of (keep, drop) pairs"),
+])
+def test_bad_input_messages(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+def test_bad_model_and_layer_messages(small_lenet, images):
+    cases = [
+        (lambda: shrink_mlp(small_lenet, drop={"fc3": [0]}), ValueError,
+         "drop has layer 'fc3', must be one of 'fc1', 'fc2' (the hidden layers)."),
+        (lambda: shrink_mlp(small_lenet, merge={"fc1": [(2, 2)]}), ValueError,
+         "merge['fc1'] contains (2, 2): a neuron cannot be merged with itself."),
+        (lambda: shrink_mlp(small_lenet, drop={"fc2": [8]}), ValueError,
+         "drop['fc2'] contains 8, must be in [0, 7] (the layer has 8 neurons)."),
+        (lambda: shrink_mlp(small_lenet, drop={"fc1": [1]}, merge={"fc1": [(0, 1)]}), ValueError,
+         "drop['fc1'] and merge['fc1'] both contain neuron 1: a neuron is either removed or merged, not both."),
+        (lambda: shrink_mlp(small_lenet, drop=[0]), TypeError, "drop must be a dict layer name -> neurons"),
+        (lambda: shrink_mlp(cl.LeNet5()), TypeError, "model must be a LeNet300100, got LeNet5."),
+        (lambda: make_duplicate(small_lenet, "fc1", 3, 3), ValueError,
+         "source == target == 3, must be two different neurons."),
+        (lambda: make_duplicate(small_lenet, "fc2", 0, 8), ValueError, "target == 8, must be <= 7."),
+        (lambda: make_duplicate(small_lenet, "fc3", 0, 1), ValueError, "layer == 'fc3', must be one of 'fc1', 'fc2'."),
+        (lambda: collect_activations(small_lenet, images, ["fc4"]), ValueError,
+         "layers contains 'fc4', must name nn.Linear layers of the model: 'fc1', 'fc2', 'fc3'."),
+        (lambda: collect_activations(small_lenet, images[:0], ["fc1"]), ValueError, "images is empty"),
+        (lambda: collect_activations(small_lenet, images, []), ValueError, "layers is empty"),
+        (lambda: collect_activations(lambda x: x, images, ["fc1"]), TypeError, "model must be a torch.nn.Module"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=re.escape(message)):
+            call()
+
+
+def test_module_exports():
+    assert set(neurons.__all__) >= {"activation_stats", "rarely_active", "find_duplicates", "remove_neurons",
+                                    "merge_neurons"}
+    assert set(cl.pruning.nn.__all__) >= {"collect_activations", "shrink_mlp", "make_duplicate"}
