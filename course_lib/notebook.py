@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as course_data
-from ._validation import check_choice, check_int
+from ._validation import check_int, check_names
 
 __all__ = ["CourseConfig", "setup", "full_mode"]
 
@@ -62,8 +62,7 @@ def setup(*, seed: int = 0, threads: int = 2, datasets=("mnist", "cifar10"), dat
 
     seed = check_int("seed", seed, minimum=0)
     threads = check_int("threads", threads, minimum=1)
-    for name in datasets:
-        check_choice("datasets", name, ("mnist", "cifar10"))
+    datasets = check_names("datasets", datasets, allowed=("mnist", "cifar10"), allow_empty=True)
 
     for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
         warnings.filterwarnings("ignore", category=category)

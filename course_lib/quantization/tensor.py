@@ -6,8 +6,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_axis, check_bits, check_bool, check_choice, check_float_values
-from .grid import ROUNDINGS, along, channel_rows, qrange, quantize_codes, scale_zero_point
+from .._validation import check_axis, check_bits, check_bool, check_choice, check_float_values, check_int_array
+from .grid import (
+    ROUNDINGS,
+    along,
+    channel_rows,
+    check_scale,
+    check_zero_point,
+    qrange,
+    quantize_codes,
+    scale_zero_point,
+)
 from .ranges import RANGE_METHODS, observed_range
 from .storage import int8_bytes
 from .uniform import dequantize
@@ -28,6 +37,18 @@ class QTensor:
     zero_point: int | np.ndarray
     bits: int
     axis: int | None
+
+    def __post_init__(self):
+        q = check_int_array("q", self.q, dtype=np.int8, allow_empty=True)
+        bits = check_bits(self.bits)
+        qmin, qmax = qrange(bits)
+        if q.size and (q.min() < qmin or q.max() > qmax):
+            raise ValueError(f"q holds codes in [{int(q.min())}, {int(q.max())}], must be within [{qmin}, {qmax}] "
+                             f"for bits == {bits}.")
+        axis = check_axis(self.axis, q.ndim)
+        channels = None if axis is None else q.shape[axis]
+        check_scale(self.scale, axis, channels)
+        check_zero_point(self.zero_point, axis, channels, qmin, qmax)
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -414,7 +414,7 @@ def test_error_messages(lenet, mnist, ranges):
            train_qat, lenet, images, mnist[1][1][:10])
     qat = prepare_qat(lenet)
     raises(ValueError, "images and labels differ in length: 10 != 9, must be equal.", train_qat, qat, images, mnist[1][1][:9])
-    raises(TypeError, "labels must be a 1-D array of integer class indices, got dtype float64 and shape (10,).",
+    raises(TypeError, "labels must be an array of integer class indices, got dtype float64 and shape (10,).",
            train_qat, qat, images, mnist[1][1][:10].astype(float))
     raises(ValueError, "model.fc1 has not seen any input range yet: train the model with train_qat or pass "
            "ranges to prepare_qat.", convert_qat, qat)

@@ -78,7 +78,11 @@ def load_pruned(path, name: str) -> nn.Module:
     expected = model.state_dict()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_SPARSE_WARNINGS)
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError... for a non-checkpoint
+            raise ValueError(f"{path} is not a checkpoint written by export_pruned (torch.load failed: "
+                             f"{type(exc).__name__}), pass the file export_pruned wrote.") from None
         if not isinstance(state, dict):
             raise ValueError(f"{path} holds a {type(state).__name__}, expected a state dict from export_pruned.")
         dense = {}

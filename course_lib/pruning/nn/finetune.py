@@ -16,7 +16,7 @@ from ..._validation import (
     check_random_state,
 )
 from ...measure import accuracy
-from ...models import to_tensor
+from ...models import check_images, num_outputs
 from ...train import adam_steps
 from ..masks import sparsity
 from ..schedules import iterative_schedule
@@ -80,8 +80,8 @@ def fine_tune(model: nn.Module, masks: dict, images, labels, *, epochs: int = 1,
     .. [1] Han et al., NeurIPS 2015, sec. 3.
     """
     checked = check_masks(model, masks)
-    x_all = to_tensor(images)
-    labels = check_labels(labels, len(x_all))
+    x_all = check_images(model, images)
+    labels = check_labels(labels, len(x_all), num_classes=num_outputs(model))
     if len(labels) == 0:
         raise ValueError("labels is empty, must have at least one example.")
     epochs = check_int("epochs", epochs, minimum=0)

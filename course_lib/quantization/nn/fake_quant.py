@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..._validation import (
+    check_float_array,
     check_int,
     check_tensor,
+    short_repr,
+    to_numpy,
 )
 
 __all__ = ["FakeQuantSTE", "fake_quantize_ste", "round_to_codes"]
@@ -66,7 +70,7 @@ class FakeQuantSTE(torch.autograd.Function):
 
 
 def fake_quantize_ste(x: torch.Tensor, scale, zero_point, quant_min: int, quant_max: int, *,
-                  axis: int | None = None) -> torch.Tensor:
+                      axis: int | None = None) -> torch.Tensor:
     """``dequantize(quantize(x))`` with the straight-through gradient of :class:`FakeQuantSTE`.
 
     Parameters
@@ -94,12 +98,30 @@ def fake_quantize_ste(x: torch.Tensor, scale, zero_point, quant_min: int, quant_
     quant_max = check_int("quant_max", quant_max)
     if quant_min >= quant_max:
         raise ValueError(f"quant_min == {quant_min}, must be < quant_max == {quant_max}.")
-    scale = torch.as_tensor(scale, dtype=x.dtype)
-    zero_point = torch.as_tensor(zero_point, dtype=x.dtype)
-    if not torch.all(scale > 0):
-        raise ValueError("scale must be > 0 everywhere.")
+    scale = check_float_array("scale", scale, ndim=(0, 1))
+    if np.any(scale <= 0):
+        raise ValueError(f"scale holds {int(np.count_nonzero(scale <= 0))} value(s) <= 0, must be > 0.")
+    zp = to_numpy(zero_point)
+    if zp.dtype == bool or not (np.issubdtype(zp.dtype, np.integer)
+                                or (np.issubdtype(zp.dtype, np.floating) and np.all(zp == np.round(zp)))):
+        raise TypeError(f"zero_point must be an int or integers, got {short_repr(zero_point)}.")
+    if zp.ndim > 1:
+        raise ValueError(f"zero_point has shape {zp.shape}, must be () or (channels,).")
+    if np.any((zp < quant_min) | (zp > quant_max)):
+        raise ValueError(f"zero_point == {short_repr(zp.tolist())}, must be within [quant_min, quant_max] == "
+                         f"[{quant_min}, {quant_max}].")
+    if axis is None and (scale.ndim or zp.ndim) and (scale.size > 1 or zp.size > 1):
+        raise ValueError(f"scale has {scale.size} and zero_point {zp.size} value(s): per-channel values need axis.")
     if axis is not None:
         axis = check_int("axis", axis, minimum=-x.dim(), maximum=x.dim() - 1) % x.dim()
+        channels = x.shape[axis]
+        for what, arr in (("scale", scale), ("zero_point", zp)):
+            if arr.ndim == 1 and arr.shape[0] != channels:
+                raise ValueError(f"{what} has {arr.shape[0]} value(s), must have {channels}: one per channel "
+                                 f"along axis {axis} of x with shape {tuple(x.shape)}.")
+    scale = torch.as_tensor(scale, dtype=x.dtype)
+    zero_point = torch.as_tensor(zp.astype(np.float64), dtype=x.dtype)
+    if axis is not None:
         shape = [1] * x.dim()
         shape[axis] = -1
         scale, zero_point = scale.reshape(shape), zero_point.reshape(shape)

@@ -9,12 +9,11 @@ from torch import nn
 from ..._validation import (
     check_bits,
     check_bool,
-    check_positive_float,
+    check_float,
 )
-from ...quantization.nn.params import dequantize_weight, weight_codes, weight_scale_of
 from ..grid import qrange
 from .fake_quant import FakeQuantSTE, round_to_codes
-from .params import act_qparams, per_channel_view
+from .params import act_qparams, dequantize_weight, per_channel_view, weight_codes, weight_scale_of
 
 __all__ = ["Float16Layer", "DynamicQuantLayer", "QuantizedLayer", "QATLayer", "dynamic_int8_linear"]
 
@@ -26,6 +25,9 @@ class _QuantLayerBase(nn.Module):
 
     def __init__(self, layer: nn.Module):
         super().__init__()
+        if not isinstance(layer, (nn.Linear, nn.Conv2d, _QuantLayerBase)):
+            raise TypeError(f"layer must be an nn.Linear or nn.Conv2d (a module with weights), "
+                            f"got {type(layer).__name__}.")
         if isinstance(layer, _QuantLayerBase):
             self.kind, self.conv_args, self.shape = layer.kind, dict(layer.conv_args), layer.shape
             return
@@ -194,7 +196,7 @@ class QATLayer(_QuantLayerBase):
                  low: float | None = None, high: float | None = None):
         super().__init__(layer)
         self.bits, self.per_channel = check_bits(bits), check_bool("per_channel", per_channel)
-        self.momentum = check_positive_float("momentum", momentum)
+        self.momentum = check_float("momentum", momentum, low=0.0, high=1.0, low_open=True)
         self.weight = nn.Parameter(layer.weight.detach().float().clone())
         self.bias = None if layer.bias is None else nn.Parameter(layer.bias.detach().float().clone())
         self.register_buffer("act_min", torch.tensor(0.0 if low is None else float(low)))

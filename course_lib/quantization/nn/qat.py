@@ -10,13 +10,14 @@ from torch import nn
 from ..._validation import (
     check_bits,
     check_bool,
+    check_float,
     check_int,
     check_labels,
     check_model,
     check_positive_float,
     check_random_state,
 )
-from ...models import check_images, replace_layers, set_submodule, weight_layers
+from ...models import check_images, num_outputs, replace_layers, set_submodule, weight_layers
 from ...train import adam_steps
 from .calibrate import check_ranges
 from .fold import fold_batchnorm
@@ -60,9 +61,7 @@ def prepare_qat(model: nn.Module, *, bits: int = 8, per_channel: bool = True, ra
     bits = check_bits(bits)
     per_channel = check_bool("per_channel", per_channel)
     checked = None if ranges is None else check_ranges(ranges, layers)
-    momentum = check_positive_float("momentum", momentum)
-    if momentum > 1:
-        raise ValueError(f"momentum == {momentum}, must be <= 1.")
+    momentum = check_float("momentum", momentum, low=0.0, high=1.0, low_open=True)
 
     def make(name, layer):
         low, high = (None, None) if checked is None else checked[name]
@@ -108,7 +107,7 @@ def train_qat(model: nn.Module, images, labels, *, epochs: int = 1, max_steps: i
     """
     _qat_layers(model)
     x_all = check_images(model, images)
-    labels = check_labels(labels, len(x_all))
+    labels = check_labels(labels, len(x_all), num_classes=num_outputs(model))
     epochs = check_int("epochs", epochs, minimum=0)
     max_steps = check_int("max_steps", max_steps, minimum=0, allow_none=True)
     lr = check_positive_float("lr", lr)

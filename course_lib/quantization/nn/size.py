@@ -14,8 +14,10 @@ from ..._validation import (
     check_model,
     check_random_state,
 )
+from ...formats import STORAGE_FORMATS, storage_bytes
 from ...measure import latency
 from ...models import WEIGHT_LAYERS as QUANT_LAYERS
+from ..storage import int8_bytes  # noqa: F401  (registers the int8 formats used below)
 from .fake_quant import round_to_codes
 from .layers import dynamic_int8_linear
 from .params import act_qparams, quantize_weight
@@ -35,10 +37,11 @@ def model_bytes(model: nn.Module, fmt: str | None = None, *, per_channel: bool =
         ``None``: the tensors of ``model.state_dict()`` at their own dtype -- the size of
         a quantized model as built here (int8 codes 1 byte, scales and biases float32,
         and for :class:`QuantizedLayer` 8 more bytes of input scale and zero point).
-        Otherwise an estimate for a float ``model``: ``"float32"`` / ``"float16"``: 4 / 2
-        bytes per floating-point number; ``"int8"``: 1 byte per Linear / Conv2d weight
-        plus 4 bytes per scale (one per output channel, or one per layer), every other
-        number (biases, batch norm) float32.
+        Otherwise an estimate for a float ``model``, computed with the formats of
+        :func:`course_lib.formats.storage_bytes` and the course's one rule: ``"float32"`` /
+        ``"float16"``: 4 / 2 bytes per floating-point number; ``"int8"``: the Linear / Conv2d
+        weights as int8 codes plus 4 bytes per scale (``"int8_per_channel"`` or ``"int8"``),
+        every other number (biases, batch norm) float32.
     per_channel : bool, keyword-only
         For ``"int8"``: one scale per output channel.
 
@@ -46,7 +49,8 @@ def model_bytes(model: nn.Module, fmt: str | None = None, *, per_channel: bool =
     -------
     int
         Numbers only, no file headers (as :func:`course_lib.formats.storage_bytes`).
-        Buffers count too (batch norm statistics), non-persistent ones do not.
+        Buffers count too (batch norm statistics), non-persistent ones do not: for a model
+        without buffers, ``model_bytes(m, "int8") == storage_bytes(m, "int8_per_channel")``.
 
     Notes
     -----
@@ -62,16 +66,15 @@ def model_bytes(model: nn.Module, fmt: str | None = None, *, per_channel: bool =
     per_channel = check_bool("per_channel", per_channel)
     weights = {f"{name}.weight" if name else "weight" for name, m in model.named_modules()
                if isinstance(m, QUANT_LAYERS)}
+    quantized = STORAGE_FORMATS["int8_per_channel" if per_channel else "int8"]
     total = 0
     for key, t in state.items():
         if not t.is_floating_point():
             total += t.numel() * t.element_size()
-        elif fmt == "float16":
-            total += 2 * t.numel()
         elif fmt == "int8" and key in weights:
-            total += t.numel() + 4 * (t.shape[0] if per_channel else 1)
+            total += quantized(t.detach().cpu().numpy())
         else:
-            total += 4 * t.numel()
+            total += storage_bytes(t, "float16" if fmt == "float16" else "float32")
     return int(total)
 
 
