@@ -15,7 +15,7 @@ NO_BROWSER ?=
 # Jupyter refuses to start as root (containers, CI) unless told --allow-root.
 LAB_FLAGS := $(if $(NO_BROWSER),--no-browser,) $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: help install data lab test lint notebooks bench clean release grade check
+.PHONY: help install data lab test test-numpy lint notebooks bench clean release grade check
 
 help:
 	@echo "make lab        open the course in JupyterLab (installs on first use)"
@@ -49,8 +49,23 @@ lab: data
 lint: install
 	$(BIN)/ruff check course_lib tests hidden_tests
 
-test: data lint
+test: data lint test-numpy
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+
+# The NumPy technique modules under the newest Python found (a student's own Python is rarely
+# 3.11), with nothing but numpy, scipy, hypothesis and pytest installed: no torch, no Jupyter.
+NEWEST_PYTHON ?= $(shell for v in 3.14 3.13 3.12; do for p in $$(ls -d $$HOME/.pyenv/versions/$$v*/bin/python$$v 2>/dev/null) $$(command -v python$$v 2>/dev/null); do if $$p -c "" 2>/dev/null; then echo $$p; exit 0; fi; done; done)
+NUMPY_VENV ?= .venv-numpy
+NUMPY_TESTS := tests/pruning/test_pruning_numpy.py tests/pruning/test_neurons.py \
+	tests/quantization/test_quantization_numpy.py tests/factorization tests/exercises/test_statements.py
+test-numpy:
+	@if [ -z "$(NEWEST_PYTHON)" ]; then echo "test-numpy: no Python 3.12+ found, the NumPy tests ran under 3.11 only"; \
+	else \
+	  test -x $(NUMPY_VENV)/bin/python || $(NEWEST_PYTHON) -m venv $(NUMPY_VENV); \
+	  $(NUMPY_VENV)/bin/python -m pip install --quiet "numpy>=2.0,<3" "scipy>=1.13,<2" "hypothesis>=6.100,<7" "pytest>=8,<10"; \
+	  echo "NumPy technique tests under $$($(NUMPY_VENV)/bin/python --version), without torch:"; \
+	  PYTHONPATH=. $(NUMPY_VENV)/bin/python -m pytest -q -p no:cacheprovider -o addopts="" $(NUMPY_TESTS); \
+	fi
 
 notebooks: install
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 notebooks/*.ipynb
@@ -59,7 +74,7 @@ bench: install
 	$(BIN)/python -m course_lib.bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(NUMPY_VENV) .pytest_cache .ruff_cache .hypothesis
 
 # Grading (docs/GRADING.md)
 SUBMISSIONS ?=

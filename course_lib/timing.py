@@ -15,8 +15,6 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from threadpoolctl import threadpool_limits
-
 from ._validation import check_int
 
 __all__ = ["Latency", "latency", "fixed_threads"]
@@ -37,7 +35,13 @@ def fixed_threads(threads: int):
     if torch is not None:
         torch.set_num_threads(threads)
     try:
-        with threadpool_limits(limits=threads):
+        try:
+            from threadpoolctl import threadpool_limits
+        except ModuleNotFoundError:  # a NumPy-only environment: BLAS keeps its own thread count
+            limits = contextlib.nullcontext()
+        else:
+            limits = threadpool_limits(limits=threads)
+        with limits:
             yield
     finally:
         if torch is not None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 import course_lib as cl
+
+# torch is imported by the helpers that need it: the NumPy-only tests also run where torch is not installed
 
 
 def raises(exc, message, fn, *args, **kwargs):
@@ -15,19 +16,23 @@ def raises(exc, message, fn, *args, **kwargs):
     assert str(info.value) == message, f"got:      {info.value}\nexpected: {message}"
 
 
-def fresh_model(name: str = "lenet300", seed: int = 0) -> torch.nn.Module:
+def fresh_model(name: str = "lenet300", seed: int = 0):
     """An untrained course model with seeded initial weights."""
+    import torch
+
     torch.manual_seed(seed)
     return cl.build_model(name)
 
 
-def state_copy(model: torch.nn.Module) -> dict:
+def state_copy(model) -> dict:
     """A detached copy of ``model``'s state dict."""
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def assert_state_equal(model: torch.nn.Module, state: dict) -> None:
+def assert_state_equal(model, state: dict) -> None:
     """``model``'s state equals ``state`` (same keys, identical tensors)."""
+    import torch
+
     now = model.state_dict()
     assert now.keys() == state.keys()
     assert all(torch.equal(now[k], state[k]) for k in state)

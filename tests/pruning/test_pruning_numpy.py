@@ -1,15 +1,14 @@
+"""Pruning in NumPy (masks, storage, sparse products, schedules): hand-worked cases, properties, messages. No torch."""
+
 import math
 
 import numpy as np
 import pytest
 import scipy.sparse
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from torch.nn.utils import prune as torch_prune
 
-import course_lib as cl
 from course_lib import pruning
 from course_lib.pruning import (
     bitmask_bytes,
@@ -31,20 +30,9 @@ from course_lib.pruning import (
 
 from helpers import raises
 
-
-def distinct_weights(shape, seed):
-    """Weights whose magnitudes are all different (no ties: torch's tie order is unspecified)."""
-    rng = np.random.default_rng(seed)
-    n = math.prod(shape)
-    magnitudes = (rng.permutation(n) + 1) / n
-    return (magnitudes * rng.choice([-1.0, 1.0], size=n)).reshape(shape).astype(np.float32)
-
-
 weight_arrays = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=6),
                            elements=st.floats(-10, 10, allow_nan=False, width=32))
 
-
-# --------------------------------------------------------------------------- threshold, by hand
 
 def test_threshold_uses_the_magnitude_and_keeps_equality():
     w = np.array([[0.5, -2.0], [0.1, -1.0]])
@@ -62,21 +50,6 @@ def test_threshold_degenerate_values_of_C():
     assert not mask.any() and not pruned.any()  # C above every |w| removes everything
     assert sparsity(mask) == 1.0
 
-
-def test_pruning_returns_new_arrays_and_keeps_float_dtype():
-    w = np.array([[0.3, -0.1], [-0.5, 0.2]], dtype=np.float32)
-    before = w.copy()
-    for pruned, mask in (threshold_prune(w, 0.25), magnitude_prune(w, 2)):
-        assert pruned.dtype == np.float32 and mask.dtype == bool and pruned.shape == w.shape
-        assert pruned is not w and not np.shares_memory(pruned, w)
-    np.testing.assert_array_equal(w, before)
-    pruned, _ = magnitude_prune(np.array([3, -1, 2]), 1)  # integers become float64
-    assert pruned.dtype == np.float64 and pruned.tolist() == [3.0, 0.0, 2.0]
-    pruned, _ = magnitude_prune(torch.tensor([0.5, -0.25]), 1)  # a torch tensor is accepted
-    assert pruned.tolist() == [0.5, 0.0]
-
-
-# --------------------------------------------------------------------------- magnitude, by hand
 
 def test_magnitude_ties_go_to_the_lower_flat_index():
     w = np.array([0.2, -0.1, 0.1, 0.3, 0.1])
@@ -116,16 +89,6 @@ def test_global_magnitude_prune_dict_list_and_tuple():
     assert isinstance(pruned_tuple, tuple)
     np.testing.assert_array_equal(pruned_tuple[0], [0.0, 1.0])  # tie across layers: the earlier layer
 
-
-def test_sparsity_of_arrays_masks_and_containers():
-    assert sparsity([[0.0, 1.0], [0.0, 0.0]]) == 0.75
-    assert sparsity(np.array([True, False, False, True])) == 0.5  # a mask: the fraction removed
-    assert sparsity({"a": np.zeros(3), "b": np.ones(1)}) == 0.75
-    assert sparsity([np.zeros(2), torch.ones(2)]) == 0.5
-    assert isinstance(sparsity(np.ones(3)), float)
-
-
-# --------------------------------------------------------------------------- properties
 
 @settings(max_examples=60, deadline=None)
 @given(w=weight_arrays, data=st.data())
@@ -198,8 +161,6 @@ def test_gradual_sparsity_rises_from_initial_to_final(s_i, s_f, begin, length, f
     assert all(s_i <= v <= s_f for v in values)
 
 
-# --------------------------------------------------------------------------- schedules, by hand
-
 def test_schedules_by_hand():
     np.testing.assert_allclose(iterative_schedule(0.75, 2), [0.5, 0.75])
     np.testing.assert_allclose(iterative_schedule(0.875, 3), [0.5, 0.75, 0.875])
@@ -213,50 +174,6 @@ def test_schedules_by_hand():
     assert gradual_sparsity(17, frequency=4, **kw) == gradual_sparsity(14, **kw)
     assert gradual_sparsity(19, frequency=4, **kw) == gradual_sparsity(18, **kw)
 
-
-# --------------------------------------------------------------------------- cross-checks with torch
-
-@pytest.mark.parametrize("amount", [0, 1, 7, 30, 0.0, 0.25, 0.5, 0.9, 1.0, 0.05])
-def test_magnitude_mask_matches_torch_l1_unstructured(amount):
-    w = distinct_weights((5, 6), seed=1)
-    layer = torch.nn.Linear(6, 5)
-    with torch.no_grad():
-        layer.weight.copy_(torch.from_numpy(w))
-    torch_prune.l1_unstructured(layer, "weight", amount=amount)
-    np.testing.assert_array_equal(magnitude_mask(w, amount), layer.weight_mask.numpy().astype(bool))
-    pruned, _ = magnitude_prune(w, amount)
-    np.testing.assert_array_equal(pruned, layer.weight.detach().numpy())
-
-
-@pytest.mark.parametrize("amount", [5, 0.3, 0.75])
-def test_global_magnitude_prune_matches_torch_global_unstructured(amount):
-    w = distinct_weights((4 * 6 + 3 * 4,), seed=2)
-    w1, w2 = w[:24].reshape(4, 6), w[24:].reshape(3, 4)
-    layers = [torch.nn.Linear(6, 4), torch.nn.Linear(4, 3)]
-    with torch.no_grad():
-        for layer, weight in zip(layers, (w1, w2)):
-            layer.weight.copy_(torch.from_numpy(weight))
-    torch_prune.global_unstructured([(layer, "weight") for layer in layers],
-                                    pruning_method=torch_prune.L1Unstructured, amount=amount)
-    _, masks = global_magnitude_prune({"fc1": w1, "fc2": w2}, amount)
-    np.testing.assert_array_equal(masks["fc1"], layers[0].weight_mask.numpy().astype(bool))
-    np.testing.assert_array_equal(masks["fc2"], layers[1].weight_mask.numpy().astype(bool))
-
-
-def test_sparse_linear_matches_dense_and_torch():
-    rng = np.random.default_rng(0)
-    w, _ = magnitude_prune(rng.standard_normal((7, 11)), 0.8)
-    x, b = rng.standard_normal((4, 11)), rng.standard_normal(7)
-    w_csr = to_csr(w)
-    assert isinstance(w_csr, scipy.sparse.csr_array) and w_csr.nnz == np.count_nonzero(w)
-    np.testing.assert_allclose(sparse_linear(x, w_csr, b), x @ w.T + b, rtol=1e-12, atol=1e-12)
-    expected = torch.nn.functional.linear(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b))
-    np.testing.assert_allclose(sparse_linear(x, w_csr, b), expected.numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(sparse_linear(x[0], w_csr), w @ x[0], rtol=1e-12, atol=1e-12)
-    assert to_csr(np.ones((2, 3, 4))).shape == (2, 12)  # N-D: one row per output unit
-
-
-# --------------------------------------------------------------------------- storage by hand
 
 def test_index_bytes_boundaries():
     cases = {0: 1, 255: 1, 256: 2, 65_535: 2, 65_536: 4, 2**32 - 1: 4, 2**32: 8, 2**64 - 1: 8}
@@ -275,18 +192,6 @@ def test_csr_and_bitmask_bytes_by_hand():
     assert csr_bytes(np.ones((2, 3, 5, 5)), value_bytes=2) == 150 * (2 + 1) + 3 * 1  # (2, 75)
 
 
-def test_storage_formats_are_registered():
-    torch.manual_seed(0)
-    model = cl.build_model("lenet300")
-    params = [p.detach().numpy() for p in model.parameters()]
-    assert cl.storage_bytes(model, "csr") == sum(csr_bytes(p) for p in params)
-    assert cl.storage_bytes(model, "bitmask") == sum(bitmask_bytes(p) for p in params)
-    pruned, _ = global_magnitude_prune(params, 0.9)
-    assert cl.storage_bytes(pruned, "csr") < 0.25 * cl.storage_bytes(pruned, "float32")
-
-
-# --------------------------------------------------------------------------- timing helpers
-
 def test_dense_vs_sparse_times_rows_and_crossover():
     rows = dense_vs_sparse_times((32, 48), (0.0, 0.9), batch=2, repeats=2, rng=0)
     assert [row["sparsity"] for row in rows] == [0.0, 0.9]
@@ -298,8 +203,6 @@ def test_dense_vs_sparse_times_rows_and_crossover():
     assert crossover_sparsity(made_up) == 0.9
     assert crossover_sparsity(made_up[:1]) is None
 
-
-# --------------------------------------------------------------------------- bad input, exact messages
 
 @pytest.mark.parametrize("fn", [threshold_mask, threshold_prune])
 def test_threshold_bad_input(fn):
@@ -390,5 +293,6 @@ def test_bad_storage_sparse_and_timing_input():
 def test_module_exports_its_public_api():
     import types
 
-    for name in pruning.__all__:
+    for name in set(pruning.__all__) - {"nn"}:  # pruning.nn is the torch side (tests/pruning/test_prune_nn.py)
         assert callable(getattr(pruning, name)) or isinstance(getattr(pruning, name), types.ModuleType)
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import compare, exercise
-from .statements import statements_case
+from ..statements import statements_case
 
 __all__ = ["EXAMPLE_W", "EXAMPLE_C", "ZEROING_STATEMENTS", "mask_case", "rarely_case", "cubic_case"]
 

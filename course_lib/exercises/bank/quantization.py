@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import compare, exercise
+from ..statements import statements_case
 
 __all__ = ["SEED_Q4_MATRIX", "matvec_case"]
 
@@ -47,3 +48,10 @@ exercise("04-int8-matvec", "An int8 matrix-vector product with dequantization").
     ("a 5x7 layer, a_w = 0.5, a_x = 2", matvec_case(0, 5, 7, 0.5, 2.0)),
     ("a 64x300 layer, a_w = 0.2, a_x = 4", matvec_case(1, 64, 300, 0.2, 4.0)),
 ])
+
+# Seed question 2, as true/false statements (notebook 04); only a digest is stored.
+SPEED_STATEMENTS = "ABCDEF"
+_SPEED_DIGEST = "92e22fa2f3709b4a628d827632ebb19ffa64f5e4a9b70b4f1ba26a75b45c72d6"
+
+exercise("04-speed-memory", "Seed question 2: when does quantization save memory and time?").cases.append(
+    ("the six statements", statements_case("04-speed-memory", SPEED_STATEMENTS, _SPEED_DIGEST)))
