@@ -8,7 +8,7 @@ One package per technique family, shared infrastructure flat beside them::
     widgets/        the explorers, one module per family
     exercises/      the checking mechanism and the bank of exercises
     grading/        release, self-check and class grading
-    data models measure formats report plots notebook colab train bench
+    data models layers checkpoints measure timing formats sweeps report plots notebook colab train bench
 
 The public API is re-exported here, lazily (a submodule is imported on first use of
 a name), so ``import course_lib`` is quick. The old module names ``prune_torch`` and
@@ -29,15 +29,17 @@ __getattr__, __dir__, __all__ = attach(
         "exercises": ["check", "compare"],
         "formats": ["register_format", "storage_bytes"],
         "measure": ["Latency", "accuracy", "count_parameters", "fixed_threads", "latency", "predict"],
-        "models": ["MODELS", "ChecksumError", "CifarVGG", "LeNet5", "LeNet300100", "build_model", "load_manifest",
-                   "load_pretrained", "to_tensor", "weight_layers"],
+        "checkpoints": ["ChecksumError", "load_manifest", "load_pretrained"],
+        "layers": ["weight_layers"],
+        "models": ["MODELS", "CifarVGG", "LeNet5", "LeNet300100", "build_model", "to_tensor"],
         "notebook": ["CourseConfig", "full_mode", "setup"],
         "pruning": ["global_magnitude_prune", "magnitude_prune", "sparsity", "threshold_prune"],
         "quantization": ["QTensor", "choose_range", "dequantize", "fake_quantize", "qparams", "quantize",
                          "quantize_seed", "quantize_tensor", "to_float16"],
-        "sweep": ["sweep", "plot_sweep"],
+        "sweeps": ["sweep", "plot_sweep"],
     },
-    submodules=["bench", "data", "exercises", "factorization", "formats", "grading", "measure", "models",
-                "notebook", "plots", "pruning", "quantization", "report", "sweep", "train", "widgets"],
+    submodules=["bench", "checkpoints", "data", "exercises", "factorization", "formats", "grading", "layers",
+                "measure", "models", "notebook", "plots", "pruning", "quantization", "report", "sweeps", "train",
+                "widgets"],
     aliases={"prune_torch": "pruning.nn", "quant_torch": "quantization.nn"},
 )

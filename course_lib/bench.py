@@ -20,11 +20,25 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-__all__ = ["Row", "BENCHMARKS", "benchmark", "run", "main"]
+__all__ = ["Row", "BENCHMARKS", "WIDGET_BUDGET_MS", "benchmark", "run", "format_rows", "main"]
 
 
 class Row(NamedTuple):
-    """One comparison: ``ratio = a / b`` with what a and b are."""
+    """One comparison: ``ratio = a / b`` with what a and b are.
+
+    Parameters
+    ----------
+    benchmark : str
+        The benchmark's name (a key of :data:`BENCHMARKS`).
+    case : str
+        What was measured, e.g. ``"1024x1024, batch 1, 90% zeros"``.
+    a_label, b_label : str
+        What ``a`` and ``b`` are (``"CSR"``, ``"dense"``).
+    a, b : float
+        The two measurements, in ``unit``.
+    unit : str
+        ``"ms"``, ``"s"`` or ``"bytes"``.
+    """
 
     benchmark: str
     case: str
@@ -36,6 +50,7 @@ class Row(NamedTuple):
 
     @property
     def ratio(self) -> float:
+        """``a / b`` (infinite when ``b`` is 0)."""
         return self.a / self.b if self.b else float("inf")
 
 
@@ -43,7 +58,20 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {}
 
 
 def benchmark(name: str):
-    """Register ``fn(quick: bool) -> list[Row]`` under ``name``."""
+    """Register ``fn(quick: bool) -> list[Row]`` under ``name`` (a decorator).
+
+    ``quick`` asks for few repeats and small sizes (a smoke run); the rows are the comparisons.
+
+    Parameters
+    ----------
+    name : str
+        The benchmark's name on the command line and in :data:`BENCHMARKS`.
+
+    Returns
+    -------
+    callable
+        The decorator; it returns ``fn`` unchanged.
+    """
     def register(fn):
         BENCHMARKS[name] = fn
         return fn
@@ -60,7 +88,7 @@ def _seconds(fn, repeats: int) -> float:
 
 
 @benchmark("data")
-def bench_data(quick: bool) -> list[Row]:
+def _bench_data(quick: bool) -> list[Row]:
     """Our MNIST IDX reader vs torchvision's on the same files (load the training set)."""
     from torchvision.datasets import MNIST
 
@@ -74,7 +102,7 @@ def bench_data(quick: bool) -> list[Row]:
 
 
 @benchmark("latency")
-def bench_latency(quick: bool) -> list[Row]:
+def _bench_latency(quick: bool) -> list[Row]:
     """Our latency helper vs torch.utils.benchmark on the same call (ratio ~1 = trustworthy)."""
     from torch.utils.benchmark import Timer
 
@@ -92,11 +120,12 @@ def bench_latency(quick: bool) -> list[Row]:
 
 
 @benchmark("models")
-def bench_models(quick: bool) -> list[Row]:
+def _bench_models(quick: bool) -> list[Row]:
     """Per-image CPU time at batch 100 vs batch 1, and file size vs raw float32 bytes."""
+    from .checkpoints import load_manifest, load_pretrained
     from .formats import storage_bytes
     from .measure import latency
-    from .models import MODELS, load_manifest, load_pretrained
+    from .models import MODELS
 
     rows = []
     trained = load_manifest()
@@ -118,7 +147,7 @@ def bench_models(quick: bool) -> list[Row]:
 
 
 @benchmark("pruning")
-def bench_pruning(quick: bool) -> list[Row]:
+def _bench_pruning(quick: bool) -> list[Row]:
     """Sparse (SciPy CSR) vs dense (BLAS) product of the same pruned 1024x1024 layer, and stored bytes."""
     from .pruning import csr_bytes, dense_vs_sparse_times, magnitude_prune
 
@@ -137,11 +166,11 @@ def bench_pruning(quick: bool) -> list[Row]:
 
 
 @benchmark("quantization")
-def bench_quantization(quick: bool) -> list[Row]:
+def _bench_quantization(quick: bool) -> list[Row]:
     """int8 kernel (torch._int_mm) vs float32 on one Linear layer; NumPy's int8 product vs BLAS; bytes."""
     from . import quantization
+    from .checkpoints import load_pretrained
     from .formats import storage_bytes
-    from .models import load_pretrained
     from .quantization.nn import int8_linear_latency
 
     n = 1024 if quick else 4096
@@ -176,13 +205,13 @@ WIDGET_BUDGET_MS = 200.0
 
 
 @benchmark("widgets")
-def bench_widgets(quick: bool) -> list[Row]:
+def _bench_widgets(quick: bool) -> list[Row]:
     """Update time of each notebook explorer against the 200 ms budget for 'instant'."""
     import matplotlib
 
     matplotlib.use("Agg")
+    from .checkpoints import load_pretrained
     from .data import load_mnist
-    from .models import load_pretrained
     from .pruning import nn as prune_nn
     from .widgets import NeuronPruningExplorer, PredictionExplorer, QuantizationExplorer, WeightPruningExplorer
 
@@ -216,7 +245,7 @@ def bench_widgets(quick: bool) -> list[Row]:
 
 
 @benchmark("grading")
-def bench_grading(quick: bool) -> list[Row]:
+def _bench_grading(quick: bool) -> list[Row]:
     """Grading a class: wall time per student with one job per core vs one student's runs back to back.
 
     Each student hands in the instructor notebooks (every exercise right, hidden tests on), so the
@@ -254,7 +283,25 @@ def bench_grading(quick: bool) -> list[Row]:
 
 
 def run(names=None, *, quick: bool = False) -> list[Row]:
-    """Run the named benchmarks (all when None) and return their rows."""
+    """Run the named benchmarks (all when None) and return their rows.
+
+    Parameters
+    ----------
+    names : sequence of str or None
+        Keys of :data:`BENCHMARKS`, run in this order; all of them when None or empty.
+    quick : bool, keyword-only
+        Few repeats: a smoke run.
+
+    Returns
+    -------
+    list of Row
+        The rows of every benchmark run, in order.
+
+    Raises
+    ------
+    ValueError
+        If a name is not a benchmark.
+    """
     names = list(BENCHMARKS) if not names else list(names)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
@@ -266,6 +313,18 @@ def run(names=None, *, quick: bool = False) -> list[Row]:
 
 
 def format_rows(rows: list[Row]) -> str:
+    """The rows as an aligned text table: benchmark, case, A, B and the ratio A/B.
+
+    Parameters
+    ----------
+    rows : list of Row
+        As returned by :func:`run`.
+
+    Returns
+    -------
+    str
+        A header line and one line per row.
+    """
     def value(label, x, unit):
         return f"{label} {x:.4g}{unit if unit != 'bytes' else 'B'}"
 
@@ -278,6 +337,18 @@ def format_rows(rows: list[Row]) -> str:
 
 
 def main(argv=None) -> int:
+    """The command line: ``python -m course_lib.bench [--quick] [NAME ...]``; prints the table.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status, 0.
+    """
     parser = argparse.ArgumentParser(prog="python -m course_lib.bench", description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})")
     parser.add_argument("--quick", action="store_true", help="few repeats: a smoke run")

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 __all__ = ["COURSE_REPO_URL", "COLAB_DIR", "COLAB_REQUIREMENTS", "COLAB_PREAMBLE", "in_colab", "install",
-           "with_preamble"]
+           "missing_requirements", "with_preamble"]
 
 COURSE_REPO_URL = "https://github.com/COURSE-ORG/compression-course"
 COLAB_DIR = "/content/compression-course"
@@ -67,19 +67,48 @@ if "google.colab" in sys.modules:
 
 
 def with_preamble(source: str) -> str:
-    """``source`` (a first code cell) with :data:`COLAB_PREAMBLE` in front, exactly once."""
+    """``source`` (a first code cell) with :data:`COLAB_PREAMBLE` in front, exactly once.
+
+    Parameters
+    ----------
+    source : str
+        The cell's source.
+
+    Returns
+    -------
+    str
+        ``source`` itself if it already starts with the preamble, else the preamble, a blank
+        line and ``source``.
+    """
     if source.startswith(COLAB_PREAMBLE):
         return source
     return f"{COLAB_PREAMBLE}\n\n{source}"
 
 
 def in_colab() -> bool:
-    """True inside a Google Colab runtime (its kernel has imported ``google.colab``)."""
+    """True inside a Google Colab runtime (its kernel has imported ``google.colab``).
+
+    Returns
+    -------
+    bool
+        Whether ``google.colab`` is in ``sys.modules``.
+    """
     return "google.colab" in sys.modules
 
 
 def missing_requirements(requirements: dict | None = None) -> list[str]:
-    """The pip requirements of the modules that cannot be imported here."""
+    """The pip requirements of the modules that cannot be imported here.
+
+    Parameters
+    ----------
+    requirements : dict of str -> str or None
+        Importable module -> what pip installs for it (default :data:`COLAB_REQUIREMENTS`).
+
+    Returns
+    -------
+    list of str
+        The requirements of the missing modules, in the dict's order.
+    """
     requirements = COLAB_REQUIREMENTS if requirements is None else requirements
     return [req for module, req in requirements.items() if importlib.util.find_spec(module) is None]
 
@@ -96,7 +125,30 @@ def install(course_dir: str | os.PathLike = COLAB_DIR, *, datasets: Sequence[str
     4. downloads ``datasets`` into ``course_dir/data`` (where the course looks by default);
     5. turns on Colab's widget manager, for the explorers.
 
-    ``run`` runs the pip commands (default :func:`subprocess.run`, looked up at call time).
+    Parameters
+    ----------
+    course_dir : str or path
+        The clone of the course (default :data:`COLAB_DIR`).
+    datasets : sequence of str, keyword-only
+        The data sets to download.
+    run : callable or None, keyword-only
+        Runs the pip commands (default :func:`subprocess.run`, looked up at call time).
+    quiet : bool, keyword-only
+        Do not print the one-line summary.
+
+    Returns
+    -------
+    pathlib.Path
+        ``course_dir``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``course_dir`` does not hold the course (no ``course_lib/``).
+    subprocess.CalledProcessError
+        If a pip command fails (with the default ``run``).
+    course_lib.data.DataNotFoundError
+        If a data set cannot be downloaded.
     """
     run = subprocess.run if run is None else run
     course_dir = Path(course_dir)

@@ -11,7 +11,8 @@ import torch
 
 from ._validation import check_bool, check_int, check_labels, check_model
 from .formats import STORAGE_FORMATS, arrays_of, register_format, storage_bytes
-from .models import check_images, num_outputs
+from .layers import num_outputs
+from .models import check_images
 from .timing import Latency, fixed_threads, latency
 
 __all__ = [

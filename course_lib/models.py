@@ -5,10 +5,9 @@ Every model takes a float tensor in [0, 1] of shape (N, C, H, W) -- what
 standardises it itself (a parameter-free first layer), so that the compression
 lessons never have to remember each data set's mean and standard deviation.
 
-Trained checkpoints live in ``data/checkpoints/`` with a manifest
-(``manifest.json``: file, sha256, test accuracy, command, seed, ...), written by
-``python -m course_lib.train NAME`` and loaded by :func:`load_pretrained`, which
-refuses a file whose sha256 does not match.
+:func:`check_images` checks that a model is given its own data set's images.
+The trained checkpoints are :mod:`course_lib.checkpoints`' business, the list of a
+model's weight layers :mod:`course_lib.layers`'.
 
 References
 ----------
@@ -20,45 +19,19 @@ References
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-from pathlib import Path
-
 import numpy as np
 import torch
 from torch import nn
 
-from ._validation import check_choice, check_model, check_path
+from ._validation import check_choice, check_model
+from .layers import weight_layers
 
-__all__ = [
-    "MODELS",
-    "ChecksumError",
-    "LeNet300100",
-    "LeNet5",
-    "CifarVGG",
-    "build_model",
-    "checkpoint_dir",
-    "load_manifest",
-    "load_pretrained",
-    "to_tensor",
-    "file_sha256",
-    "WEIGHT_LAYERS",
-    "weight_layers",
-    "set_submodule",
-    "replace_layers",
-    "num_outputs",
-    "check_images",
-]
+__all__ = ["MODELS", "LeNet300100", "LeNet5", "CifarVGG", "Standardize", "build_model", "to_tensor", "check_images",
+           "MNIST_MEAN", "MNIST_STD", "CIFAR10_MEAN", "CIFAR10_STD"]
 
-CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "data" / "checkpoints"
 
 MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
 CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
-
-
-class ChecksumError(ValueError):
-    """A checkpoint's sha256 does not match the manifest."""
 
 
 class Standardize(nn.Module):
@@ -70,6 +43,7 @@ class Standardize(nn.Module):
         self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
 
     def forward(self, x):
+        """``(x - mean) / std`` of ``(N, C, H, W)`` images ``x``, same shape."""
         return (x - self.mean) / self.std
 
 
@@ -78,6 +52,11 @@ class LeNet300100(nn.Module):
 
     ``hidden`` changes the two hidden widths -- neuron pruning produces a
     physically smaller LeNet-300-100, e.g. ``LeNet300100(hidden=(212, 61))``.
+
+    Raises
+    ------
+    ValueError
+        If ``hidden`` is not a pair of ints ``>= 1``.
     """
 
     name = "lenet300"
@@ -96,6 +75,7 @@ class LeNet300100(nn.Module):
         self.fc3 = nn.Linear(h2, 10)
 
     def forward(self, x):
+        """The ``(N, 10)`` logits of ``(N, 1, 28, 28)`` float images ``x`` in [0, 1] (:func:`to_tensor`)."""
         x = self.standardize(x).flatten(1)
         x = torch.relu(self.fc1(x))
         x = torch.relu(self.fc2(x))
@@ -118,6 +98,7 @@ class LeNet5(nn.Module):
         self.fc2 = nn.Linear(500, 10)
 
     def forward(self, x):
+        """The ``(N, 10)`` logits of ``(N, 1, 28, 28)`` float images ``x`` in [0, 1] (:func:`to_tensor`)."""
         x = self.standardize(x)
         x = torch.max_pool2d(torch.relu(self.conv1(x)), 2)
         x = torch.max_pool2d(torch.relu(self.conv2(x)), 2)
@@ -160,6 +141,7 @@ class CifarVGG(nn.Module):
         )
 
     def forward(self, x):
+        """The ``(N, 10)`` logits of ``(N, 3, 32, 32)`` float images ``x`` in [0, 1] (:func:`to_tensor`)."""
         return self.classifier(self.features(self.standardize(x)))
 
 
@@ -167,7 +149,17 @@ MODELS = {"lenet300": LeNet300100, "lenet5": LeNet5, "cifar_vgg": CifarVGG}
 
 
 def build_model(name: str) -> nn.Module:
-    """A freshly initialised model: ``"lenet300"``, ``"lenet5"`` or ``"cifar_vgg"``."""
+    """A freshly initialised model (torch's random initial weights) named ``name``.
+
+    Parameters
+    ----------
+    name : {"lenet300", "lenet5", "cifar_vgg"}
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``name`` is not a str, or not a course model.
+    """
     check_choice("name", name, tuple(MODELS))
     return MODELS[name]()
 
@@ -177,6 +169,13 @@ def to_tensor(images) -> torch.Tensor:
 
     Accepts (N, 28, 28) grey images, (N, 32, 32, 3) colour images (channels
     last) or a single image without the leading N.
+
+    Raises
+    ------
+    TypeError
+        If ``images`` is not uint8.
+    ValueError
+        If its shape is none of the above.
     """
     arr = np.asarray(images)
     if arr.dtype != np.uint8:
@@ -190,76 +189,6 @@ def to_tensor(images) -> torch.Tensor:
     else:
         raise ValueError(f"images has shape {arr.shape}, must be (N, H, W) or (N, H, W, 3).")
     return torch.from_numpy(np.ascontiguousarray(arr)).float().div_(255.0)
-
-
-WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
-
-
-def weight_layers(model: nn.Module) -> dict[str, nn.Module]:
-    """Every ``nn.Linear`` and ``nn.Conv2d`` of ``model``, by name, in module order.
-
-    The one list of "the layers that hold the weights" that pruning, quantization,
-    the explorers and the factorization converters use, so that no technique is
-    tied to LeNet-300-100's ``fc1``/``fc2`` names.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-
-    Returns
-    -------
-    dict of str -> nn.Module
-        ``{"fc1": Linear, ...}``; a model that *is* one layer gives ``{"": layer}``.
-
-    Raises
-    ------
-    TypeError
-        If ``model`` is not a ``torch.nn.Module``.
-    ValueError
-        If it has no Linear or Conv2d layer.
-
-    Examples
-    --------
-    >>> list(weight_layers(LeNet300100()))
-    ['fc1', 'fc2', 'fc3']
-    """
-    check_model(model)
-    layers = {name: m for name, m in model.named_modules() if isinstance(m, WEIGHT_LAYERS)}
-    if not layers:
-        raise ValueError(f"model ({type(model).__name__}) has no nn.Linear or nn.Conv2d layer.")
-    return layers
-
-
-def set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
-    """Replace the submodule ``name`` (dotted, e.g. ``"classifier.1"``) of ``root`` in place."""
-    parent, _, child = name.rpartition(".")
-    setattr(root.get_submodule(parent) if parent else root, child, module)
-
-
-def replace_layers(model: nn.Module, make) -> nn.Module:
-    """Replace, in place, every Linear/Conv2d of ``model`` by ``make(name, layer)``; returns it in eval mode.
-
-    A model that is itself one layer is not changed: ``make("", model)`` is returned.
-    """
-    for name, layer in weight_layers(model).items():
-        if not name:
-            return make(name, layer).eval()
-        set_submodule(model, name, make(name, layer))
-    return model.eval()
-
-
-def num_outputs(model: nn.Module) -> int | None:
-    """The number of classes ``model`` predicts: its last Linear (or quantized linear) layer's outputs.
-
-    None when it cannot be told (no linear layer).
-    """
-    outputs = None
-    for m in check_model(model).modules():
-        if isinstance(m, nn.Linear):
-            outputs = m.out_features
-        elif getattr(m, "kind", None) == "linear" and hasattr(m, "shape"):  # course_lib.quantization.nn layers
-            outputs = m.shape[0]
-    return outputs
 
 
 def _shape_text(shape) -> str:
@@ -304,59 +233,3 @@ def check_images(model: nn.Module, images, *, allow_empty: bool = False) -> torc
     return x
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def checkpoint_dir(path: str | os.PathLike | None = None) -> Path:
-    """The checkpoint folder: ``path`` if given, else the repository's ``data/checkpoints``."""
-    return CHECKPOINT_DIR if path is None else check_path("checkpoint_dir", path)
-
-
-def load_manifest(path: str | os.PathLike | None = None) -> dict:
-    """The checkpoint manifest as a dict ``{name: entry}`` (empty when there is none)."""
-    manifest = checkpoint_dir(path) / "manifest.json"
-    if not manifest.is_file():
-        return {}
-    return json.loads(manifest.read_text())
-
-
-def load_pretrained(name: str, *, checkpoint_dir: str | os.PathLike | None = None) -> nn.Module:
-    """The course's trained model ``name``, in eval mode.
-
-    The file's sha256 is checked against the manifest before ``torch.load``
-    reads it (with ``weights_only=True``: no code in a checkpoint ever runs).
-
-    Raises
-    ------
-    ValueError
-        If ``name`` is not a course model.
-    FileNotFoundError
-        If the model has not been trained (the message gives the command).
-    ChecksumError
-        If the file does not match the manifest's sha256.
-    """
-    check_choice("name", name, tuple(MODELS))
-    folder = globals()["checkpoint_dir"](checkpoint_dir)
-    entry = load_manifest(folder).get(name)
-    if entry is None:
-        raise FileNotFoundError(f"no checkpoint for {name!r} in {folder / 'manifest.json'}. "
-                                f"Train it with `python -m course_lib.train {name}`.")
-    path = folder / entry["file"]
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} is listed in the manifest but missing. "
-                                f"Restore it with `git checkout -- {path.name}` or retrain with "
-                                f"`python -m course_lib.train {name}`.")
-    digest = file_sha256(path)
-    if digest != entry["sha256"]:
-        raise ChecksumError(f"checkpoint {path} has sha256 {digest}, but the manifest expects "
-                            f"{entry['sha256']}: refusing to load it. Restore it with "
-                            f"`git checkout -- {path}` or retrain with `python -m course_lib.train {name}`.")
-    model = build_model(name)
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return model.eval()

@@ -24,13 +24,33 @@ __all__ = ["CourseConfig", "setup", "full_mode"]
 
 
 def full_mode() -> bool:
-    """True when ``COURSE_FULL`` is set to 1/true/yes: run the long versions."""
+    """True when ``COURSE_FULL`` is set to 1/true/yes/on: run the long versions.
+
+    Returns
+    -------
+    bool
+        Whether the environment variable ``COURSE_FULL`` asks for the full mode (any case).
+    """
     return os.environ.get("COURSE_FULL", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
 class CourseConfig:
-    """What :func:`setup` decided; ``cfg.pick(fast, full)`` chooses by mode."""
+    """What :func:`setup` decided; ``cfg.pick(fast, full)`` chooses by mode.
+
+    Parameters
+    ----------
+    full : bool
+        The full mode (``COURSE_FULL=1``), else the fast one.
+    seed : int
+        The seed of every generator.
+    threads : int
+        The thread count of torch and BLAS.
+    data_dir : pathlib.Path
+        Where the data sets are.
+    rng : numpy.random.Generator
+        A generator seeded with ``seed``, for the notebook's own draws.
+    """
 
     full: bool
     seed: int
@@ -39,7 +59,18 @@ class CourseConfig:
     rng: np.random.Generator
 
     def pick(self, fast, full):
-        """``full`` in the long mode (COURSE_FULL=1), else ``fast``."""
+        """``full`` in the long mode (COURSE_FULL=1), else ``fast``.
+
+        Parameters
+        ----------
+        fast, full : object
+            The values for the fast and the full mode (sizes, epochs, lists of settings).
+
+        Returns
+        -------
+        object
+            One of them, unchanged.
+        """
         return full if self.full else fast
 
 
@@ -55,6 +86,24 @@ def setup(*, seed: int = 0, threads: int = 2, datasets=("mnist", "cifar10"), dat
         Threads for torch and BLAS (default 2: the course's reference laptop).
     datasets : tuple of {"mnist", "cifar10"}
         Data sets the notebook needs; missing ones are downloaded or reported.
+    data_dir : str, path or None
+        The data folder (default: ``$COURSE_DATA_DIR``, else the repository's ``data/``).
+    quiet : bool
+        Do not print the one-line summary.
+
+    Returns
+    -------
+    CourseConfig
+        The mode, seed, threads, data folder and a seeded generator.
+
+    Raises
+    ------
+    TypeError
+        If ``seed`` or ``threads`` is not an int, or a data set name not a str.
+    ValueError
+        If ``seed`` is negative, ``threads`` below 1 or a data set unknown.
+    course_lib.data.DataNotFoundError
+        If a data set is missing and cannot be downloaded (the message says how to get it).
     """
     import matplotlib
     import torch

@@ -1,15 +1,36 @@
-"""Plotting helpers for the notebooks; each takes ``ax=None`` and returns the axes/figure."""
+"""Plotting helpers for the notebooks; each draws into a given figure (or a new one) and returns it."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["image_grid", "bar_probabilities"]
+__all__ = ["image_grid"]
 
 
 def image_grid(images, labels=None, classes=None, *, rows: int = 2, cols: int = 8, fig=None,
                title: str | None = None):
-    """Show the first ``rows * cols`` uint8 images in a grid, titled with their class names."""
+    """Show the first ``rows * cols`` uint8 images in a grid, titled with their class names.
+
+    Parameters
+    ----------
+    images : array_like of uint8
+        ``(N, H, W)`` grey or ``(N, H, W, 3)`` colour images, values ``0 .. 255``.
+    labels : array_like of int or None
+        Class indices, one per image: each image is titled with its class.
+    classes : sequence of str or None
+        Class names by index; without them the titles are the label numbers.
+    rows, cols : int, keyword-only
+        The grid; fewer images leave the last cells empty.
+    fig : matplotlib Figure or None, keyword-only
+        Draw here; a new figure when None.
+    title : str or None, keyword-only
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure with the grid.
+    """
     import matplotlib.pyplot as plt
 
     n = min(len(images), rows * cols)
@@ -29,24 +50,3 @@ def image_grid(images, labels=None, classes=None, *, rows: int = 2, cols: int = 
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
-
-
-def bar_probabilities(probs, classes, *, label: int | None = None, ax=None):
-    """Horizontal bars of class probabilities; the true class in green, a wrong top-1 in red."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots()
-    probs = np.asarray(probs)
-    top = int(probs.argmax())
-    colors = ["#9bb7d4"] * len(probs)
-    if label is not None and top != label:
-        colors[top] = "#d62728"
-    if label is not None:
-        colors[label] = "#2ca02c"
-    ax.barh(np.arange(len(probs)), probs, color=colors)
-    ax.set_yticks(np.arange(len(probs)), [str(c) for c in classes], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("probability")
-    return ax

@@ -6,7 +6,18 @@ __all__ = ["format_table", "format_bytes"]
 
 
 def format_bytes(n: int | float) -> str:
-    """``1069205 -> '1.02 MiB'`` (binary units, three significant digits)."""
+    """A byte count in binary units with three significant digits: ``1069205 -> '1.02 MiB'``.
+
+    Parameters
+    ----------
+    n : int or float
+        A number of bytes.
+
+    Returns
+    -------
+    str
+        ``"512 B"``, ``"1.5 KiB"``, ``"1.02 MiB"`` ... (at most GiB).
+    """
     n = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if abs(n) < 1024 or unit == "GiB":
@@ -19,6 +30,18 @@ def format_table(rows: list[dict], columns: list[str] | None = None) -> str:
     """Render a list of dicts as an aligned text table (numbers right-aligned).
 
     Values are shown with ``str`` -- round them before, so the table is stable.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One dict per line; a missing key is an empty cell.
+    columns : list of str or None
+        The columns, in order (default: the keys of the first row).
+
+    Returns
+    -------
+    str
+        A header, a line of dashes and one line per row; ``"(no rows)"`` when ``rows`` is empty.
     """
     if not rows:
         return "(no rows)"

@@ -28,6 +28,13 @@ def fixed_threads(threads: int):
     ----------
     threads : int
         At least 1.
+
+    Raises
+    ------
+    TypeError
+        If ``threads`` is not an int.
+    ValueError
+        If ``threads`` is below 1.
     """
     threads = check_int("threads", threads, minimum=1)
     torch = sys.modules.get("torch")  # only if loaded: NumPy-only callers never import it
@@ -50,7 +57,21 @@ def fixed_threads(threads: int):
 
 
 class Latency(NamedTuple):
-    """Result of :func:`latency`: median and spread of ``repeats`` timed calls, in ms."""
+    """Result of :func:`latency`: median and spread of ``repeats`` timed calls, in ms.
+
+    Parameters
+    ----------
+    median_ms : float
+        The median time of one call.
+    iqr_ms : float
+        The interquartile range (75th minus 25th percentile).
+    min_ms : float
+        The fastest call.
+    repeats : int
+        How many calls were timed (``repeats`` or more, with ``min_time``).
+    threads : int
+        The thread count during the measurement.
+    """
 
     median_ms: float
     iqr_ms: float
@@ -84,6 +105,14 @@ def latency(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20, thr
     -------
     Latency
         Median, interquartile range and minimum in milliseconds.
+
+    Raises
+    ------
+    TypeError
+        If ``fn`` is not callable, or ``warmup``, ``repeats`` or ``threads`` is not an int.
+    ValueError
+        If ``min_time`` is not a number >= 0 (a wrong type included), ``warmup`` is negative,
+        or ``repeats`` or ``threads`` is below 1.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}.")

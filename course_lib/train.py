@@ -28,15 +28,36 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import data as course_data
+from .checkpoints import checkpoint_dir, file_sha256, load_manifest
 from .measure import accuracy, count_parameters
-from .models import MODELS, build_model, checkpoint_dir, file_sha256, load_manifest, to_tensor
+from .models import MODELS, build_model, to_tensor
 
 __all__ = ["Recipe", "RECIPES", "train_model", "adam_steps", "main"]
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How a model is trained."""
+    """How a model is trained.
+
+    Parameters
+    ----------
+    dataset : {"mnist", "cifar10"}
+        The training data.
+    epochs : int
+        Passes over the training set.
+    batch_size : int
+        Images per step.
+    optimizer : {"adam", "sgd"}
+        Adam, or SGD with Nesterov momentum 0.9; both under a one-cycle learning-rate schedule.
+    lr : float
+        The peak learning rate.
+    weight_decay : float
+        L2 penalty of the optimiser.
+    label_smoothing : float
+        Of the cross-entropy loss.
+    augment : bool
+        Random crop (pad 4) and horizontal flip of each batch.
+    """
 
     dataset: str
     epochs: int
@@ -65,7 +86,37 @@ def adam_steps(model: nn.Module, x_all: torch.Tensor, labels: np.ndarray, *, epo
     Runs ``epochs`` passes over the data, or ``max_steps`` batches if that is fewer.
     ``before_step`` runs between ``backward()`` and the optimiser step (e.g. to zero
     the gradients of pruned weights), ``after_step`` after it (e.g. to re-apply
-    masks). Returns the model in eval mode.
+    masks).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place; only the parameters with ``requires_grad`` are optimised.
+    x_all : torch.Tensor
+        The training images as a float tensor (:func:`course_lib.models.to_tensor`).
+    labels : numpy.ndarray
+        Integer class indices, one per image.
+    epochs : int, keyword-only
+        Passes over the data.
+    max_steps : int or None, keyword-only
+        Stop after this many batches, if fewer than ``epochs`` passes.
+    batch_size : int, keyword-only
+        Images per batch.
+    lr : float, keyword-only
+        Adam's learning rate.
+    gen : numpy.random.Generator, keyword-only
+        Shuffles the data each epoch.
+    progress : bool, keyword-only
+        Show a progress bar.
+    desc : str, keyword-only
+        The progress bar's label.
+    before_step, after_step : callable or None, keyword-only
+        Called with no arguments before and after each optimiser step.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model``, in eval mode.
     """
     y_all = torch.from_numpy(labels.astype(np.int64))
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
@@ -113,7 +164,37 @@ def _augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
 
 def train_model(name: str, *, epochs: int | None = None, seed: int = 0, data_dir=None,
                 limit: int | None = None, progress: bool = True) -> tuple[nn.Module, dict]:
-    """Train model ``name`` by its recipe; return the model and a summary dict."""
+    """Train model ``name`` by its recipe; return the model and a summary dict.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`RECIPES` (``"lenet300"``, ``"lenet5"``, ``"cifar_vgg"``).
+    epochs : int or None, keyword-only
+        Override the recipe's epoch count.
+    seed : int, keyword-only
+        Seeds the initial weights and the data order.
+    data_dir : str, path or None, keyword-only
+        The data folder (see :func:`course_lib.data.data_dir`).
+    limit : int or None, keyword-only
+        Train on the first ``limit`` training images only (tests, quick runs).
+    progress : bool, keyword-only
+        Show a progress bar.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The trained model, in eval mode.
+    summary : dict
+        ``{"epochs", "seed", "test_accuracy", "parameters", "training_time_s", "recipe"}``.
+
+    Raises
+    ------
+    KeyError
+        If ``name`` has no recipe.
+    course_lib.data.DataNotFoundError
+        If the data set is missing and cannot be downloaded.
+    """
     recipe = RECIPES[name]
     epochs = recipe.epochs if epochs is None else epochs
     torch.manual_seed(seed)
@@ -188,6 +269,18 @@ def _save(name: str, model: nn.Module, summary: dict, folder: Path, command: str
 
 
 def main(argv=None) -> int:
+    """The command line: ``python -m course_lib.train NAME``; trains, saves and prints the manifest entry.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status, 0.
+    """
     parser = argparse.ArgumentParser(prog="python -m course_lib.train",
                                      description="Train a course model and record it in the manifest.")
     parser.add_argument("name", choices=sorted(RECIPES))

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import course_lib as cl
-from course_lib import models
+from course_lib import checkpoints, models
 
 PARAMS = {"lenet300": 266_610, "lenet5": 431_080}
 # accuracy targets of the foundation issue (test sets)
@@ -73,7 +73,7 @@ def test_committed_checkpoints_load_and_match_manifest(name):
 
 
 def test_checkpoint_with_wrong_sha256_is_refused(tmp_path):
-    src = models.CHECKPOINT_DIR
+    src = checkpoints.CHECKPOINT_DIR
     entry = dict(cl.load_manifest()["lenet300"])
     data = (src / entry["file"]).read_bytes()
     (tmp_path / entry["file"]).write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
@@ -101,6 +101,6 @@ def test_training_is_seeded_and_writes_manifest(tmp_path, mnist_available):
         assert torch.equal(a, b)
     assert 0.5 < s1["test_accuracy"] <= 1.0  # 2000 images, one epoch: far above chance (0.1)
     entry = train._save("lenet300", m1, s1, tmp_path, "python -m course_lib.train lenet300 --epochs 1")
-    assert entry["sha256"] == models.file_sha256(tmp_path / "lenet300.pt")
+    assert entry["sha256"] == checkpoints.file_sha256(tmp_path / "lenet300.pt")
     loaded = cl.load_pretrained("lenet300", checkpoint_dir=tmp_path)
     assert torch.equal(loaded.fc1.weight, m1.fc1.weight)

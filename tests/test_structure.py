@@ -115,3 +115,20 @@ def test_every_public_name_keeps_working():
     for package in (cl.pruning, cl.quantization, cl.widgets, cl.factorization):
         for name in package.__all__:
             assert getattr(package, name) is not None, f"{package.__name__}.{name}"
+
+
+def test_no_exported_name_is_shadowed_by_a_submodule():
+    # importing course_lib.x binds the package attribute x to the module: a function named like its
+    # module would turn into the module after first use
+    for name, path in _modules():
+        if path.name != "__init__.py":
+            continue
+        text = path.read_text()
+        if "attach(" not in text:
+            continue
+        submodules = {p.stem for p in path.parent.glob("*.py")} | {p.name for p in path.parent.iterdir() if p.is_dir()}
+        tree = ast.parse(text)
+        exported = {elt.value for node in ast.walk(tree) if isinstance(node, ast.Dict)
+                    for value in node.values if isinstance(value, ast.List)
+                    for elt in value.elts if isinstance(elt, ast.Constant)}
+        assert exported & submodules == set(), name

@@ -7,8 +7,11 @@
 
 Modules: ``notebooks`` (where the exercises are; reading submissions), ``release``
 (student versions), ``runner`` (the graded notebook and one nbval run in a subprocess),
-``grade`` (a class: matching, parallel runs, CSV, feedback, self-check) and
-``_nbval_plugin`` (loaded into the nbval subprocess). See ``docs/GRADING.md``.
+``processes`` (a run's process tree and result pipe), ``course`` (the course: notebooks,
+points, hidden tests), ``submissions`` (a class's folders and zips; matching notebooks),
+``scoring`` (one notebook: run and score), ``gradebook`` (results, CSV, feedback),
+``grade`` (a class: parallel runs, self-check, the command line) and ``_nbval_plugin``
+(loaded into the nbval subprocess). See ``docs/GRADING.md``.
 
 The names below are imported on first use, so that ``python -m course_lib.grading.grade``
 does not import its own module twice.
@@ -17,8 +20,8 @@ does not import its own module twice.
 from importlib import import_module
 
 _EXPORTS = {
-    "Course": "grade", "ExerciseResult": "grade", "StudentResult": "grade", "grade_class": "grade",
-    "load_course": "grade", "self_check": "grade", "write_feedback": "grade", "write_gradebook": "grade",
+    "Course": "course", "ExerciseResult": "gradebook", "StudentResult": "gradebook", "grade_class": "grade",
+    "load_course": "course", "self_check": "grade", "write_feedback": "gradebook", "write_gradebook": "gradebook",
     "CourseNotebook": "notebooks", "SubmissionError": "notebooks", "find_exercises": "notebooks",
     "load_course_notebook": "notebooks", "release_course": "release", "release_notebook": "release",
     "Limits": "runner", "build_graded_notebook": "runner", "run_nbval": "runner",

@@ -89,6 +89,13 @@ def _send(**event) -> None:
 
 
 def pytest_configure(config):
+    """Apply the resource limits, open the result channel and patch nbval's comparison.
+
+    Parameters
+    ----------
+    config : pytest.Config
+        pytest's configuration (unused).
+    """
     global _channel
     _apply_limits(os.environ.pop("COURSE_GRADE_RLIMITS", ""))
     target = os.environ.pop("COURSE_GRADE_REPORT", "")
@@ -101,6 +108,13 @@ def pytest_configure(config):
 
 
 def pytest_collection_finish(session):
+    """Delete the collected notebook from the kernel's working directory and report the cell count.
+
+    Parameters
+    ----------
+    session : pytest.Session
+        The session; its items are the notebook's cells.
+    """
     for item in session.items:
         try:
             item.path.unlink(missing_ok=True)
@@ -125,6 +139,20 @@ def _outputs(item) -> dict:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
+    """Attach the cell's number and outputs to the report of its call (or of a failed setup).
+
+    Parameters
+    ----------
+    item : nbval.plugin.IPyNbCell
+        The cell.
+    call : pytest.CallInfo
+        The phase that ran.
+
+    Returns
+    -------
+    pytest.TestReport
+        pytest's report, with ``course_cell`` set when it is the one to send.
+    """
     report = yield
     if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
         report.course_cell = {"cell": getattr(item, "cell_num", -1), **_outputs(item)}
@@ -132,6 +160,13 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_runtest_logreport(report):
+    """Send one ``cell`` event on the result channel for each report that has a ``course_cell``.
+
+    Parameters
+    ----------
+    report : pytest.TestReport
+        A report, as :func:`pytest_runtest_makereport` returned it.
+    """
     info = getattr(report, "course_cell", None)
     if info is None:
         return
@@ -145,4 +180,13 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    """Send the ``finished`` event: a run without it stopped early.
+
+    Parameters
+    ----------
+    session : pytest.Session
+        The session (unused).
+    exitstatus : int
+        pytest's exit status.
+    """
     _send(event="finished", exitstatus=int(exitstatus))

@@ -18,27 +18,40 @@ Student::
 
 or, in a cell, ``from course_lib.grading import self_check; self_check("01_weight_pruning.ipynb")``
 (save the notebook first): the same grading, public cases only, printed as a table.
+
+This module is the grading loop and the command line; the pieces are in
+:mod:`~course_lib.grading.course` (the course: notebooks, points, hidden tests),
+:mod:`~course_lib.grading.submissions` (reading and matching a student's files),
+:mod:`~course_lib.grading.scoring` (one notebook: run and score) and
+:mod:`~course_lib.grading.gradebook` (results, CSV, feedback). Their public names
+are re-exported here.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
-import re
 import signal
 import sys
 import threading
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from . import runner
-from .notebooks import (
+
+# This module held all of grading before it was split: the names it defined or imported then
+# stay importable from here (``grade.DEFAULT_HIDDEN``, ``grade.feedback_markdown``, ...), hence the noqa.
+from .course import DEFAULT_COURSE, DEFAULT_HIDDEN, REPO, Course, count_cases, load_course  # noqa: F401
+from .gradebook import (  # noqa: F401
+    ExerciseResult,
+    StudentResult,
+    feedback_markdown,
+    self_check_table,
+    write_feedback,
+    write_gradebook,
+)
+from .notebooks import (  # noqa: F401
     CourseNotebook,
     SubmissionError,
     find_exercises,
@@ -47,331 +60,55 @@ from .notebooks import (
     submission_answers,
     submission_ids,
 )
-from .runner import Limits, RunResult, build_graded_notebook, reference_line, run_nbval
+from .runner import Limits, RunResult, build_graded_notebook, reference_line, run_nbval  # noqa: F401
+from .scoring import MAX_SOURCE_CHARS, grade_notebook_data, zero_results  # noqa: F401
+from .submissions import MAX_FILES, MAX_NOTEBOOK_MB, SubmissionFiles, list_submissions, match_notebooks  # noqa: F401
 
 __all__ = ["Course", "ExerciseResult", "StudentResult", "load_course", "grade_class",
            "write_gradebook", "write_feedback", "self_check", "main"]
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_COURSE = REPO / "notebooks"
-DEFAULT_HIDDEN = REPO / "hidden_tests"
-MAX_NOTEBOOK_MB = 256
-MAX_FILES = 500
-MAX_SOURCE_CHARS = 1_000_000
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
-# Solution code that touches the checking machinery or the file system: flagged for a human to read.
-_SUSPICIOUS = re.compile(r"EXERCISES|add_cases|_exercise_bank|exercises\.bank|load_bank|\.cases\b|\bcheck\s*=[^=]|__file__|\.ipynb|hidden_tests"
-                         r"|builtins|sys\.stdout|os\.(remove|unlink|system|kill|_exit|fork|walk|listdir)|shutil"
-                         r"|subprocess|\bglob\b|\bopen\(")
 
-
-# --------------------------------------------------------------------------- the course
-
-@dataclass
-class Course:
-    """The instructor notebooks, the exercises in course order, points and case counts."""
-
-    notebooks: list[CourseNotebook]
-    points: dict[str, float]
-    case_counts: dict[str, int] = field(default_factory=dict)
-    hidden_source: str | None = None
-
-    @property
-    def exercise_ids(self) -> list[str]:
-        return [e for nb in self.notebooks for e in nb.exercise_ids]
-
-    @property
-    def max_score(self) -> float:
-        return sum(self.points[e] for e in self.exercise_ids)
-
-    def estimated_seconds(self, nb: CourseNotebook) -> float:
-        """How long the instructor's last run of ``nb`` took (from its execution metadata), else 30."""
-        total = 0.0
-        for cell in nb.nb.cells:
-            ex = cell.get("metadata", {}).get("execution", {})
-            try:
-                total += (datetime.fromisoformat(ex["shell.execute_reply"])
-                          - datetime.fromisoformat(ex["iopub.execute_input"])).total_seconds()
-            except (KeyError, TypeError, ValueError):
-                continue
-        return total or 30.0
-
-
-def _hidden_text(hidden) -> str | None:
-    if hidden is None:
-        return None
-    hidden = Path(hidden)
-    files = sorted(hidden.glob("*.py")) if hidden.is_dir() else [hidden]
-    parts = [f"# --- {f.name}\n{f.read_text(encoding='utf-8')}" for f in files if not f.name.startswith("_")]
-    return "\n".join(parts) or None
-
-
-def _count_cases(hidden_source: str | None) -> dict[str, int]:
-    """Cases per exercise once the hidden file has run (the grader's process is left as it was)."""
-    from ..exercises import load_bank
-
-    EXERCISES = load_bank()
-
-    saved = {k: list(v.cases) for k, v in EXERCISES.items()}
-    try:
-        if hidden_source:
-            exec(compile(hidden_source, "<hidden tests>", "exec"), {"__name__": "__hidden_tests__"})
-        return {k: len(v.cases) for k, v in EXERCISES.items()}
-    finally:
-        for k in list(EXERCISES):
-            if k in saved:
-                EXERCISES[k].cases[:] = saved[k]
-            else:
-                del EXERCISES[k]
-
-
-def load_course(course_dir=DEFAULT_COURSE, *, hidden=None, names=None) -> Course:
-    """Read the instructor notebooks of ``course_dir`` (or ``names`` in it) and the hidden tests.
-
-    ``hidden`` is a hidden-test file or a folder of them (``None``: public cases only).
-    Notebooks without exercises are left out.
-    """
-    from ..exercises import load_bank
-
-    EXERCISES = load_bank()
-
-    course_dir = Path(course_dir)
-    paths = [course_dir / n for n in names] if names else sorted(course_dir.glob("*.ipynb"))
-    notebooks = [nb for nb in map(load_course_notebook, paths) if nb.exercises]
-    hidden_source = _hidden_text(hidden)
-    counts = _count_cases(hidden_source)
-    ids = [e for nb in notebooks for e in nb.exercise_ids]
-    unknown = [e for e in ids if e not in counts]
-    if unknown:
-        raise ValueError(f"exercises {unknown} are checked in the notebooks but not registered in course_lib.")
-    points = {e: float(EXERCISES[e].points) for e in ids}
-    return Course(notebooks, points, {e: counts[e] for e in ids}, hidden_source)
-
-
-# --------------------------------------------------------------------------- results
-
-@dataclass
-class ExerciseResult:
-    exercise_id: str
-    notebook: str
-    points: float
-    max_points: float
-    feedback: str
-
-    @property
-    def passed(self) -> bool:
-        return self.points == self.max_points
-
-
-@dataclass
-class StudentResult:
-    student_id: str
-    exercises: dict[str, ExerciseResult] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def total(self) -> float:
-        return sum(r.points for r in self.exercises.values())
-
-
-def _clean(text: str) -> str:
-    return _ADDRESS.sub("0xADDRESS", text).strip()
-
-
-def _why(run: RunResult, cell: int, role: str, limits: Limits, exercise_id: str = "", expected: str = "") -> str:
-    """A sentence for the feedback: why code cell ``cell`` did not pass."""
-    res = run.cells.get(cell)
-    if res is None:
-        if run.status in ("timeout", "memory"):
-            return f"not run: {run.detail}, and the run was stopped before this cell"
-        return f"not run: {run.detail or 'the notebook stopped before this cell'}"
-    msg = res.message
-    if "Kernel dead" in msg or ("Timeout" in msg and "waiting for output" in msg):
-        return "not run: the kernel had stopped (an earlier cell crashed it or could not be interrupted)"
-    if "Timeout" in msg:
-        return (f"did not finish within the time limit of {limits.cell_timeout:g} s per cell "
-                "(an infinite loop? or code that stopped the kernel?)")
-    parts = []
-    if role == "check" and res.stdout.strip():
-        verdict = re.search(rf"^\[{re.escape(exercise_id)}\] .*", res.stdout, re.M | re.S)
-        parts.append(verdict.group(0) if verdict else res.stdout)
-        if not verdict or " correct: " in verdict.group(0).splitlines()[0]:
-            parts.append(f"(the output differs from the reference, which is exactly the line `{expected}`: "
-                         "did your code print something, or change the check?)")
-    if res.error:
-        parts.append(("your exercise cell raised " if role == "solution" else "the check raised ") + res.error)
-    if not parts and res.display.strip():
-        parts.append(res.display)
-    if not parts:
-        parts.append(msg or f"the cell {res.outcome}")
-    return _clean("\n".join(parts))
-
-
-def _score_notebook(course: Course, course_nb: CourseNotebook, run: RunResult, code_roles: dict,
-                    found: dict[str, str], limits: Limits) -> dict[str, ExerciseResult]:
-    by_exercise: dict[str, dict[str, list[int]]] = {}
-    for cell, (ex_id, role) in code_roles.items():
-        by_exercise.setdefault(ex_id, {}).setdefault(role, []).append(cell)
-    results = {}
-    for ex_id in course_nb.exercise_ids:
-        check_cell = by_exercise[ex_id]["check"][0]
-        res = run.cells.get(check_cell)
-        max_points = course.points[ex_id]
-        if res is not None and res.passed:
-            results[ex_id] = ExerciseResult(ex_id, course_nb.name, max_points, max_points,
-                                            "passed" + (" (after an earlier cell timed out)" if res.xfail else ""))
-            continue
-        reasons = [found[ex_id]] if ex_id in found else []
-        for cell in [] if ex_id in found else by_exercise[ex_id].get("solution", []):
-            sol = run.cells.get(cell)
-            if sol is not None and not sol.passed:
-                reasons.append(_why(run, cell, "solution", limits, ex_id))
-        check_reason = _why(run, check_cell, "check", limits, ex_id,
-                            reference_line(ex_id, course.case_counts.get(ex_id, 0)))
-        if check_reason not in reasons:
-            reasons.append(check_reason)
-        results[ex_id] = ExerciseResult(ex_id, course_nb.name, 0.0, max_points, "\n".join(reasons))
-    return results
-
-
-def _zero(course: Course, course_nb: CourseNotebook, reason: str) -> dict[str, ExerciseResult]:
-    return {e: ExerciseResult(e, course_nb.name, 0.0, course.points[e], reason) for e in course_nb.exercise_ids}
-
-
-def grade_notebook_data(course: Course, course_nb: CourseNotebook, data: bytes, *, limits: Limits | None = None,
-                        data_dir=None) -> tuple[dict[str, ExerciseResult], list[str], float]:
-    """Grade one submitted file against ``course_nb``; returns (results, notes, seconds). Never raises."""
-    limits = limits or Limits()
-    try:
-        cells = parse_submission(data)
-    except SubmissionError as exc:
-        return _zero(course, course_nb, f"your notebook could not be read: {exc}"), [], 0.0
-    answers, found, notes = {}, {}, []
-    for ex in course_nb.exercises:
-        answers[ex.id], how = submission_answers(cells, ex)
-        if answers[ex.id] is not None and sum(map(len, answers[ex.id])) > MAX_SOURCE_CHARS:
-            answers[ex.id], how = None, f"your exercise cell is longer than {MAX_SOURCE_CHARS:,} characters"
-        if answers[ex.id] is None:
-            found[ex.id] = how
-        elif "copies" in how:
-            notes.append(f"{ex.id}: {how.split('(', 1)[1].rstrip(')')}")
-        flagged = _SUSPICIOUS.search("\n".join(answers[ex.id])) if answers[ex.id] else None
-        if flagged:
-            notes.append(f"{ex.id}: the solution uses `{flagged.group(0)}` -- flagged for a human to read "
-                         "(not counted against the score)")
-    nb, code_roles = build_graded_notebook(course_nb, answers, case_counts=course.case_counts,
-                                           hidden_source=course.hidden_source)
-    run = run_nbval(nb, limits=limits, data_dir=data_dir)
-    if run.status != "ok":
-        notes.append(f"{course_nb.name}: {run.detail}")
-    return _score_notebook(course, course_nb, run, code_roles, found, limits), notes, run.seconds
-
-
-# --------------------------------------------------------------------------- submissions
-
-class _Files:
-    """The notebooks of one submission (a folder or a zip), read lazily and with size caps."""
-
-    def __init__(self, path: Path):
-        self.path, self.error, self.entries = path, None, {}
-        try:
-            if path.is_dir():
-                inside = path.resolve()
-                for f in sorted(path.rglob("*.ipynb")):
-                    if len(self.entries) >= MAX_FILES:
-                        break
-                    rel = f.relative_to(path)
-                    if (f.is_file() and not f.is_symlink() and not _ignored(rel.parts)
-                            and f.resolve().is_relative_to(inside)):
-                        self.entries[rel.as_posix()] = f.stat().st_size
-            else:
-                with zipfile.ZipFile(path) as zf:
-                    for info in zf.infolist()[: 20 * MAX_FILES]:
-                        parts = Path(info.filename).parts
-                        if info.filename.endswith(".ipynb") and not info.is_dir() and not _ignored(parts):
-                            self.entries[info.filename] = info.file_size
-        except (OSError, zipfile.BadZipFile, ValueError) as exc:
-            self.error = f"the submission could not be opened: {exc}"
-
-    def read(self, rel: str) -> bytes:
-        size = self.entries[rel]
-        if size > MAX_NOTEBOOK_MB * 2**20:
-            raise SubmissionError(f"the file is {size / 2**20:.0f} MB, more than {MAX_NOTEBOOK_MB} MB: "
-                                  "clear the outputs (Edit > Clear Outputs of All Cells), save and resubmit")
-        try:
-            if self.path.is_dir():
-                return (self.path / rel).read_bytes()
-            with zipfile.ZipFile(self.path) as zf, zf.open(rel) as f:
-                data = f.read(MAX_NOTEBOOK_MB * 2**20 + 1)  # the size in the zip's header may lie
-        except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError) as exc:
-            raise SubmissionError(f"the file could not be read: {exc}") from None
-        if len(data) > MAX_NOTEBOOK_MB * 2**20:
-            raise SubmissionError(f"the file is more than {MAX_NOTEBOOK_MB} MB once unpacked")
-        return data
-
-
-def _ignored(parts) -> bool:
-    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
-
-
-def match_notebooks(course: Course, files: _Files) -> tuple[dict[str, str], list[str]]:
-    """Course notebook name -> submitted file, by name, then by content (renamed files); with notes."""
-    matched, notes = {}, []
-    depth = {rel: (len(Path(rel).parts), rel) for rel in files.entries}
-    for nb in course.notebooks:
-        same = sorted((r for r in files.entries if Path(r).name == nb.name), key=depth.get)
-        if same:
-            matched[nb.name] = same[0]
-            notes += [f"{nb.name}: graded {same[0]}, ignored the other copy {other}" for other in same[1:]]
-    left = [r for r in sorted(files.entries, key=depth.get) if r not in matched.values()]
-    contents = {}
-    for rel in left:
-        try:
-            contents[rel] = submission_ids(parse_submission(files.read(rel)))
-        except SubmissionError as exc:
-            notes.append(f"{rel}: not graded, {exc}")
-    for nb in course.notebooks:
-        if nb.name in matched:
-            continue
-        scores = [(len(contents[r] & set(nb.exercise_ids)), r) for r in contents if r not in matched.values()]
-        best = max((s for s in scores if s[0] > 0), key=lambda s: (s[0], -depth[s[1]][0]), default=None)
-        if best is not None:
-            matched[nb.name] = best[1]
-            notes.append(f"{nb.name}: not found under its name; graded {best[1]} instead (it holds its exercises)")
-    return matched, notes
-
-
-def _submissions(folder: Path) -> list[tuple[str, Path]]:
-    out, seen = [], set()
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or not (entry.is_dir() or entry.suffix.lower() == ".zip"):
-            continue
-        sid = entry.name if entry.is_dir() else entry.stem
-        if sid in seen:
-            print(f"grade: {entry.name}: student {sid!r} has both a folder and a zip, graded the folder",
-                  file=sys.stderr)
-            continue
-        seen.add(sid)
-        out.append((sid, entry))
-    return out
-
+# --------------------------------------------------------------------------- a class
 
 def grade_class(submissions, course: Course | None = None, *, jobs: int | None = None,
                 limits: Limits | None = None, data_dir=None, progress=None) -> list[StudentResult]:
     """Grade every student of the ``submissions`` folder; results sorted by student id.
 
     Every (student, notebook) pair is one nbval run in its own process; ``jobs`` of them
-    run at once (default: the number of CPUs).
+    run at once, longest notebooks first. A notebook that is missing or cannot be read
+    gets zero points, and an error of the grader itself zero points for that notebook
+    only: one student never stops the others. On an interruption (Ctrl-C, SIGTERM) the
+    running notebooks are stopped and the exception propagates.
+
+    Parameters
+    ----------
+    submissions : str or path
+        A folder with one subfolder or ``.zip`` per student (the student id is its name).
+    course : Course, optional
+        The course to grade against (default: :func:`~course_lib.grading.course.load_course`
+        of the repository's notebooks, with its hidden tests if present).
+    jobs : int, optional, keyword-only
+        Notebooks run at once (default: the number of CPUs).
+    limits : Limits, optional, keyword-only
+        Time and memory limits of each run (default: :class:`~course_lib.grading.runner.Limits`).
+    data_dir : str or path, optional, keyword-only
+        The data folder the kernels read (default: ``$COURSE_DATA_DIR``, else ``data/``).
+    progress : callable, optional, keyword-only
+        Called with one line of text as each (student, notebook) run finishes.
+
+    Returns
+    -------
+    list of StudentResult
+        One per student, sorted by id, each with every exercise of the course in course order.
     """
     course = course or load_course(hidden=DEFAULT_HIDDEN if DEFAULT_HIDDEN.exists() else None)
     limits = limits or Limits()
     jobs = jobs or os.cpu_count() or 1
-    entries = _submissions(Path(submissions))
+    entries = list_submissions(Path(submissions))
     students = {sid: StudentResult(sid) for sid, _ in entries}
     tasks = []
     for sid, path in entries:
-        files = _Files(path)
+        files = SubmissionFiles(path)
         if files.error:
             students[sid].notes.append(files.error)
             matched = {}
@@ -382,7 +119,8 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
             if nb.name in matched:
                 tasks.append((sid, files, nb, matched[nb.name]))
             else:
-                students[sid].exercises.update(_zero(course, nb, f"notebook missing: no {nb.name} in the submission"))
+                students[sid].exercises.update(
+                    zero_results(course, nb, f"notebook missing: no {nb.name} in the submission"))
                 if not files.error:
                     students[sid].notes.append(f"{nb.name}: notebook missing")
 
@@ -391,11 +129,11 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
         try:
             data = files.read(rel)
         except SubmissionError as exc:
-            return task, _zero(course, nb, f"your notebook could not be read: {exc}"), [], 0.0
+            return task, zero_results(course, nb, f"your notebook could not be read: {exc}"), [], 0.0
         try:
             return (task, *grade_notebook_data(course, nb, data, limits=limits, data_dir=data_dir))
         except Exception as exc:  # the grader must go on with the others whatever happens
-            return task, _zero(course, nb, f"internal grader error: {type(exc).__name__}: {exc}"), [], 0.0
+            return task, zero_results(course, nb, f"internal grader error: {type(exc).__name__}: {exc}"), [], 0.0
 
     tasks.sort(key=lambda t: -course.estimated_seconds(t[2]))  # longest first: better packing
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -419,58 +157,10 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
     return [students[sid] for sid in sorted(students)]
 
 
-# --------------------------------------------------------------------------- outputs
-
-def _fmt(points: float) -> str:
-    return f"{points:g}"
-
-
-def write_gradebook(results: list[StudentResult], course: Course, path) -> Path:
-    """The CSV: ``student_id, <exercise ids>, total, max_score``, one row per student, sorted."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student_id", *course.exercise_ids, "total", "max_score"])
-    for s in sorted(results, key=lambda r: r.student_id):
-        writer.writerow([s.student_id, *(_fmt(s.exercises[e].points) for e in course.exercise_ids),
-                         _fmt(s.total), _fmt(course.max_score)])
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    return path
-
-
-def feedback_markdown(result: StudentResult, course: Course) -> str:
-    """One student's feedback: a table of exercises, then why each failed one did not pass."""
-    lines = [f"# Feedback for {result.student_id}", "",
-             f"**Total: {_fmt(result.total)} / {_fmt(course.max_score)}**", "",
-             "| notebook | exercise | points | result |", "|---|---|---|---|"]
-    for r in result.exercises.values():
-        status = "passed" if r.passed else "not passed"
-        lines.append(f"| {r.notebook} | {r.exercise_id} | {_fmt(r.points)} / {_fmt(r.max_points)} | {status} |")
-    failed = [r for r in result.exercises.values() if not r.passed]
-    if failed:
-        lines += ["", "## Why these exercises did not pass"]
-        for r in failed:
-            lines += ["", f"### {r.exercise_id} ({r.notebook})", "", "```", r.feedback.replace("```", "'''"), "```"]
-    if result.notes:
-        lines += ["", "## Notes", ""] + [f"- {n}" for n in result.notes]
-    return "\n".join(lines) + "\n"
-
-
-def write_feedback(results: list[StudentResult], course: Course, folder) -> list[Path]:
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for r in results:
-        path = folder / f"{r.student_id}.md"
-        path.write_text(feedback_markdown(r, course), encoding="utf-8")
-        paths.append(path)
-    return paths
-
-
 # --------------------------------------------------------------------------- self-check
 
 def _match_course_notebook(course_dir: Path, path: Path, cells) -> CourseNotebook | None:
+    """The course notebook named like ``path``, else the one sharing most exercises with ``cells``."""
     candidates = sorted(course_dir.glob("*.ipynb")) if course_dir.is_dir() else []
     exact = [c for c in candidates if c.name == path.name]
     if exact:
@@ -492,6 +182,32 @@ def self_check(path, *, course_dir=None, limits: Limits | None = None, data_dir=
     The reference is the course's notebook of the same name (else the one holding the
     same exercises; else the file's own structure). Save the notebook first: what is
     checked is the file on disk.
+
+    Parameters
+    ----------
+    path : str or path
+        The saved notebook.
+    course_dir : str or path, optional, keyword-only
+        The course notebooks to compare with (default: the repository's ``notebooks/``).
+    limits : Limits, optional, keyword-only
+        Time and memory limits of the run (default: :class:`~course_lib.grading.runner.Limits`).
+    data_dir : str or path, optional, keyword-only
+        The data folder the kernel reads (default: ``$COURSE_DATA_DIR``, else ``data/``).
+    quiet : bool, keyword-only
+        Do not print the table (default False).
+
+    Returns
+    -------
+    list of ExerciseResult
+        One per exercise of the notebook, in notebook order.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+    ValueError
+        If it is not a readable notebook (:class:`~course_lib.grading.notebooks.SubmissionError`)
+        or its exercise cells are malformed.
     """
     import nbformat
 
@@ -505,27 +221,13 @@ def self_check(path, *, course_dir=None, limits: Limits | None = None, data_dir=
         template = CourseNotebook(path.name, nb, find_exercises(nb, path.name))
     from ..exercises import EXERCISES
 
-    counts = _count_cases(None)
+    counts = count_cases(None)
     course = Course([template], {e: float(EXERCISES[e].points) for e in template.exercise_ids},
                     {e: counts[e] for e in template.exercise_ids})
     results, notes, seconds = grade_notebook_data(course, template, data, limits=limits, data_dir=data_dir)
     if not quiet:
         print(self_check_table(path.name, results, notes, seconds))
     return list(results.values())
-
-
-def self_check_table(name: str, results: dict[str, ExerciseResult], notes: list[str], seconds: float) -> str:
-    width = max([len(e) for e in results] + [8])
-    lines = [f"{name}: checked like the grader does (public cases only) in {seconds:.0f} s", "",
-             f"{'exercise':{width}s}  points  result"]
-    for r in results.values():
-        first, *rest = r.feedback.splitlines() or [""]
-        lines.append(f"{r.exercise_id:{width}s}  {_fmt(r.points):>2s}/{_fmt(r.max_points):<3s}  {first}")
-        lines += [f"{'':{width}s}          {line}" for line in rest]
-    total = sum(r.points for r in results.values())
-    lines += ["", f"total: {_fmt(total)} / {_fmt(sum(r.max_points for r in results.values()))}"]
-    lines += [f"note: {n}" for n in notes]
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- command line
@@ -535,6 +237,23 @@ def _interrupt(signum, frame):
 
 
 def main(argv=None) -> int:
+    """``python -m course_lib.grading.grade``: grade a submissions folder, or ``--self`` check notebooks.
+
+    Writes the CSV gradebook (``--out``) and the feedback files (``--feedback``, default
+    ``feedback/`` next to the CSV); progress and a summary go to stderr. SIGTERM is
+    handled like Ctrl-C: the running notebooks are stopped and nothing is written.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command-line arguments (default: ``sys.argv[1:]``); ``--help`` lists them.
+
+    Returns
+    -------
+    int
+        0 on success, 2 if a ``--self`` notebook cannot be read, 130 if interrupted
+        (argparse exits with 2 for bad arguments).
+    """
     parser = argparse.ArgumentParser(
         prog="python -m course_lib.grading.grade",
         description="Grade a folder of submissions into a CSV gradebook, or --self check one notebook.")

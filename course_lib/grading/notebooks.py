@@ -14,7 +14,6 @@ outputs). Anything malformed raises :class:`SubmissionError` with a short reason
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from dataclasses import dataclass
@@ -41,7 +40,17 @@ class SubmissionError(ValueError):
 
 @dataclass(frozen=True)
 class ExerciseCells:
-    """One exercise of a notebook: indices (into ``nb.cells``) of its cells."""
+    """One exercise of a notebook: indices (into ``nb.cells``) of its cells.
+
+    Parameters
+    ----------
+    id : str
+        The exercise id, as its check cell's ``check("<id>", ...)`` names it.
+    solution_cells : tuple of int
+        Its solution cells, in order.
+    check_cell : int
+        The check cell after them.
+    """
 
     id: str
     solution_cells: tuple[int, ...]
@@ -50,7 +59,17 @@ class ExerciseCells:
 
 @dataclass
 class CourseNotebook:
-    """An instructor (or released) notebook and its exercises, in cell order."""
+    """An instructor (or released) notebook and its exercises, in cell order.
+
+    Parameters
+    ----------
+    name : str
+        The file name, e.g. ``"01_weight_pruning.ipynb"``.
+    nb : nbformat.NotebookNode
+        The notebook.
+    exercises : list of ExerciseCells
+        Its exercises, as found by :func:`find_exercises`.
+    """
 
     name: str
     nb: nbformat.NotebookNode
@@ -58,11 +77,23 @@ class CourseNotebook:
 
     @property
     def exercise_ids(self) -> list[str]:
+        """The ids of the notebook's exercises, in cell order."""
         return [e.id for e in self.exercises]
 
 
 def cell_source(cell) -> str:
-    """A cell's source as one string (on disk it may be a list of lines); '' if malformed."""
+    """A cell's source as one string (on disk it may be a list of lines); '' if malformed.
+
+    Parameters
+    ----------
+    cell : dict
+        A notebook cell (an untrusted JSON dict or an ``nbformat`` node).
+
+    Returns
+    -------
+    str
+        Its source; non-string pieces are dropped.
+    """
     src = cell.get("source", "") if isinstance(cell, dict) else ""
     if isinstance(src, list):
         return "".join(s for s in src if isinstance(s, str))
@@ -87,6 +118,18 @@ def find_exercises(nb, name: str = "notebook") -> list[ExerciseCells]:
 
     Works on instructor versions (``### BEGIN SOLUTION`` markers) and on released
     student versions (metadata and ``NotImplementedError`` stubs).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode or dict
+        The notebook.
+    name : str
+        Its name, for the error messages.
+
+    Returns
+    -------
+    list of ExerciseCells
+        The exercises, in cell order.
 
     Raises
     ------
@@ -115,21 +158,66 @@ def find_exercises(nb, name: str = "notebook") -> list[ExerciseCells]:
 
 
 def load_course_notebook(path) -> CourseNotebook:
-    """Read an instructor notebook (trusted) and locate its exercises."""
+    """Read an instructor notebook (trusted) and locate its exercises.
+
+    Parameters
+    ----------
+    path : str or path
+        The ``.ipynb`` file.
+
+    Returns
+    -------
+    CourseNotebook
+        The notebook, named by its file name, with its exercises.
+
+    Raises
+    ------
+    ValueError
+        If its exercise cells are malformed (see :func:`find_exercises`).
+    """
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     return CourseNotebook(path.name, nb, find_exercises(nb, path.name))
 
 
 def stub_source(exercise_id: str, indent: str = "") -> str:
-    """The line that replaces a solution region in the student version."""
+    """The line that replaces a solution region in the student version.
+
+    Parameters
+    ----------
+    exercise_id : str
+        The exercise.
+    indent : str
+        Put before the line (the region's indentation).
+
+    Returns
+    -------
+    str
+        ``raise NotImplementedError("exercise <id>: write your solution here")``.
+    """
     return f'{indent}raise NotImplementedError("exercise {exercise_id}: write your solution here")'
 
 
 # --------------------------------------------------------------------------- submissions (untrusted)
 
 def parse_submission(data: bytes) -> list[dict]:
-    """The cells of a submitted ``.ipynb`` (raw JSON dicts); raises :class:`SubmissionError`."""
+    """The cells of a submitted ``.ipynb`` (raw JSON dicts), read without trusting it.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+
+    Returns
+    -------
+    list of dict
+        The cells that are JSON objects, in order.
+
+    Raises
+    ------
+    SubmissionError
+        If the file is not UTF-8, not JSON, or not a notebook; the message is for the student.
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -147,7 +235,18 @@ def parse_submission(data: bytes) -> list[dict]:
 
 
 def submission_ids(cells: list[dict]) -> set[str]:
-    """Exercise ids a submitted notebook mentions (metadata, check calls, stubs)."""
+    """Exercise ids a submitted notebook mentions (metadata, check calls, stubs).
+
+    Parameters
+    ----------
+    cells : list of dict
+        As returned by :func:`parse_submission`.
+
+    Returns
+    -------
+    set of str
+        The ids found.
+    """
     ids = set()
     for cell in cells:
         if isinstance(_course_meta(cell).get("exercise"), str):
@@ -164,8 +263,22 @@ def submission_answers(cells: list[dict], exercise: ExerciseCells) -> tuple[list
 
     Looks for, in this order: cells whose metadata names the exercise (what the
     release writes: survives moved and reordered cells); the code cell(s) just before
-    a cell that calls ``check("<id>"``; a cell holding the exercise's stub. Returns
-    ``(None, reason)`` when nothing matches (the cell was deleted).
+    a cell that calls ``check("<id>"``; a cell holding the exercise's stub.
+
+    Parameters
+    ----------
+    cells : list of dict
+        As returned by :func:`parse_submission`.
+    exercise : ExerciseCells
+        The exercise, as found in the instructor notebook.
+
+    Returns
+    -------
+    sources : list of str or None
+        One source per solution cell of ``exercise`` (missing parts: the stub); None when
+        nothing matches (the cell was deleted).
+    how : str
+        How the cells were found, or why they were not (for the feedback).
     """
     k = len(exercise.solution_cells)
     tagged = []
@@ -193,15 +306,3 @@ def submission_answers(cells: list[dict], exercise: ExerciseCells) -> tuple[list
         if exercise.id in [m.group(1) for m in STUB_CALL.finditer(cell_source(cells[i]))]:
             return [cell_source(cells[i])] + [stub_source(exercise.id)] * (k - 1), "its NotImplementedError"
     return None, "exercise cell not found in your notebook (deleted?)"
-
-
-def strip_for_grading(nb) -> nbformat.NotebookNode:
-    """A deep copy of ``nb`` without outputs, execution counts and widget state."""
-    nb = copy.deepcopy(nb)
-    nb.metadata.pop("widgets", None)
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-    return nb

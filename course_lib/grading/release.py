@@ -40,6 +40,20 @@ def strip_solution(source: str, exercise_id: str, *, markdown: bool = False) -> 
 
     In a Markdown cell the region becomes ``*Write your answer here.*``.
 
+    Parameters
+    ----------
+    source : str
+        A cell's source.
+    exercise_id : str
+        The exercise the stub names.
+    markdown : bool, keyword-only
+        The cell is a Markdown cell (default False).
+
+    Returns
+    -------
+    str
+        The source without its solution regions.
+
     Raises
     ------
     ValueError
@@ -66,7 +80,18 @@ def strip_solution(source: str, exercise_id: str, *, markdown: bool = False) -> 
 
 
 def solution_lines(source: str) -> list[str]:
-    """The non-trivial lines inside the solution regions of ``source`` (for the leak check)."""
+    """The non-trivial lines inside the solution regions of ``source`` (for the leak check).
+
+    Parameters
+    ----------
+    source : str
+        A cell's source.
+
+    Returns
+    -------
+    list of str
+        The stripped lines of at least 12 characters that are not comments.
+    """
     lines, inside = [], False
     for line in source.split("\n"):
         stripped = line.strip()
@@ -90,6 +115,18 @@ def _roles(course_nb: CourseNotebook) -> dict[int, dict]:
 
 def release_notebook(course_nb: CourseNotebook, *, keep_demo_outputs: bool = False) -> nbformat.NotebookNode:
     """The student version of an instructor notebook (a new notebook; the input is unchanged).
+
+    Parameters
+    ----------
+    course_nb : CourseNotebook
+        The instructor notebook.
+    keep_demo_outputs : bool, keyword-only
+        Keep the outputs of the cells that are not exercise or check cells (default False).
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The student version, validated.
 
     Raises
     ------
@@ -127,7 +164,29 @@ def release_course(source=DEFAULT_SOURCE, out="student", *, names=None,
                    keep_demo_outputs: bool = False) -> list[Path]:
     """Write the student version of every notebook of ``source`` (or of ``names``) into ``out``.
 
-    Returns the written paths. Refuses to write into the instructor folder itself.
+    Each file is written to a temporary name first, then moved into place.
+
+    Parameters
+    ----------
+    source : str or path
+        The folder of instructor notebooks (default: the repository's ``notebooks/``).
+    out : str or path
+        The output folder; created if needed.
+    names : list of str, optional, keyword-only
+        Only these file names of ``source`` (default: every ``*.ipynb``).
+    keep_demo_outputs : bool, keyword-only
+        See :func:`release_notebook`.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    ValueError
+        If ``source`` is not a folder, ``out`` is ``source`` itself, or a notebook
+        cannot be released (see :func:`release_notebook`).
     """
     source, out = Path(source), Path(out)
     if not source.is_dir():
@@ -148,6 +207,18 @@ def release_course(source=DEFAULT_SOURCE, out="student", *, names=None,
 
 
 def main(argv=None) -> int:
+    """``python -m course_lib.grading.release``: write the student versions, one line per notebook.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command-line arguments (default: ``sys.argv[1:]``); ``--help`` lists them.
+
+    Returns
+    -------
+    int
+        0 on success, 2 if a notebook could not be released (the reason goes to stderr).
+    """
     parser = argparse.ArgumentParser(
         prog="python -m course_lib.grading.release",
         description="Write the student versions of the course notebooks (no solutions, no outputs).")

@@ -27,7 +27,6 @@ Results come back over a pipe that the kernel does not inherit, one JSON line pe
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
 import shutil
@@ -42,6 +41,7 @@ from pathlib import Path
 import nbformat
 
 from .notebooks import META_KEY, CourseNotebook, stub_source
+from .processes import ResultReader, kill_processes, tree_memory
 
 __all__ = ["Limits", "CellResult", "RunResult", "build_graded_notebook", "run_nbval", "reference_line"]
 
@@ -58,7 +58,15 @@ ADDRESS_SPACE_HEADROOM_MB = 6144
 
 @dataclass(frozen=True)
 class Limits:
-    """Time and memory limits of one notebook run."""
+    """Time and memory limits of one notebook run.
+
+    Parameters
+    ----------
+    cell_timeout, notebook_timeout : float
+        Seconds per cell (the kernel is interrupted) and per run (the process tree is killed).
+    memory_mb, max_file_mb : int
+        Resident memory of the run's process tree, and largest file it may write, in MB.
+    """
 
     cell_timeout: float = 300.0
     notebook_timeout: float = 1200.0
@@ -66,6 +74,13 @@ class Limits:
     max_file_mb: int = 1024
 
     def rlimits(self) -> str:
+        """The resource limits as ``COURSE_GRADE_RLIMITS`` passes them to the nbval process.
+
+        Returns
+        -------
+        str
+            ``"as=<bytes>,cpu=<seconds>,fsize=<bytes>,core=0"``.
+        """
         cpu = int(self.notebook_timeout) + 60
         address = (self.memory_mb + ADDRESS_SPACE_HEADROOM_MB) * 2**20
         return f"as={address},cpu={cpu},fsize={self.max_file_mb * 2**20},core=0"
@@ -73,7 +88,21 @@ class Limits:
 
 @dataclass
 class CellResult:
-    """What nbval reported for one code cell (``cell`` counts code cells only, from 0)."""
+    """What nbval reported for one code cell.
+
+    Parameters
+    ----------
+    cell : int
+        The cell's number, counting code cells only, from 0.
+    outcome : str
+        pytest's outcome: ``"passed"``, ``"failed"``, ``"skipped"``.
+    xfail : bool
+        nbval marked the cell as expected to fail (an earlier cell timed out).
+    message : str
+        The first line of pytest's report of a failure.
+    stdout, stderr, error, display : str
+        The cell's outputs (cut to a readable size): streams, errors, displayed values.
+    """
 
     cell: int
     outcome: str
@@ -86,12 +115,23 @@ class CellResult:
 
     @property
     def passed(self) -> bool:
+        """Whether the cell ran and its output matched the reference."""
         return self.outcome == "passed"
 
 
 @dataclass
 class RunResult:
-    """The cells of one run, and how the run ended (``status``: ok, timeout, memory, crashed)."""
+    """The cells of one run, and how the run ended.
+
+    Parameters
+    ----------
+    cells : dict of int -> CellResult
+        The cells that reported, by code-cell number.
+    status : str
+        ``"ok"``, ``"timeout"``, ``"memory"``, ``"cancelled"`` or ``"crashed"``.
+    detail, seconds : str, float
+        Why the run stopped (for the feedback), and how long it took.
+    """
 
     cells: dict[int, CellResult] = field(default_factory=dict)
     status: str = "ok"
@@ -100,7 +140,20 @@ class RunResult:
 
 
 def reference_line(exercise_id: str, n: int) -> str:
-    """The check line of a correct answer, from :class:`course_lib.exercises.CheckResult` itself."""
+    """The check line of a correct answer, from :class:`course_lib.exercises.CheckResult` itself.
+
+    Parameters
+    ----------
+    exercise_id : str
+        The exercise.
+    n : int
+        Its number of cases.
+
+    Returns
+    -------
+    str
+        ``"[<id>] correct: n/n cases pass."``.
+    """
     from ..exercises import CheckResult
 
     return CheckResult(exercise_id, n, n, []).line
@@ -134,9 +187,24 @@ def build_graded_notebook(course_nb: CourseNotebook, answers: dict[str, list[str
                           ) -> tuple[nbformat.NotebookNode, dict[int, tuple[str, str]]]:
     """The notebook nbval runs for one student, and a map code-cell number -> (exercise id, role).
 
-    ``answers[id]`` is the student's source for each solution cell of exercise ``id``
-    (``None``: not found, the exercise's stub is used). ``case_counts[id]`` is the number
-    of cases, hidden ones included, that the reference line must announce.
+    Parameters
+    ----------
+    course_nb : CourseNotebook
+        The instructor notebook.
+    answers : dict of str -> list of str or None
+        The student's source for each solution cell of each exercise (None: not found,
+        the exercise's stub is used).
+    case_counts : dict of str -> int, optional, keyword-only
+        The cases, hidden ones included, the reference line of each exercise announces.
+    hidden_source : str, optional, keyword-only
+        Hidden test code, run in an instructor cell before the first exercise.
+
+    Returns
+    -------
+    nb : nbformat.NotebookNode
+        The graded notebook.
+    code_roles : dict of int -> (str, str)
+        Code-cell number -> (exercise id, ``"solution"`` or ``"check"``).
     """
     src = course_nb.nb
     roles: dict[int, tuple[str, str, int]] = {}
@@ -175,74 +243,26 @@ def build_graded_notebook(course_nb: CourseNotebook, answers: dict[str, list[str
     return nb, code_roles
 
 
-class _Reader(threading.Thread):
-    """Reads JSON lines from the result pipe (at most ``limit`` bytes kept).
-
-    Without a pipe (``fd`` None: Windows) :meth:`read_file` reads the report file once
-    the process has ended.
-    """
-
-    def __init__(self, fd: int | None, path: Path, limit: int = 8 * 2**20):
-        super().__init__(daemon=True)
-        self.fd, self.path, self.limit, self.events, self._size = fd, path, limit, [], 0
-
-    def run(self):
-        if self.fd is None:
-            return
-        self._read(os.fdopen(self.fd, "r", encoding="utf-8", errors="replace"))
-
-    def read_file(self):
-        if self.fd is None and self.path.exists():
-            self._read(open(self.path, encoding="utf-8", errors="replace"))
-
-    def _read(self, stream):
-        with stream as pipe:
-            for line in pipe:
-                self._size += len(line)
-                if self._size > self.limit:
-                    continue
-                try:
-                    self.events.append(json.loads(line))
-                except ValueError:
-                    pass
-
-
-def _tree(proc, seen: dict) -> int:
-    """Record every process of ``proc``'s tree in ``seen``; return their total resident memory."""
-    import psutil
-
-    try:
-        root = psutil.Process(proc.pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        procs = []
-    total = 0
-    for p in procs:
-        seen.setdefault(p.pid, p)
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
-
-def _kill(seen: dict) -> None:
-    import psutil
-
-    for p in seen.values():
-        try:
-            if p.is_running():
-                p.kill()
-        except psutil.Error:
-            pass
-
-
 def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_dir=None) -> RunResult:
     """Execute ``nb`` with nbval in a separate process and return each code cell's result.
 
     Never raises because of the notebook's content; a run that exceeds its time or
     memory limit is killed with every process it started, and returns what it
     reported before (``status`` says why it stopped).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The graded notebook (see :func:`build_graded_notebook`).
+    limits : Limits, optional, keyword-only
+        Time and memory limits (default: ``Limits()``).
+    data_dir : str or path, optional, keyword-only
+        The data folder the kernel reads (default: ``$COURSE_DATA_DIR``, else ``data/``).
+
+    Returns
+    -------
+    RunResult
+        One :class:`CellResult` per code cell that reported, and how the run ended.
     """
     limits = limits or Limits()
     root = Path(tempfile.mkdtemp(prefix="course-grade-"))
@@ -291,7 +311,7 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
         return RunResult(status="crashed", detail=f"could not start pytest: {exc}")
     if use_pipe:
         os.close(write_fd)
-    reader = _Reader(read_fd if use_pipe else None, report)
+    reader = ResultReader(read_fd if use_pipe else None, report)
     reader.start()
     stderr_tail: list[bytes] = []
 
@@ -304,7 +324,7 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
     drainer.start()
     memory_limit = limits.memory_mb * 2**20
     while proc.poll() is None:
-        rss = _tree(proc, seen)
+        rss = tree_memory(proc, seen)
         elapsed = time.monotonic() - start
         if CANCEL.is_set():
             result.status, result.detail = "cancelled", "grading was interrupted"
@@ -314,15 +334,15 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
             result.status, result.detail = "memory", (f"the notebook used more than {limits.memory_mb} MB "
                                                       f"of memory ({rss / 2**20:.0f} MB)")
         if result.status != "ok":
-            _kill(seen)
+            kill_processes(seen)
             break
         time.sleep(0.2)
     try:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        _kill(seen)
+        kill_processes(seen)
         proc.wait()
-    _kill(seen)  # whatever the notebook started and left behind
+    kill_processes(seen)  # whatever the notebook started and left behind
     reader.join(timeout=10)
     reader.read_file()
     drainer.join(timeout=5)

@@ -1,23 +1,82 @@
-"""What every explorer shares: the test set as a tensor, and the layout (controls, status line, figure)."""
+"""What every explorer shares: the test set as a tensor, its checks, and the layout (controls, status line, figure)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from ..models import to_tensor
+from .._validation import check_labels
+from ..layers import num_outputs
+from ..models import check_images, to_tensor
 
-__all__ = ["TestSet", "explorer_box"]
+__all__ = ["TestSet", "check_dataset", "explorer_box"]
+
+
+def check_dataset(name: str, dataset, model) -> None:
+    """Check that ``dataset`` is a split ``model`` can be evaluated on.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name in the error messages (``"test"``, ``"models['lenet300'][1]"``).
+    dataset : Dataset
+        A :class:`course_lib.data.Dataset` or any object with ``.images`` (uint8, as loaded)
+        and ``.labels`` (1-D integer class indices, one per image).
+    model : torch.nn.Module
+        The model that will read the images (already checked).
+
+    Raises
+    ------
+    TypeError
+        If ``dataset`` has no ``images`` or ``labels``, the images are not uint8 or the
+        labels not integers.
+    ValueError
+        If there is no image, the images are not the model's input (the other data set's),
+        or the labels do not match the images or the model's classes.
+    """
+    if not (hasattr(dataset, "images") and hasattr(dataset, "labels")):
+        raise TypeError(f"{name} must be a Dataset (with .images and .labels, as course_lib.data loads it), "
+                        f"got {type(dataset).__name__}.")
+    images = np.asarray(dataset.images)
+    try:
+        check_images(model, images[:1])  # one image tells the dtype and the shape
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        if message.startswith("images"):
+            message = f"{name}.{message}"
+        raise type(exc)(message) from None
+    labels = check_labels(dataset.labels, num_classes=num_outputs(model), name=f"{name}.labels")
+    if len(labels) != len(images):
+        raise ValueError(f"{name}.labels has {len(labels)} labels for {len(images)} images, "
+                         f"must have one per image.")
 
 
 class TestSet:
-    """Test images converted to a tensor once, so that an update only runs the model."""
+    """Test images converted to a tensor once, so that an update only runs the model.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        uint8 images and integer labels (see :func:`check_dataset`).
+    """
 
     def __init__(self, dataset):
         self.x = to_tensor(dataset.images)
         self.y = torch.from_numpy(np.asarray(dataset.labels))
 
     def accuracy(self, model) -> float:
+        """Top-1 accuracy of ``model`` on the test set, in eval and inference mode.
+
+        Parameters
+        ----------
+        model : torch.nn.Module
+            Put in eval mode.
+
+        Returns
+        -------
+        float
+            The fraction of correctly classified images, in ``[0, 1]``.
+        """
         with torch.inference_mode():
             return float((model.eval()(self.x).argmax(1) == self.y).float().mean())
 
@@ -28,6 +87,22 @@ def explorer_box(rows: list, controls: list, describe, explorer):
     ``describe()`` runs the explorer's update for the controls' current values and
     returns the status line (HTML); it runs once now and again whenever a control
     in ``controls`` changes.
+
+    Parameters
+    ----------
+    rows : list of ipywidgets.Widget
+        The rows of controls, shown first, top to bottom.
+    controls : list of ipywidgets.Widget
+        The controls whose ``value`` changes trigger a redraw.
+    describe : callable
+        ``describe() -> str``: updates ``explorer.fig`` and returns the status line (HTML).
+    explorer : object
+        The explorer; its ``fig`` is displayed below the status line after each redraw.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        The rows, the status line (``children[-2]``) and the figure's output area.
     """
     import ipywidgets as w
     from IPython.display import display

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_int
+from .._validation import check_choice, check_int, check_model, short_repr
 from ..models import to_tensor
-from .layout import explorer_box
+from .layout import check_dataset, explorer_box
 
 __all__ = ["PredictionExplorer"]
 
@@ -17,20 +17,65 @@ class PredictionExplorer:
 
     Parameters
     ----------
-    models : dict name -> (model, Dataset)
-        Trained models with the test split they are evaluated on.
+    models : dict of str -> (model, Dataset)
+        Trained models (``torch.nn.Module``) with the test split each is evaluated on;
+        the models are put in eval mode.
+
+    Raises
+    ------
+    TypeError
+        If ``models`` is not a dict, a name is not a str, a value is not a ``(model, dataset)``
+        pair, a model is not a ``torch.nn.Module`` or a dataset has no uint8 ``images`` and
+        integer ``labels``.
+    ValueError
+        If ``models`` is empty, or a dataset is empty, is not its model's data set or has
+        labels that do not match its images.
     """
 
     def __init__(self, models: dict):
+        if not isinstance(models, dict):
+            raise TypeError(f"models must be a dict name -> (model, dataset), got {type(models).__name__}.")
         if not models:
             raise ValueError("models is empty, must map at least one name to (model, dataset).")
+        for name, pair in models.items():
+            if not isinstance(name, str):
+                raise TypeError(f"models has the key {short_repr(name)} ({type(name).__name__}), "
+                                f"must have str keys (the model names).")
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                got = type(pair).__name__
+                if isinstance(pair, (tuple, list)):
+                    got = f"a {got} of {len(pair)}"
+                raise TypeError(f"models[{name!r}] must be a (model, dataset) pair, got {got}.")
+            check_model(pair[0], f"models[{name!r}][0]")
+            check_dataset(f"models[{name!r}][1]", pair[1], pair[0])
         self.models = {name: (model.eval(), ds) for name, (model, ds) in models.items()}
         self.names = list(self.models)
         self.fig = None
         self._widget = None
 
     def compute(self, name: str, index: int) -> dict:
-        """The numbers the widget shows: true label, prediction, probabilities (no drawing)."""
+        """The numbers the widget shows: true label, prediction, probabilities (no drawing).
+
+        Parameters
+        ----------
+        name : str
+            One of the names of ``models``.
+        index : int
+            The test image, ``0 .. len(dataset) - 1``.
+
+        Returns
+        -------
+        dict
+            ``{"name", "index", "label": int, "prediction": int, "probabilities": ndarray}``,
+            the probabilities a float32 array of one entry per class, summing to 1.
+
+        Raises
+        ------
+        TypeError
+            If ``name`` is not a str or ``index`` not an int.
+        ValueError
+            If ``name`` is not a model of the explorer or ``index`` is out of range.
+        """
         check_choice("name", name, self.names)
         model, ds = self.models[name]
         index = check_int("index", index, minimum=0, maximum=len(ds.labels) - 1)
@@ -45,6 +90,21 @@ class PredictionExplorer:
 
         The figure and its artists are created once; an update only changes
         the image data, the bar lengths and colours and the titles.
+
+        Parameters
+        ----------
+        name, index
+            As for :meth:`compute`.
+
+        Returns
+        -------
+        dict
+            What :meth:`compute` returns; the figure is ``self.fig``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            As :meth:`compute`.
         """
         import matplotlib.pyplot as plt
 
@@ -84,7 +144,18 @@ class PredictionExplorer:
         return result
 
     def widget(self, *, index: int = 0):
-        """The ipywidgets UI: a model dropdown, an image slider, the figure."""
+        """The ipywidgets UI: a model dropdown, an image slider, the figure.
+
+        Parameters
+        ----------
+        index : int, keyword-only
+            The test image shown first.
+
+        Returns
+        -------
+        ipywidgets.VBox
+            The controls, the status line and the figure (see :func:`.layout.explorer_box`).
+        """
         import ipywidgets as w
 
         dropdown = w.Dropdown(options=self.names, value=self.names[0], description="model")

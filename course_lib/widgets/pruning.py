@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models import to_tensor
-from .layout import TestSet, explorer_box
+from .._validation import check_bool, check_float, check_fraction, check_model
+from ..models import LeNet300100, to_tensor
+from .layout import TestSet, check_dataset, explorer_box
 
 __all__ = ["NeuronPruningExplorer", "WeightPruningExplorer"]
 
@@ -20,12 +21,24 @@ class NeuronPruningExplorer:
     Parameters
     ----------
     model : LeNet300100
-        The trained model.
-    acts : dict layer -> (N, units) activations (from ``course_lib.pruning.nn.collect_activations``).
+        The trained model (put in eval mode).
+    acts : dict of str -> ndarray
+        ``{"fc1": (N, 300), "fc2": (N, 100)}`` activations of the model's hidden layers
+        (from ``course_lib.pruning.nn.collect_activations``).
     test : Dataset
         Where accuracy is measured (a few thousand images keep updates fast).
-    dup_tol : float
-        Relative distance under which two neurons count as duplicates.
+    dup_tol : float, keyword-only
+        Relative distance (``>= 0``) under which two neurons count as duplicates.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``LeNet300100``, ``acts`` is not a dict of real arrays,
+        ``test`` is not a Dataset of uint8 images and integer labels, or ``dup_tol`` is
+        not a real number.
+    ValueError
+        If ``acts`` lacks a hidden layer or its units differ from the model's, ``test``
+        is empty or not MNIST-shaped, or ``dup_tol`` is negative or not finite.
     """
 
     layers = ("fc1", "fc2")
@@ -33,6 +46,21 @@ class NeuronPruningExplorer:
     def __init__(self, model, acts: dict, test, *, dup_tol: float = 0.45):
         from ..pruning import neurons
 
+        if not isinstance(model, LeNet300100):
+            raise TypeError(f"model must be a LeNet300100, got {type(model).__name__}.")
+        if not isinstance(acts, dict):
+            raise TypeError(f"acts must be a dict layer -> (N, units) activations, got {type(acts).__name__}.")
+        for k in self.layers:
+            if k not in acts:
+                raise ValueError(f"acts has no {k!r} (keys {sorted(map(str, acts))}), must hold the "
+                                 f"activations of 'fc1' and 'fc2' (from collect_activations).")
+            units = getattr(model, k).out_features
+            shape = np.shape(acts[k])
+            if len(shape) != 2 or shape[1] != units:
+                raise ValueError(f"acts[{k!r}] has shape {shape}, must be (N, {units}): one column per "
+                                 f"neuron of model.{k}.")
+        check_dataset("test", test, model)
+        dup_tol = check_float("dup_tol", dup_tol, low=0.0)
         self.model = model.eval()
         self.test = test
         self.stats = {k: neurons.activation_stats(acts[k]) for k in self.layers}
@@ -42,8 +70,33 @@ class NeuronPruningExplorer:
         self.fig = None
 
     def plan(self, max_fire_rate: float, merge: bool) -> tuple[dict, dict]:
-        """Neurons to drop (fire rate <= max_fire_rate) and pairs to merge, without conflicts."""
+        """Neurons to drop (fire rate <= max_fire_rate) and pairs to merge, without conflicts.
+
+        Parameters
+        ----------
+        max_fire_rate : float
+            A fraction in ``[0, 1]``: neurons that fire on at most this fraction of the images go.
+        merge : bool
+            Also merge the near-duplicate pairs whose neurons both stay.
+
+        Returns
+        -------
+        drop : dict of str -> ndarray of int
+            Per hidden layer, the neurons to remove.
+        pairs : dict of str -> list of (int, int)
+            Per hidden layer, the ``(keep, drop)`` pairs to merge (empty lists without ``merge``).
+
+        Raises
+        ------
+        TypeError
+            If ``max_fire_rate`` is not a real number or ``merge`` not a bool.
+        ValueError
+            If ``max_fire_rate`` is outside ``[0, 1]``.
+        """
         from ..pruning import neurons
+
+        max_fire_rate = check_fraction("max_fire_rate", max_fire_rate)
+        merge = check_bool("merge", merge)
 
         drop = {k: neurons.rarely_active(self.stats[k], max_fire_rate=max_fire_rate) for k in self.layers}
         pairs = {}
@@ -53,9 +106,34 @@ class NeuronPruningExplorer:
         return drop, pairs
 
     def compute(self, max_fire_rate: float, merge: bool = False) -> dict:
-        """Build the smaller model and measure it."""
+        """Build the smaller model and measure it.
+
+        Parameters
+        ----------
+        max_fire_rate : float
+            A fraction in ``[0, 1]`` (see :meth:`plan`).
+        merge : bool
+            Also merge near-duplicate neurons.
+
+        Returns
+        -------
+        dict
+            ``{"max_fire_rate", "hidden": (h1, h2), "removed": {layer: int}, "parameters": int,
+            "accuracy": float, "latency_ms": float, "model": LeNet300100}``; the latency is the
+            median time of the smaller model on 100 test images.
+
+        Raises
+        ------
+        TypeError
+            If ``max_fire_rate`` is not a real number or ``merge`` not a bool.
+        ValueError
+            If ``max_fire_rate`` is outside ``[0, 1]``.
+        """
         from ..measure import count_parameters, latency
         from ..pruning.nn import shrink_mlp
+
+        max_fire_rate = check_fraction("max_fire_rate", max_fire_rate)
+        merge = check_bool("merge", merge)
 
         drop, pairs = self.plan(max_fire_rate, merge)
         small = shrink_mlp(self.model, drop=drop, merge=pairs)
@@ -70,10 +148,27 @@ class NeuronPruningExplorer:
         }
 
     def update(self, max_fire_rate: float, merge: bool = False) -> dict:
-        """Compute and redraw: the cut moves on the (fixed) fire-rate histograms."""
+        """Compute and redraw: the cut moves on the (fixed) fire-rate histograms.
+
+        Parameters
+        ----------
+        max_fire_rate, merge
+            As for :meth:`compute`.
+
+        Returns
+        -------
+        dict
+            What :meth:`compute` returns; the figure is ``self.fig``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            As :meth:`compute`.
+        """
         import matplotlib.pyplot as plt
 
         result = self.compute(max_fire_rate, merge)
+        max_fire_rate = result["max_fire_rate"]
         if self.fig is None:
             with plt.ioff():
                 self.fig = plt.figure(figsize=(8, 2.8))
@@ -92,6 +187,18 @@ class NeuronPruningExplorer:
         return result
 
     def widget(self, *, max_fire_rate: float = 0.02):
+        """The ipywidgets UI: a fire-rate slider, a merge checkbox, the histograms.
+
+        Parameters
+        ----------
+        max_fire_rate : float, keyword-only
+            The slider's first value (the slider spans ``0 .. 0.2``).
+
+        Returns
+        -------
+        ipywidgets.VBox
+            The controls, the status line and the figure (see :func:`.layout.explorer_box`).
+        """
         import ipywidgets as w
 
         slider = w.FloatSlider(value=max_fire_rate, min=0.0, max=0.2, step=0.005, readout_format=".3f",
@@ -116,24 +223,71 @@ class WeightPruningExplorer:
     sparsity), zeroes the weights of a copy of the model, and measures per-layer
     sparsity, test accuracy and the bytes of the weights stored dense, as CSR and as
     a bitmask.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The trained model (put in eval mode), with an ``fc1`` layer whose weights are drawn
+        (LeNet-300-100, LeNet-5).
+    test : Dataset
+        Where accuracy is measured (a few thousand images keep updates fast).
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module`` or ``test`` is not a Dataset of uint8
+        images and integer labels.
+    ValueError
+        If ``model`` has no ``fc1`` weight, or ``test`` is empty or not the model's data set.
     """
 
     def __init__(self, model, test):
         from ..pruning.nn import prunable_weights
 
+        check_model(model)
+        weights = prunable_weights(model)
+        if "fc1.weight" not in weights:
+            raise ValueError(f"model ({type(model).__name__}) has no layer fc1, must have one: the explorer "
+                             f"draws fc1's weights (LeNet-300-100 and LeNet-5 have it).")
+        check_dataset("test", test, model)
         self.model = model.eval()
         self.test = test
-        self.weights = prunable_weights(model)
+        self.weights = weights
         self._test = TestSet(test)
         self.fig = None
 
     def compute(self, *, C: float | None = None, sparsity: float | None = None) -> dict:
-        """Masks by threshold ``C`` or by global ``sparsity`` (exactly one), and their cost."""
+        """Masks by threshold ``C`` or by global ``sparsity`` (exactly one), and their cost.
+
+        Parameters
+        ----------
+        C : float or None, keyword-only
+            Keep the weights with ``|w| >= C`` (``C >= 0``) in every layer.
+        sparsity : float or None, keyword-only
+            Remove this fraction (``[0, 1)``) of all the weights, the smallest in magnitude
+            over the whole model.
+
+        Returns
+        -------
+        dict
+            ``{"layer_sparsity": {name: float}, "sparsity": float, "accuracy": float,
+            "dense_bytes": int, "csr_bytes": int, "bitmask_bytes": int, "C": float or None}``.
+
+        Raises
+        ------
+        TypeError
+            If ``C`` or ``sparsity`` is not a real number.
+        ValueError
+            If neither or both are given, ``C`` is negative or not finite, or ``sparsity``
+            is outside ``[0, 1)``.
+        """
         from .. import pruning
         from ..pruning.nn import apply_masks, masks_for
 
         if (C is None) == (sparsity is None):
-            raise ValueError("give exactly one of C and sparsity.")
+            raise ValueError(f"C == {C!r} and sparsity == {sparsity!r}, must give exactly one of C and sparsity.")
+        C = check_float("C", C, low=0.0, allow_none=True)
+        sparsity = check_fraction("sparsity", sparsity, allow_one=False) if sparsity is not None else None
         if C is not None:
             masks = {name: pruning.threshold_mask(w, C) for name, w in self.weights.items()}
         else:
@@ -153,10 +307,27 @@ class WeightPruningExplorer:
         }
 
     def update(self, *, C: float | None = None, sparsity: float | None = None) -> dict:
-        """Compute and redraw: the threshold lines move, the per-layer bars change height."""
+        """Compute and redraw: the threshold lines move, the per-layer bars change height.
+
+        Parameters
+        ----------
+        C, sparsity : float or None, keyword-only
+            Exactly one, as for :meth:`compute`.
+
+        Returns
+        -------
+        dict
+            What :meth:`compute` returns; the figure is ``self.fig``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            As :meth:`compute`.
+        """
         import matplotlib.pyplot as plt
 
         result = self.compute(C=C, sparsity=sparsity)
+        C = result["C"]
         names = list(result["layer_sparsity"])
         if self.fig is None:
             with plt.ioff():
@@ -183,6 +354,18 @@ class WeightPruningExplorer:
         return result
 
     def widget(self, *, C: float = 0.05):
+        """The ipywidgets UI: threshold or target-sparsity mode, two sliders, the figure.
+
+        Parameters
+        ----------
+        C : float, keyword-only
+            The threshold slider's first value (the slider spans ``0 .. 0.3``).
+
+        Returns
+        -------
+        ipywidgets.VBox
+            The controls, the status line and the figure (see :func:`.layout.explorer_box`).
+        """
         import ipywidgets as w
 
         from ..report import format_bytes

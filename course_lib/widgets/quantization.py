@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import check_int
-from .layout import TestSet, explorer_box
+from .._validation import check_bits, check_choice, check_float, check_model
+from ..quantization.grid import ROUNDINGS
+from .layout import TestSet, check_dataset, explorer_box
 
 __all__ = ["QuantizationExplorer"]
 
@@ -19,25 +20,73 @@ class QuantizationExplorer:
     the grid values ``k * a / (2^(b-1) - 1)`` (round to nearest, symmetric);
     activations stay float (weight-only quantization). An update shows fc1's
     weight histogram with the quantization levels, the error and the accuracy.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The trained model (put in eval mode, never changed: a copy is quantized), with an
+        ``fc1`` layer whose weights are drawn (LeNet-300-100, LeNet-5).
+    test : Dataset
+        Where accuracy is measured (a few thousand images keep updates fast).
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module`` or ``test`` is not a Dataset of uint8
+        images and integer labels.
+    ValueError
+        If ``model`` has no ``fc1`` weight, or ``test`` is empty or not the model's data set.
     """
 
     def __init__(self, model, test):
         from ..pruning.nn import prunable_weights
 
+        check_model(model)
+        weights = prunable_weights(model)
+        if "fc1.weight" not in weights:
+            raise ValueError(f"model ({type(model).__name__}) has no layer fc1, must have one: the explorer "
+                             f"draws fc1's weights (LeNet-300-100 and LeNet-5 have it).")
+        check_dataset("test", test, model)
         self.model = model.eval()
-        self.weights = prunable_weights(model)
+        self.weights = weights
         self._test = TestSet(test)
         self._copy = None
         self.fig = None
 
     def compute(self, bits: int, range_fraction: float = 1.0, *, rounding: str = "nearest") -> dict:
+        """Quantize a copy of the model's weights and measure the error and the accuracy (no drawing).
+
+        Parameters
+        ----------
+        bits : int
+            Code width, ``2 .. 8``.
+        range_fraction : float
+            The clipping range of each layer as a fraction of its ``max|w|``, in ``(0, 1]``.
+        rounding : {"nearest", "floor"}, keyword-only
+            How a weight goes to the grid.
+
+        Returns
+        -------
+        dict
+            ``{"bits": int, "range_fraction": float, "scales": {name: float}, "rmse": float,
+            "accuracy": float}``: the step of each layer's grid, the weights' root-mean-square
+            error over all layers and the quantized model's test accuracy.
+
+        Raises
+        ------
+        TypeError
+            If ``bits`` is not an int, ``range_fraction`` not a real number or ``rounding`` not a str.
+        ValueError
+            If ``bits`` is outside ``2 .. 8``, ``range_fraction`` outside ``(0, 1]`` or
+            ``rounding`` unknown.
+        """
         import copy
 
         from ..quantization import fake_quantize
 
-        bits = check_int("bits", bits, minimum=2, maximum=8)
-        if not 0 < range_fraction <= 1:
-            raise ValueError(f"range_fraction == {range_fraction}, must be in (0, 1].")
+        bits = check_bits(bits)
+        range_fraction = check_float("range_fraction", range_fraction, low=0.0, high=1.0, low_open=True)
+        rounding = check_choice("rounding", rounding, ROUNDINGS)
         levels = 2 ** (bits - 1) - 1
         if self._copy is None:
             self._copy = copy.deepcopy(self.model)
@@ -55,9 +104,27 @@ class QuantizationExplorer:
                 "rmse": (mse / total) ** 0.5, "accuracy": self._test.accuracy(self._copy)}
 
     def update(self, bits: int, range_fraction: float = 1.0) -> dict:
+        """Compute and redraw: fc1's weight histogram with the grid levels and the clipping range.
+
+        Parameters
+        ----------
+        bits, range_fraction
+            As for :meth:`compute`.
+
+        Returns
+        -------
+        dict
+            What :meth:`compute` returns; the figure is ``self.fig``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            As :meth:`compute`.
+        """
         import matplotlib.pyplot as plt
 
         result = self.compute(bits, range_fraction)
+        bits = result["bits"]
         w = self.weights["fc1.weight"].ravel()
         lim = float(np.abs(w).max())
         if self.fig is None:
@@ -85,6 +152,18 @@ class QuantizationExplorer:
         return result
 
     def widget(self, *, bits: int = 4):
+        """The ipywidgets UI: a bits slider, a range slider, the histogram.
+
+        Parameters
+        ----------
+        bits : int, keyword-only
+            The bits slider's first value (the slider spans ``2 .. 8``).
+
+        Returns
+        -------
+        ipywidgets.VBox
+            The controls, the status line and the figure (see :func:`.layout.explorer_box`).
+        """
         import ipywidgets as w
 
         b = w.IntSlider(value=bits, min=2, max=8, description="bits", continuous_update=False)

@@ -413,12 +413,13 @@ def test_error_messages(lenet, mnist, ranges):
     raises(ValueError, "model (LeNet300100) has no QATLayer: prepare it with prepare_qat first.",
            train_qat, lenet, images, mnist[1][1][:10])
     qat = prepare_qat(lenet)
-    raises(ValueError, "images and labels differ in length: 10 != 9, must be equal.", train_qat, qat, images, mnist[1][1][:9])
+    raises(ValueError, "images and labels differ in length: 10 != 9, must be equal.", train_qat, qat, images,
+           mnist[1][1][:9])
     raises(TypeError, "labels must be an array of integer class indices, got dtype float64 and shape (10,).",
            train_qat, qat, images, mnist[1][1][:10].astype(float))
     raises(ValueError, "model.fc1 has not seen any input range yet: train the model with train_qat or pass "
            "ranges to prepare_qat.", convert_qat, qat)
-    raises(ValueError, "momentum == 0.0, must be > 0.", prepare_qat, lenet, momentum=0.0)
+    raises(ValueError, "momentum == 0.0, must be in (0, 1].", prepare_qat, lenet, momentum=0.0)
     raises(TypeError, "qmodel must be a quantized LeNet300100, got LeNet5.", IntegerMLP, fresh("lenet5"))
     raises(ValueError, "qmodel.fc1 is a DynamicQuantLayer, must be a QuantizedLayer: build qmodel with "
            "ptq_full_integer or convert_qat.", IntegerMLP, ptq_dynamic(lenet))

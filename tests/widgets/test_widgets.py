@@ -7,6 +7,8 @@ import torch
 import course_lib as cl
 from course_lib.widgets import PredictionExplorer
 
+from helpers import fresh_model, raises
+
 
 @pytest.fixture(scope="module")
 def explorer():
@@ -52,12 +54,48 @@ def test_widget_builds_and_responds(explorer):
 
 def test_bad_input(explorer):
     exp, _ = explorer
-    with pytest.raises(ValueError, match="index == 50, must be <= 49"):
-        exp.compute("lenet300", 50)
-    with pytest.raises(ValueError, match="name == 'vgg'"):
-        exp.compute("vgg", 0)
-    with pytest.raises(ValueError, match="models is empty"):
-        PredictionExplorer({})
+    raises(ValueError, "index == 50, must be <= 49.", exp.compute, "lenet300", 50)
+    raises(ValueError, "index == -1, must be >= 0.", exp.compute, "lenet300", -1)
+    raises(TypeError, "index must be an int, got float (1.5).", exp.compute, "lenet300", 1.5)
+    raises(TypeError, "index must be an int, got bool (True).", exp.compute, "lenet300", True)
+    raises(ValueError, "name == 'vgg', must be one of 'lenet300'.", exp.compute, "vgg", 0)
+    raises(TypeError, "name must be a str, got int (1).", exp.compute, 1, 0)
+    raises(ValueError, "models is empty, must map at least one name to (model, dataset).", PredictionExplorer, {})
+
+
+def _fake_cifar(n: int = 4):
+    """``n`` black CIFAR-10-shaped images: the wrong data set for an MNIST model."""
+    return cl.Dataset(np.zeros((n, 32, 32, 3), np.uint8), np.zeros(n, np.int64), cl.CIFAR10_CLASSES)
+
+
+def test_prediction_explorer_constructor_messages():
+    model, mnist = fresh_model(), cl.load_mnist("test", limit=20)
+    images, labels, classes = mnist
+    raises(TypeError, "models must be a dict name -> (model, dataset), got list.",
+           PredictionExplorer, [("lenet300", (model, mnist))])
+    raises(TypeError, "models has the key 3 (int), must have str keys (the model names).",
+           PredictionExplorer, {3: (model, mnist)})
+    raises(TypeError, "models['a'] must be a (model, dataset) pair, got LeNet300100.", PredictionExplorer, {"a": model})
+    raises(TypeError, "models['a'] must be a (model, dataset) pair, got a Dataset of 3.",
+           PredictionExplorer, {"a": mnist})
+    raises(TypeError, "models['a'][0] must be a torch.nn.Module, got str.", PredictionExplorer, {"a": ("m", mnist)})
+    raises(TypeError, "models['a'][1] must be a Dataset (with .images and .labels, as course_lib.data loads it), "
+                      "got str.", PredictionExplorer, {"a": (model, "mnist")})
+    raises(ValueError, "models['a'][1].images have 3072 features (3x32x32), lenet300 expects 784 (1x28x28): "
+                       "pass the images of its data set (mnist).", PredictionExplorer, {"a": (model, _fake_cifar())})
+    raises(TypeError, "models['a'][1].images must be a uint8 array as returned by course_lib.data, got dtype float32.",
+           PredictionExplorer, {"a": (model, cl.Dataset(images.astype(np.float32), labels, classes))})
+    raises(ValueError, "models['a'][1].images is empty, must have at least one image.",
+           PredictionExplorer, {"a": (model, cl.Dataset(images[:0], labels[:0], classes))})
+    raises(ValueError, "models['a'][1].labels has 19 labels for 20 images, must have one per image.",
+           PredictionExplorer, {"a": (model, cl.Dataset(images, labels[:-1], classes))})
+    raises(TypeError, "models['a'][1].labels must be an array of integer class indices, got dtype float64 and "
+                      "shape (20,).",
+           PredictionExplorer, {"a": (model, cl.Dataset(images, labels.astype(float), classes))})
+    bad = labels.copy()
+    bad[0] = 10
+    raises(ValueError, "models['a'][1].labels contains class 10, must be < 10 (the model has 10 outputs).",
+           PredictionExplorer, {"a": (model, cl.Dataset(images, bad, classes))})
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +126,35 @@ def test_neuron_explorer_plan_has_no_conflicts(neuron_explorer):
     for layer in ("fc1", "fc2"):
         gone = set(drop[layer].tolist())
         assert all(a not in gone and b not in gone for a, b in pairs[layer])
+
+
+def test_neuron_explorer_bad_input(neuron_explorer):
+    from course_lib.pruning.nn import collect_activations
+
+    model, mnist = fresh_model(), cl.load_mnist("test", limit=20)
+    acts = collect_activations(model, mnist.images, ("fc1", "fc2"))
+    explorer = cl.widgets.NeuronPruningExplorer
+    raises(TypeError, "model must be a LeNet300100, got LeNet5.", explorer, fresh_model("lenet5"), acts, mnist)
+    raises(TypeError, "acts must be a dict layer -> (N, units) activations, got list.", explorer, model,
+           [acts["fc1"], acts["fc2"]], mnist)
+    raises(ValueError, "acts has no 'fc2' (keys ['fc1']), must hold the activations of 'fc1' and 'fc2' "
+                       "(from collect_activations).", explorer, model, {"fc1": acts["fc1"]}, mnist)
+    raises(ValueError, "acts['fc2'] has shape (20, 300), must be (N, 100): one column per neuron of model.fc2.",
+           explorer, model, {"fc1": acts["fc1"], "fc2": acts["fc1"]}, mnist)
+    raises(TypeError, "test must be a Dataset (with .images and .labels, as course_lib.data loads it), got tuple.",
+           explorer, model, acts, (mnist.images, mnist.labels))
+    raises(ValueError, "test.images have 3072 features (3x32x32), lenet300 expects 784 (1x28x28): pass the images "
+                       "of its data set (mnist).", explorer, model, acts, _fake_cifar())
+    raises(ValueError, "dup_tol == -1.0, must be >= 0.", explorer, model, acts, mnist, dup_tol=-1)
+    raises(TypeError, "dup_tol must be a real number, got str ('0.1').", explorer, model, acts, mnist, dup_tol="0.1")
+
+    exp = neuron_explorer
+    raises(ValueError, "max_fire_rate == 1.5, must be in [0, 1].", exp.compute, 1.5)
+    raises(ValueError, "max_fire_rate == -0.1, must be in [0, 1].", exp.plan, -0.1, False)
+    raises(ValueError, "max_fire_rate == nan, must be finite.", exp.compute, float("nan"))
+    raises(TypeError, "max_fire_rate must be a real number, got str ('0.1').", exp.compute, "0.1")
+    raises(TypeError, "merge must be True or False, got int (1).", exp.compute, 0.1, merge=1)
+    raises(TypeError, "merge must be True or False, got NoneType (None).", exp.plan, 0.1, None)
 
 
 def test_neuron_explorer_widget_reacts(neuron_explorer):
@@ -130,6 +197,27 @@ def test_weight_explorer_sparsity_mode_and_redraw(weight_explorer):
         weight_explorer.compute(C=0.1, sparsity=0.5)
 
 
+def test_weight_explorer_bad_input(weight_explorer):
+    explorer, mnist = cl.widgets.WeightPruningExplorer, cl.load_mnist("test", limit=20)
+    raises(TypeError, "model must be a torch.nn.Module, got str.", explorer, "lenet300", mnist)
+    raises(ValueError, "model (CifarVGG) has no layer fc1, must have one: the explorer draws fc1's weights "
+                       "(LeNet-300-100 and LeNet-5 have it).", explorer, fresh_model("cifar_vgg"), _fake_cifar())
+    raises(ValueError, "test.images have 3072 features (3x32x32), lenet300 expects 784 (1x28x28): pass the images "
+                       "of its data set (mnist).", explorer, fresh_model(), _fake_cifar())
+    raises(TypeError, "test must be a Dataset (with .images and .labels, as course_lib.data loads it), got NoneType.",
+           explorer, fresh_model(), None)
+
+    exp = weight_explorer
+    raises(ValueError, "C == None and sparsity == None, must give exactly one of C and sparsity.", exp.compute)
+    raises(ValueError, "C == 0.1 and sparsity == 0.5, must give exactly one of C and sparsity.",
+           exp.compute, C=0.1, sparsity=0.5)
+    raises(ValueError, "C == -0.1, must be >= 0.", exp.compute, C=-0.1)
+    raises(ValueError, "C == inf, must be finite.", exp.compute, C=float("inf"))
+    raises(TypeError, "C must be a real number, got str ('0.1').", exp.compute, C="0.1")
+    raises(ValueError, "sparsity == 1.0, must be in [0, 1).", exp.compute, sparsity=1.0)
+    raises(TypeError, "sparsity must be a real number, got bool (True).", exp.update, sparsity=True)
+
+
 def test_weight_explorer_widget_reacts(weight_explorer):
     box = weight_explorer.widget(C=0.02)
     c_slider, status = box.children[1].children[0], box.children[2]
@@ -158,3 +246,23 @@ def test_quantization_explorer_levels_and_accuracy():
     assert status.value != before and "3-bit" in status.value
     with pytest.raises(ValueError, match="bits == 9, must be <= 8"):
         exp.compute(9)
+
+
+def test_quantization_explorer_bad_input():
+    explorer, mnist = cl.widgets.QuantizationExplorer, cl.load_mnist("test", limit=20)
+    raises(TypeError, "model must be a torch.nn.Module, got NoneType.", explorer, None, mnist)
+    raises(ValueError, "model (CifarVGG) has no layer fc1, must have one: the explorer draws fc1's weights "
+                       "(LeNet-300-100 and LeNet-5 have it).", explorer, fresh_model("cifar_vgg"), _fake_cifar())
+    raises(ValueError, "test.images have 3072 features (3x32x32), lenet300 expects 784 (1x28x28): pass the images "
+                       "of its data set (mnist).", explorer, fresh_model(), _fake_cifar())
+
+    exp = explorer(fresh_model(), mnist)
+    raises(ValueError, "bits == 9, must be <= 8.", exp.compute, 9)
+    raises(ValueError, "bits == 1, must be >= 2.", exp.compute, 1)
+    raises(TypeError, "bits must be an int, got float (4.0).", exp.compute, 4.0)
+    raises(ValueError, "range_fraction == 0.0, must be in (0, 1].", exp.compute, 4, 0.0)
+    raises(ValueError, "range_fraction == 1.5, must be in (0, 1].", exp.update, 4, 1.5)
+    raises(TypeError, "range_fraction must be a real number, got str ('1').", exp.compute, 4, "1")
+    raises(ValueError, "rounding == 'up', must be one of 'nearest', 'floor'.", exp.compute, 4, rounding="up")
+    raises(TypeError, "rounding must be a str, got int (1).", exp.compute, 4, rounding=1)
+    assert exp.compute(4, 1)["range_fraction"] == 1.0  # an int in range is accepted

@@ -4,7 +4,7 @@ The masks are computed in NumPy by the from-scratch functions of
 :mod:`course_lib.pruning` and applied to a *copy* of the model; nothing here
 mutates a model it is given. A mask is a dict ``{"fc1.weight": bool array}``
 (``True`` = kept) over the weights of the ``nn.Linear`` and ``nn.Conv2d``
-layers (:func:`course_lib.models.weight_layers`).
+layers (:func:`course_lib.layers.weight_layers`).
 
 Typical use (Han et al.'s prune / retrain loop)::
 

@@ -15,8 +15,9 @@ from ..._validation import (
     check_positive_float,
     check_random_state,
 )
+from ...layers import num_outputs
 from ...measure import accuracy
-from ...models import check_images, num_outputs
+from ...models import check_images
 from ...train import adam_steps
 from ..masks import sparsity
 from ..schedules import iterative_schedule

@@ -19,7 +19,7 @@ from ..._validation import (
     check_fraction,
     check_model,
 )
-from ...models import WEIGHT_LAYERS as PRUNABLE_LAYERS
+from ...layers import WEIGHT_LAYERS as PRUNABLE_LAYERS
 from ..masks import global_magnitude_prune, magnitude_mask
 
 __all__ = ["prunable_params", "prunable_weights", "check_masks", "masks_for", "apply_masks"]

@@ -13,7 +13,8 @@ from ..._validation import (
     check_int,
     check_positive_float,
 )
-from ...models import check_images, weight_layers
+from ...layers import weight_layers
+from ...models import check_images
 
 __all__ = ["calibrate", "check_ranges", "CALIBRATION_METHODS"]
 

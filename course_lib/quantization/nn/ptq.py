@@ -12,7 +12,8 @@ from ..._validation import (
     check_bits,
     check_bool,
 )
-from ...models import LeNet300100, check_images, replace_layers, weight_layers
+from ...layers import replace_layers, weight_layers
+from ...models import LeNet300100, check_images
 from ..grid import qrange
 from .calibrate import check_ranges
 from .fold import fold_batchnorm

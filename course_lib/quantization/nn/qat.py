@@ -17,7 +17,8 @@ from ..._validation import (
     check_positive_float,
     check_random_state,
 )
-from ...models import check_images, num_outputs, replace_layers, set_submodule, weight_layers
+from ...layers import num_outputs, replace_layers, set_submodule, weight_layers
+from ...models import check_images
 from ...train import adam_steps
 from .calibrate import check_ranges
 from .fold import fold_batchnorm

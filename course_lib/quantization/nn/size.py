@@ -15,8 +15,8 @@ from ..._validation import (
     check_random_state,
 )
 from ...formats import STORAGE_FORMATS, storage_bytes
+from ...layers import WEIGHT_LAYERS as QUANT_LAYERS
 from ...measure import latency
-from ...models import WEIGHT_LAYERS as QUANT_LAYERS
 from ..storage import int8_bytes  # noqa: F401  (registers the int8 formats used below)
 from .fake_quant import round_to_codes
 from .layers import dynamic_int8_linear

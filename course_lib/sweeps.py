@@ -85,7 +85,7 @@ def sweep(values: Sequence, make: Callable, *, images, labels, knob: str = "valu
                "bytes": int(size(model, value) if callable(size) else storage_bytes(model, size))}
         if latency_batch is not None:
             x = to_tensor(images[:latency_batch])
-            row["latency_ms"] = latency(lambda m=model: m(x), warmup=2, repeats=10).median_ms
+            row["latency_ms"] = latency(lambda m=model, x=x: m(x), warmup=2, repeats=10).median_ms
         row.update(extra)
         rows.append(row)
     return rows
@@ -109,6 +109,19 @@ def plot_sweep(rows: list[dict], *, x: str, y: str = "accuracy", ax=None, label:
         Logarithmic x axis.
     **style
         Passed to ``ax.plot`` (default ``marker="o"``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn into.
+
+    Raises
+    ------
+    TypeError
+        If ``rows`` is not a non-empty list of dicts, a column name is not a str or ``logx``
+        not a bool.
+    ValueError
+        If a column is not in the rows.
     """
     import matplotlib.pyplot as plt
 

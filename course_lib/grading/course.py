@@ -1,0 +1,155 @@
+"""The course being graded: its notebooks, exercises, points and hidden test cases.
+
+:func:`load_course` reads the instructor notebooks (``notebooks/``) and the hidden
+test file(s) (``hidden_tests/``) into a :class:`Course`; :func:`count_cases` counts
+each exercise's cases once the hidden tests have run, the number the reference
+output of a check cell announces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .notebooks import CourseNotebook, load_course_notebook
+
+__all__ = ["REPO", "DEFAULT_COURSE", "DEFAULT_HIDDEN", "Course", "count_cases", "load_course"]
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_COURSE = REPO / "notebooks"
+DEFAULT_HIDDEN = REPO / "hidden_tests"
+
+
+@dataclass
+class Course:
+    """The instructor notebooks, the exercises in course order, points and case counts.
+
+    Parameters
+    ----------
+    notebooks : list of CourseNotebook
+        The instructor notebooks that hold exercises, in course order.
+    points : dict of str -> float
+        The points of each exercise.
+    case_counts : dict of str -> int
+        The number of cases of each exercise, hidden ones included.
+    hidden_source : str or None
+        The text of the hidden test file(s), run before the first exercise (None: public cases only).
+    """
+
+    notebooks: list[CourseNotebook]
+    points: dict[str, float]
+    case_counts: dict[str, int] = field(default_factory=dict)
+    hidden_source: str | None = None
+
+    @property
+    def exercise_ids(self) -> list[str]:
+        """The exercise ids of every notebook, in course order."""
+        return [e for nb in self.notebooks for e in nb.exercise_ids]
+
+    @property
+    def max_score(self) -> float:
+        """The sum of the points of every exercise."""
+        return sum(self.points[e] for e in self.exercise_ids)
+
+    def estimated_seconds(self, nb: CourseNotebook) -> float:
+        """How long the instructor's last run of ``nb`` took (from its execution metadata), else 30.
+
+        Parameters
+        ----------
+        nb : CourseNotebook
+            One of the course's notebooks.
+
+        Returns
+        -------
+        float
+            Seconds: the sum of its cells' execution times, or 30.0 without timing metadata.
+        """
+        total = 0.0
+        for cell in nb.nb.cells:
+            ex = cell.get("metadata", {}).get("execution", {})
+            try:
+                total += (datetime.fromisoformat(ex["shell.execute_reply"])
+                          - datetime.fromisoformat(ex["iopub.execute_input"])).total_seconds()
+            except (KeyError, TypeError, ValueError):
+                continue
+        return total or 30.0
+
+
+def _hidden_text(hidden) -> str | None:
+    if hidden is None:
+        return None
+    hidden = Path(hidden)
+    files = sorted(hidden.glob("*.py")) if hidden.is_dir() else [hidden]
+    parts = [f"# --- {f.name}\n{f.read_text(encoding='utf-8')}" for f in files if not f.name.startswith("_")]
+    return "\n".join(parts) or None
+
+
+def count_cases(hidden_source: str | None) -> dict[str, int]:
+    """Cases per exercise once the hidden file has run (the grader's process is left as it was).
+
+    Parameters
+    ----------
+    hidden_source : str or None
+        The text of the hidden test file(s); None or empty: public cases only.
+
+    Returns
+    -------
+    dict of str -> int
+        The number of cases of every registered exercise.
+    """
+    from ..exercises import load_bank
+
+    EXERCISES = load_bank()
+
+    saved = {k: list(v.cases) for k, v in EXERCISES.items()}
+    try:
+        if hidden_source:
+            exec(compile(hidden_source, "<hidden tests>", "exec"), {"__name__": "__hidden_tests__"})
+        return {k: len(v.cases) for k, v in EXERCISES.items()}
+    finally:
+        for k in list(EXERCISES):
+            if k in saved:
+                EXERCISES[k].cases[:] = saved[k]
+            else:
+                del EXERCISES[k]
+
+
+def load_course(course_dir=DEFAULT_COURSE, *, hidden=None, names=None) -> Course:
+    """Read the instructor notebooks of ``course_dir`` (or ``names`` in it) and the hidden tests.
+
+    Parameters
+    ----------
+    course_dir : str or path
+        The folder of instructor notebooks (default: the repository's ``notebooks/``).
+    hidden : str or path, optional, keyword-only
+        A hidden-test file or a folder of them (``None``: public cases only).
+    names : list of str, optional, keyword-only
+        Only these notebook file names of ``course_dir`` (default: every ``*.ipynb``).
+
+    Returns
+    -------
+    Course
+        The notebooks that hold exercises (the others are left out), with points and case counts.
+
+    Raises
+    ------
+    ValueError
+        If a notebook checks an exercise that is not registered in ``course_lib``, or
+        its exercise cells are malformed (see :func:`~course_lib.grading.notebooks.find_exercises`).
+    """
+    from ..exercises import load_bank
+
+    EXERCISES = load_bank()
+
+    course_dir = Path(course_dir)
+    paths = [course_dir / n for n in names] if names else sorted(course_dir.glob("*.ipynb"))
+    notebooks = [nb for nb in map(load_course_notebook, paths) if nb.exercises]
+    hidden_source = _hidden_text(hidden)
+    counts = count_cases(hidden_source)
+    ids = [e for nb in notebooks for e in nb.exercise_ids]
+    unknown = [e for e in ids if e not in counts]
+    if unknown:
+        raise ValueError(f"exercises {unknown} are checked in the notebooks but not registered in course_lib.")
+    points = {e: float(EXERCISES[e].points) for e in ids}
+    return Course(notebooks, points, {e: counts[e] for e in ids}, hidden_source)

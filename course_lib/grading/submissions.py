@@ -1,0 +1,175 @@
+"""A class's submissions on disk: one folder or ``.zip`` per student, and its notebooks.
+
+:func:`list_submissions` finds the students of a submissions folder,
+:class:`SubmissionFiles` reads the notebooks of one submission (lazily, with size
+caps, never following links out of it), and :func:`match_notebooks` pairs them with
+the course notebooks, by file name, else by the exercises they hold.
+"""
+
+from __future__ import annotations
+
+import sys
+import zipfile
+from pathlib import Path
+
+from .course import Course
+from .notebooks import SubmissionError, parse_submission, submission_ids
+
+__all__ = ["MAX_NOTEBOOK_MB", "MAX_FILES", "SubmissionFiles", "match_notebooks", "list_submissions"]
+
+MAX_NOTEBOOK_MB = 256
+MAX_FILES = 500
+
+
+class SubmissionFiles:
+    """The notebooks of one submission (a folder or a zip), read lazily and with size caps.
+
+    Hidden files, ``__MACOSX`` and (in a folder) links or files outside it are left out;
+    at most :data:`MAX_FILES` notebooks are listed. Opening never raises: a submission
+    that cannot be opened has no entries and an :attr:`error`.
+
+    Parameters
+    ----------
+    path : Path
+        The student's folder or ``.zip``.
+
+    Attributes
+    ----------
+    entries : dict of str -> int
+        The notebooks found (POSIX path inside the submission -> size in bytes).
+    error : str or None
+        Why the submission could not be opened, else None.
+    """
+
+    def __init__(self, path: Path):
+        self.path, self.error, self.entries = path, None, {}
+        try:
+            if path.is_dir():
+                inside = path.resolve()
+                for f in sorted(path.rglob("*.ipynb")):
+                    if len(self.entries) >= MAX_FILES:
+                        break
+                    rel = f.relative_to(path)
+                    if (f.is_file() and not f.is_symlink() and not _ignored(rel.parts)
+                            and f.resolve().is_relative_to(inside)):
+                        self.entries[rel.as_posix()] = f.stat().st_size
+            else:
+                with zipfile.ZipFile(path) as zf:
+                    for info in zf.infolist()[: 20 * MAX_FILES]:
+                        parts = Path(info.filename).parts
+                        if info.filename.endswith(".ipynb") and not info.is_dir() and not _ignored(parts):
+                            self.entries[info.filename] = info.file_size
+        except (OSError, zipfile.BadZipFile, ValueError) as exc:
+            self.error = f"the submission could not be opened: {exc}"
+
+    def read(self, rel: str) -> bytes:
+        """Read one notebook of the submission, at most :data:`MAX_NOTEBOOK_MB` MB.
+
+        Parameters
+        ----------
+        rel : str
+            One of :attr:`entries`.
+
+        Returns
+        -------
+        bytes
+            The file's content.
+
+        Raises
+        ------
+        SubmissionError
+            If the file is too large (as listed, or once unpacked) or cannot be read;
+            the message is written for the student.
+        """
+        size = self.entries[rel]
+        if size > MAX_NOTEBOOK_MB * 2**20:
+            raise SubmissionError(f"the file is {size / 2**20:.0f} MB, more than {MAX_NOTEBOOK_MB} MB: "
+                                  "clear the outputs (Edit > Clear Outputs of All Cells), save and resubmit")
+        try:
+            if self.path.is_dir():
+                return (self.path / rel).read_bytes()
+            with zipfile.ZipFile(self.path) as zf, zf.open(rel) as f:
+                data = f.read(MAX_NOTEBOOK_MB * 2**20 + 1)  # the size in the zip's header may lie
+        except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError) as exc:
+            raise SubmissionError(f"the file could not be read: {exc}") from None
+        if len(data) > MAX_NOTEBOOK_MB * 2**20:
+            raise SubmissionError(f"the file is more than {MAX_NOTEBOOK_MB} MB once unpacked")
+        return data
+
+
+def _ignored(parts) -> bool:
+    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
+
+
+def match_notebooks(course: Course, files: SubmissionFiles) -> tuple[dict[str, str], list[str]]:
+    """Course notebook name -> submitted file, by name, then by content (renamed files); with notes.
+
+    A file of the same name wins (the least deeply nested one, if several); a course
+    notebook not found by name gets the remaining file holding most of its exercises.
+
+    Parameters
+    ----------
+    course : Course
+        The course graded.
+    files : SubmissionFiles
+        One student's submission.
+
+    Returns
+    -------
+    matched : dict of str -> str
+        Course notebook name -> entry of ``files`` to grade for it.
+    notes : list of str
+        Copies ignored, files graded under another name, files that could not be read.
+    """
+    matched, notes = {}, []
+    depth = {rel: (len(Path(rel).parts), rel) for rel in files.entries}
+    for nb in course.notebooks:
+        same = sorted((r for r in files.entries if Path(r).name == nb.name), key=depth.get)
+        if same:
+            matched[nb.name] = same[0]
+            notes += [f"{nb.name}: graded {same[0]}, ignored the other copy {other}" for other in same[1:]]
+    left = [r for r in sorted(files.entries, key=depth.get) if r not in matched.values()]
+    contents = {}
+    for rel in left:
+        try:
+            contents[rel] = submission_ids(parse_submission(files.read(rel)))
+        except SubmissionError as exc:
+            notes.append(f"{rel}: not graded, {exc}")
+    for nb in course.notebooks:
+        if nb.name in matched:
+            continue
+        scores = [(len(contents[r] & set(nb.exercise_ids)), r) for r in contents if r not in matched.values()]
+        best = max((s for s in scores if s[0] > 0), key=lambda s: (s[0], -depth[s[1]][0]), default=None)
+        if best is not None:
+            matched[nb.name] = best[1]
+            notes.append(f"{nb.name}: not found under its name; graded {best[1]} instead (it holds its exercises)")
+    return matched, notes
+
+
+def list_submissions(folder: Path) -> list[tuple[str, Path]]:
+    """The students of a submissions folder: each subfolder or ``.zip`` (hidden ones skipped).
+
+    A student with both a folder and a zip is graded on the folder; a line on stderr says so.
+
+    Parameters
+    ----------
+    folder : Path
+        The submissions folder.
+
+    Returns
+    -------
+    list of (str, Path)
+        (student id, folder or zip), sorted by name.
+    """
+    out, seen = [], set()
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or not (entry.is_dir() or entry.suffix.lower() == ".zip"):
+            continue
+        sid = entry.name if entry.is_dir() else entry.stem
+        if sid in seen:
+            print(f"grade: {entry.name}: student {sid!r} has both a folder and a zip, graded the folder",
+                  file=sys.stderr)
+            continue
+        seen.add(sid)
+        out.append((sid, entry))
+    return out
