@@ -303,7 +303,11 @@ def test_postbuild_runs_the_right_commands(tmp_path):
     # and those commands exist: an editable install of this project, the data module's --download
     py = tomllib_load(ROOT / "pyproject.toml")
     assert py["build-system"]["build-backend"] == "setuptools.build_meta"
-    assert "course_lib" in py["tool"]["setuptools"]["packages"]
+    from setuptools import find_packages
+
+    found = find_packages(where=ROOT, include=py["tool"]["setuptools"]["packages"]["find"]["include"])
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "course_lib").rglob("__init__.py")}
+    assert on_disk <= set(found) and "course_lib.quantization.nn" in found
     help_text = subprocess.run([sys.executable, "-m", "course_lib.data", "--help"], cwd=ROOT, capture_output=True,
                                text=True, timeout=120)
     assert help_text.returncode == 0 and "--download" in help_text.stdout

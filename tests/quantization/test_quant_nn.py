@@ -425,7 +425,7 @@ def test_error_messages(lenet, mnist, ranges):
            "ptq_full_integer or convert_qat.", IntegerMLP, ptq_dynamic(lenet))
     raises(ValueError, "fmt == 'int4', must be one of 'float32', 'float16', 'int8'.", model_bytes, lenet, "int4")
     raises(ValueError, "quant_min == 7, must be < quant_max == 7.", fake_quantize_ste, torch.ones(3), 0.1, 0, 7, 7)
-    raises(ValueError, "scale must be > 0 everywhere.", fake_quantize_ste, torch.ones(3), 0.0, 0, -8, 7)
+    raises(ValueError, "scale holds 1 value(s) <= 0, must be > 0.", fake_quantize_ste, torch.ones(3), 0.0, 0, -8, 7)
     raises(TypeError, "weight must hold floating-point numbers, got dtype torch.int64.", quantize_weight,
            torch.ones(2, 2, dtype=torch.int64))
     raises(ValueError, "weight contains NaN or infinite values, must be finite.", weight_scale,
