@@ -167,7 +167,12 @@ def _bench_pruning(quick: bool) -> list[Row]:
 
 @benchmark("quantization")
 def _bench_quantization(quick: bool) -> list[Row]:
-    """int8 kernel (torch._int_mm) vs float32 on one Linear layer; NumPy's int8 product vs BLAS; bytes."""
+    """Each int8 kernel vs float32 on one Linear layer; NumPy's int8 product vs BLAS; bytes.
+
+    The kernel the course uses is the one :func:`~course_lib.quantization.nn.kernels.choose_int8_kernel`
+    picks (marked "chosen"); run under ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+    FBGEMM_ENABLE_INSTRUCTIONS=AVX2`` to measure what an AVX2-only laptop gets.
+    """
     from . import quantization
     from .checkpoints import load_pretrained
     from .formats import storage_bytes
@@ -178,10 +183,12 @@ def _bench_quantization(quick: bool) -> list[Row]:
     rows = []
     for batch in (1, 32):
         r = int8_linear_latency(n, n, batch=batch, repeats=repeats, rng=0)
-        rows.append(Row("quantization", f"{n}x{n} layer, batch {batch}, whole int8 path", "int8", r["int8_ms"],
-                        "float32", r["float32_ms"], "ms"))
-        rows.append(Row("quantization", f"{n}x{n} layer, batch {batch}, int8 matmul only", "int8",
-                        r["int8_matmul_ms"], "float32", r["float32_ms"], "ms"))
+        where = f"{n}x{n} layer, batch {batch}, {r['capability']}"
+        for kernel, ms in r["kernels_ms"].items():
+            mark = " (chosen)" if kernel == r["kernel"] else ""
+            rows.append(Row("quantization", where, f"int8 {kernel}{mark}", ms, "float32", r["float32_ms"], "ms"))
+        rows.append(Row("quantization", where, "torch._int_mm alone", r["int8_matmul_ms"], "float32",
+                        r["float32_ms"], "ms"))
     # the from-scratch reference: NumPy has no int8 BLAS, so exact int32 sums are slow (honestly)
     gen = np.random.default_rng(0)
     m = 512 if quick else 1024

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from ._validation import check_int
 
-__all__ = ["Latency", "latency", "fixed_threads"]
+__all__ = ["Latency", "latency", "fixed_threads", "cpu_capability"]
 
 
 @contextmanager
@@ -135,3 +135,23 @@ def latency(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20, thr
             total += elapsed
     q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
     return Latency(statistics.median(times), q[2] - q[0], min(times), len(times), threads)
+
+
+def cpu_capability() -> str:
+    """The vector instructions PyTorch's CPU kernels use here: ``"AVX2"``, ``"AVX512"``, ``"DEFAULT"`` (e.g. ARM).
+
+    Printed beside every speed figure of the course: int8 and sparse speed-ups depend on it.
+    ``ATEN_CPU_CAPABILITY=avx2`` makes an AVX-512 machine behave (and answer) as an AVX2-only one.
+    Without PyTorch loaded, the machine's architecture is returned (``platform.machine()``).
+
+    Returns
+    -------
+    str
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        import platform
+
+        return platform.machine() or "unknown"
+    return torch.backends.cpu.get_cpu_capability()
+

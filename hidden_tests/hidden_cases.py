@@ -20,11 +20,14 @@ full marks with every hidden case (the round-trip test).
 from course_lib.exercises import add_cases
 from course_lib.exercises.bank import (  # importing the bank registers the course's exercises first
     accuracy_case,
+    calibration_case,
     cubic_case,
     mask_case,
     matvec_case,
+    merge_case,
     mlp_case,
     rarely_case,
+    ste_case,
 )
 
 add_cases("00-mlp-params",
@@ -42,3 +45,9 @@ add_cases("03-gradual",
           ("hidden: 20% -> 70% over steps 2..12", cubic_case(0.2, 0.7, 2, 12)))
 add_cases("04-int8-matvec",
           ("hidden: a 9x4 layer, a_w = 1.5, a_x = 0.25", matvec_case(31, 9, 4, 1.5, 0.25)))
+add_cases("02-merge-duplicates",
+          ("hidden: 9 neurons, merge 8 into 4", merge_case(41, 6, 9, 5, 4, 8)))
+add_cases("05-fake-quant-ste",
+          ("hidden: 6-bit affine, a 3x5x2 tensor", ste_case(51, (3, 5, 2), 0.1, -4, -32, 31)))
+add_cases("05-calibration-range",
+          ("hidden: 99.5th percentile of 2,000 values", calibration_case(52, 2000, "percentile", 99.5)))

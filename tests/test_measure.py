@@ -109,3 +109,31 @@ def test_latency_bad_input():
 def test_storage_bytes_is_additive(sizes):
     arrays = [np.ones(s, dtype=np.float32) for s in sizes]
     assert cl.storage_bytes(arrays) == sum(cl.storage_bytes(a) for a in arrays) == 4 * sum(sizes)
+
+
+def test_accuracy_difference_is_paired_and_has_a_standard_error():
+    from helpers import fresh_model
+
+    a, b = fresh_model(seed=0), fresh_model(seed=1)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(50, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=50)
+    diff, se = cl.accuracy_difference(a, b, images, labels)
+    assert diff == pytest.approx(cl.accuracy(b, images, labels) - cl.accuracy(a, images, labels))
+    d = (cl.predict(b, images) == labels).astype(float) - (cl.predict(a, images) == labels).astype(float)
+    assert se == pytest.approx(d.std(ddof=1) / np.sqrt(50))
+    assert cl.accuracy_difference(a, a, images, labels) == (0.0, 0.0)  # a model against itself: no noise
+    with pytest.raises(TypeError, match="model_b must be a torch.nn.Module"):
+        cl.accuracy_difference(a, "b", images, labels)
+
+
+def test_count_macs_by_hand():
+    images = np.zeros((2, 28, 28), dtype=np.uint8)
+    assert cl.count_macs(cl.build_model("lenet300"), images) == {
+        "fc1": 784 * 300, "fc2": 300 * 100, "fc3": 100 * 10, "total": 266_200}
+    macs = cl.count_macs(cl.build_model("lenet5"), images)
+    # conv1: 20 maps of 24x24, 1x5x5 each; conv2: 50 maps of 8x8, 20x5x5 each
+    assert macs == {"conv1": 20 * 24 * 24 * 25, "conv2": 50 * 8 * 8 * 20 * 25, "fc1": 800 * 500, "fc2": 500 * 10,
+                    "total": 288_000 + 1_600_000 + 400_000 + 5_000}
+    with pytest.raises(ValueError, match="lenet5 expects 784"):
+        cl.count_macs(cl.build_model("lenet5"), np.zeros((1, 32, 32, 3), dtype=np.uint8))

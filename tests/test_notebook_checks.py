@@ -28,21 +28,36 @@ def _names(node) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
+MUTATORS = {"append", "extend", "update", "add", "insert", "setdefault"}
+
+
+def _bound(target) -> set[str]:
+    """The names an assignment target binds or changes: ``x``, ``a, b``, and the object of ``d[k]``/``o.attr``."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return set().union(*(_bound(t) for t in target.elts)) if target.elts else set()
+    if isinstance(target, ast.Starred):
+        return _bound(target.value)
+    while isinstance(target, (ast.Subscript, ast.Attribute)):
+        target = target.value
+    return {target.id} if isinstance(target, ast.Name) else set()
+
+
 def _targets(stmt) -> set[str]:
-    out = set()
-    if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.With)):
-        targets = (stmt.targets if isinstance(stmt, ast.Assign) else
-                   [stmt.target] if isinstance(stmt, (ast.AugAssign, ast.AnnAssign, ast.For)) else
-                   [i.optional_vars for i in stmt.items if i.optional_vars is not None])
-        for t in targets:
-            out |= _names(t)
-    elif isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
-        out.add(stmt.name)
-    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):  # rows.append(x), d.update(x)
+    if isinstance(stmt, ast.Assign):
+        return set().union(*(_bound(t) for t in stmt.targets))
+    if isinstance(stmt, (ast.AugAssign, ast.AnnAssign)):
+        return _bound(stmt.target)
+    if isinstance(stmt, ast.With):
+        return set().union(set(), *(_bound(i.optional_vars) for i in stmt.items if i.optional_vars is not None))
+    if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):  # rows.append(x), d.update(x)
         func = stmt.value.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            out.add(func.value.id)
-    return out
+        if isinstance(func, ast.Attribute) and func.attr in MUTATORS:
+            return _bound(func.value)
+    return set()
 
 
 def _tainted(node, tainted: set[str]) -> bool:
@@ -94,8 +109,12 @@ def test_the_audit_catches_a_timing(tmp_path):
                 nbformat.v4.new_code_cell("print(fast)", metadata={"tags": ["nbval-check-output"]}),
                 nbformat.v4.new_code_cell("print(cl.latency(f).median_ms > 0)",
                                           metadata={"tags": ["nbval-check-output"]}),
-                nbformat.v4.new_code_cell("print(1 + 1)", metadata={"tags": ["nbval-check-output"]})]
+                nbformat.v4.new_code_cell("print(1 + 1)", metadata={"tags": ["nbval-check-output"]}),
+                nbformat.v4.new_code_cell("row = {}\nrow[name] = t.min_ms\nrows = []\nrows.append(row)\ncl.plot(rows)"),
+                nbformat.v4.new_code_cell("print(len(rows), name, cl.accuracy)",
+                                          metadata={"tags": ["nbval-check-output"]})]
     path = tmp_path / "demo.ipynb"
     nbformat.write(nb, path)
     assert _problems(path) == ["cell 1 uses ['fast'], derived from a timing in an earlier cell",
-                               "cell 2 calls a timing helper or reads a clock: latency"]
+                               "cell 2 calls a timing helper or reads a clock: latency",
+                               "cell 5 uses ['rows'], derived from a timing in an earlier cell"]

@@ -209,7 +209,7 @@ def test_dynamic_layer_matches_fake_quant_reference():
     with torch.no_grad():
         layer.weight.copy_(torch.randn(7, 50, generator=gen))
     x = torch.randn(5, 50, generator=gen) * 2 + 0.5
-    dyn = DynamicQuantLayer(layer)
+    dyn = DynamicQuantLayer(layer, kernel="int_mm")  # per-row int8 activations (the engines: per tensor)
     codes, scale = quantize_weight(layer.weight)
     lo, hi = x.min(1).values, x.max(1).values
     qparams = [activation_qparams(float(a), float(b)) for a, b in zip(lo, hi)]
@@ -380,8 +380,16 @@ def test_int8_linear_latency_is_well_formed():
     for key in ("float32_ms", "int8_ms", "int8_matmul_ms"):
         assert np.isfinite(result[key]) and result[key] > 0
     assert result["speedup"] == pytest.approx(result["float32_ms"] / result["int8_ms"])
-    assert result["speedup_matmul"] == pytest.approx(result["float32_ms"] / result["int8_matmul_ms"])
-    assert result["weight_layout"] in result["layout_ms"] and len(result["layout_ms"]) == 2
+    from course_lib.quantization.nn import kernels
+
+    assert list(result["kernels_ms"]) == kernels.available_int8_kernels()
+    assert result["kernel"] == kernels.choose_int8_kernel()
+    assert result["int8_ms"] == result["kernels_ms"][result["kernel"]]
+    assert result["capability"] == kernels.cpu_capability()
+    only = int8_linear_latency(64, 48, batch=1, repeats=1, warmup=0, kernels=["int_mm"])
+    assert list(only["kernels_ms"]) == ["int_mm"]
+    raises(ValueError, "kernels[0] == 'mkl', must be one of " + ", ".join(map(repr, kernels.available_int8_kernels()))
+           + ".", int8_linear_latency, 8, 8, batch=1, kernels=["mkl"])
 
 
 # --------------------------------------------------------------------------- bad input

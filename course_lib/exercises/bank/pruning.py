@@ -7,7 +7,7 @@ import numpy as np
 from ..core import compare, exercise
 from ..statements import statements_case
 
-__all__ = ["EXAMPLE_W", "EXAMPLE_C", "ZEROING_STATEMENTS", "mask_case", "rarely_case", "cubic_case"]
+__all__ = ["EXAMPLE_W", "EXAMPLE_C", "ZEROING_STATEMENTS", "mask_case", "rarely_case", "merge_case", "cubic_case"]
 
 
 EXAMPLE_W = np.array([[0.31, -0.02, 0.75], [-0.48, 0.09, -0.11], [0.05, -0.93, 0.2]])
@@ -94,3 +94,37 @@ _ZEROING_DIGEST = "5e5d4666bcc26f8f90ed20dafb1fe6321d671b2c39e346fa7eac24dcd0745
 
 exercise("01-zeroing-problems", "Seed question 1: problems of zeroing weights").cases.append(
     ("the six statements", statements_case("01-zeroing-problems", ZEROING_STATEMENTS, _ZEROING_DIGEST)))
+
+
+def merge_case(seed, n_in, units, n_out, keep, drop):
+    """A case for ``merge_duplicate(w_in, b_in, w_out, keep, drop)``: ``drop`` is an exact copy of ``keep``."""
+    def run(fn):
+        from ...pruning.neurons import merge_neurons
+
+        rng = np.random.default_rng(seed)
+        w_in, b_in = rng.normal(size=(units, n_in)), rng.normal(size=units)
+        w_in[drop], b_in[drop] = w_in[keep], b_in[keep]  # an exact duplicate
+        w_out = rng.normal(size=(n_out, units))
+        x = rng.normal(size=(9, n_in))
+        expected = merge_neurons(w_in, b_in, w_out, [(keep, drop)])
+        got = fn(w_in.copy(), b_in.copy(), w_out.copy(), keep, drop)
+        label = f"merge_duplicate(layer of {units} neurons, keep={keep}, drop={drop})"
+        if not isinstance(got, (tuple, list)) or len(got) != 3:
+            return [f"{label} returned {type(got).__name__}, expected (w_in, b_in, w_out)"]
+        problems = []
+        for part, g, e in zip(("w_in", "b_in", "w_out"), got, expected):
+            problems += compare(g, e, name=f"{label}: {part}", atol=1e-12)
+        if problems:
+            return problems
+        logits = np.maximum(x @ w_in.T + b_in, 0) @ w_out.T
+        merged = np.maximum(x @ np.asarray(got[0]).T + np.asarray(got[1]), 0) @ np.asarray(got[2]).T
+        return compare(merged, logits, name=f"{label}: the outputs of the merged layer", rtol=1e-9, atol=1e-9)
+    return run
+
+
+exercise("02-merge-duplicates", "Merge a duplicate neuron: the outputs must not change").cases.extend([
+    ("5 neurons, merge 3 into 1", merge_case(0, 4, 5, 3, 1, 3)),
+    ("12 neurons, merge 0 into 11", merge_case(1, 7, 12, 4, 11, 0)),
+    ("2 neurons, keep the second", merge_case(2, 3, 2, 2, 1, 0)),
+])
+

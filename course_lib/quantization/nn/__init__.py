@@ -16,7 +16,9 @@ rather than on ``torch.ao.quantization`` (deprecated: it prints warnings):
   in NumPy and reproduces the full-integer model's logits;
 * :mod:`.qat` -- quantization-aware training: :func:`prepare_qat`, :func:`train_qat`,
   :func:`convert_qat`;
-* :mod:`.size` -- sizes (:func:`model_bytes`) and the real int8 kernel's speed
+* :mod:`.kernels` -- which int8 kernel is fast on this CPU (FBGEMM/``x86`` from AVX2 on,
+  ``qnnpack`` on ARM, ``torch._int_mm`` with VNNI/AMX), chosen at run time;
+* :mod:`.size` -- sizes (:func:`model_bytes`) and each int8 kernel's speed
   (:func:`int8_linear_latency`).
 
 Conventions (TFLite's int8 scheme [2]_, for any ``bits`` in 2..8):
@@ -48,9 +50,10 @@ References
    Through Stochastic Neurons for Conditional Computation", arXiv:1308.3432, 2013.
 """
 
-from .calibrate import calibrate
+from .calibrate import calibrate, calibration_range
 from .fake_quant import FakeQuantSTE, fake_quantize_ste
 from .fold import fold_batchnorm
+from .kernels import available_int8_kernels, choose_int8_kernel, cpu_capability
 from .layers import DynamicQuantLayer, Float16Layer, QATLayer, QuantizedLayer
 from .params import activation_qparams, dequantize_weight, quantize_weight, weight_scale
 from .ptq import IntegerMLP, ptq_dynamic, ptq_float16, ptq_full_integer
@@ -58,6 +61,8 @@ from .qat import convert_qat, prepare_qat, train_qat
 from .size import int8_linear_latency, model_bytes
 
 __all__ = ["FakeQuantSTE", "fake_quantize_ste", "weight_scale", "quantize_weight", "dequantize_weight",
-           "activation_qparams", "fold_batchnorm", "calibrate", "Float16Layer", "DynamicQuantLayer",
+           "activation_qparams", "fold_batchnorm", "calibrate", "calibration_range", "Float16Layer",
+           "DynamicQuantLayer",
            "QuantizedLayer", "QATLayer", "ptq_float16", "ptq_dynamic", "ptq_full_integer", "IntegerMLP",
-           "prepare_qat", "train_qat", "convert_qat", "model_bytes", "int8_linear_latency"]
+           "prepare_qat", "train_qat", "convert_qat", "model_bytes", "int8_linear_latency", "available_int8_kernels",
+           "choose_int8_kernel", "cpu_capability"]

@@ -10,13 +10,15 @@ from torch import nn
 
 from ..._validation import (
     check_choice,
+    check_float,
+    check_float_array,
     check_int,
     check_positive_float,
 )
 from ...layers import weight_layers
 from ...models import check_images
 
-__all__ = ["calibrate", "check_ranges", "CALIBRATION_METHODS"]
+__all__ = ["calibrate", "calibration_range", "check_ranges", "CALIBRATION_METHODS"]
 
 CALIBRATION_METHODS = ("minmax", "maxabs", "percentile")
 
@@ -117,12 +119,46 @@ def calibrate(model: nn.Module, images, *, method: str = "minmax", percentile: f
     ranges = {}
     for name, values in seen.items():
         if method == "percentile":
-            allv = np.concatenate(values)
-            lo, hi = np.percentile(allv, [100 - percentile, percentile])
-        else:
-            lo, hi = min(v[0] for v in values), max(v[1] for v in values)
-            if method == "maxabs":
-                a = max(abs(lo), abs(hi))
-                lo, hi = -a, a
-        ranges[name] = (float(lo), float(hi))
+            ranges[name] = calibration_range(np.concatenate(values), method=method, percentile=percentile)
+        else:  # only each batch's extremes were kept: the range of the extremes is the range of all
+            ranges[name] = calibration_range(np.array([v for pair in values for v in pair]), method=method)
     return ranges
+
+
+def calibration_range(values, *, method: str = "minmax", percentile: float = 99.99) -> tuple[float, float]:
+    r"""The range ``(low, high)`` one layer's input is quantized with, from the values seen.
+
+    Parameters
+    ----------
+    values : array_like of floats
+        The layer's inputs on a calibration sample (any shape; finite, not empty).
+    method : {"minmax", "maxabs", "percentile"}, keyword-only
+        As in :func:`calibrate`.
+    percentile : float in (50, 100], keyword-only
+
+    Returns
+    -------
+    (float, float)
+        ``low <= high``.
+
+    Notes
+    -----
+    ``"minmax"``: :math:`(\min x, \max x)`; ``"maxabs"``: :math:`(-a, a)`, :math:`a = \max |x|`;
+    ``"percentile"``: ``np.percentile(x, [100 - p, p])`` (linear interpolation).
+
+    Examples
+    --------
+    >>> calibration_range([0.0, 1.0, 3.0], method="maxabs")
+    (-3.0, 3.0)
+    """
+    x = check_float_array("values", values).ravel()
+    method = check_choice("method", method, CALIBRATION_METHODS)
+    percentile = check_float("percentile", percentile, low=50.0, high=100.0, low_open=True)
+    if method == "percentile":
+        lo, hi = np.percentile(x, [100 - percentile, percentile])
+    else:
+        lo, hi = x.min(), x.max()
+        if method == "maxabs":
+            a = max(abs(lo), abs(hi))
+            lo, hi = -a, a
+    return float(lo), float(hi)

@@ -28,6 +28,7 @@ import warnings
 import torch
 
 from ..._validation import check_choice
+from ...timing import cpu_capability
 
 __all__ = ["INT8_KERNELS", "ENGINE_KERNELS", "cpu_capability", "available_int8_kernels", "choose_int8_kernel",
            "pack_linear", "packed_linear"]
@@ -37,14 +38,6 @@ INT8_KERNELS = ("x86", "fbgemm", "qnnpack", "onednn", "int_mm")
 #: the kernels that are PyTorch quantized engines (``torch.backends.quantized.engine``)
 ENGINE_KERNELS = ("x86", "fbgemm", "qnnpack", "onednn")
 _QUANTIZED_TENSOR_WARNING = "torch.quantize_per_tensor|.*quantized tensor"
-
-
-def cpu_capability() -> str:
-    """What ATen's CPU dispatch uses on this machine: ``"AVX2"``, ``"AVX512"``, ``"DEFAULT"`` (ARM: ``"DEFAULT"``).
-
-    Honours ``ATEN_CPU_CAPABILITY`` (e.g. ``avx2`` to behave as an AVX2-only CPU).
-    """
-    return torch.backends.cpu.get_cpu_capability()
 
 
 def available_int8_kernels() -> list[str]:

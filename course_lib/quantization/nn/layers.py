@@ -13,6 +13,7 @@ from ..._validation import (
 )
 from ..grid import qrange
 from .fake_quant import FakeQuantSTE, round_to_codes
+from .kernels import ENGINE_KERNELS, choose_int8_kernel, pack_linear, packed_linear
 from .params import act_qparams, dequantize_weight, per_channel_view, weight_codes, weight_scale_of
 
 __all__ = ["Float16Layer", "DynamicQuantLayer", "QuantizedLayer", "QATLayer", "dynamic_int8_linear"]
@@ -92,18 +93,35 @@ def dynamic_int8_linear(x: torch.Tensor, weight_t: torch.Tensor, scale: torch.Te
 class DynamicQuantLayer(_QuantLayerBase):
     """A layer with int8 weights (codes + scales) and float activations: "dynamic range" quantization.
 
-    * Linear: each input row is quantized to int8 on the fly (affine, its own min/max),
-      the product runs in the int8 kernel ``torch._int_mm`` with int32 accumulation,
-      and the result is rescaled to float (see :func:`_dynamic_int8_linear`). Each
-      example has its own scale, so a prediction does not depend on the rest of the batch.
+    * Linear: the input is quantized to 8 bits on the fly, the product runs in an int8
+      kernel with int32 accumulation and the result is rescaled to float. The kernel is
+      the fastest one this CPU has (:func:`~course_lib.quantization.nn.kernels.choose_int8_kernel`):
+      PyTorch's ``x86``/``fbgemm`` engine on x86 (fast from AVX2 on; per-tensor uint8
+      activations, 7 bits wide, one scale for the whole batch), ``qnnpack`` on ARM, or
+      ``torch._int_mm`` (per-row int8 activations, so an example's result does not depend on
+      the rest of the batch; fast only with VNNI/AMX) -- ``kernel`` says which.
     * Conv2d: the weights are dequantized on the fly and the convolution runs in float32
       (weight-only int8: smaller, not faster -- torch has no non-deprecated int8 conv on CPU).
 
-    The codes are stored ``(out, in)`` as in ``nn.Linear``; ``torch._int_mm`` gets their
-    transposed *view*, the layout that is fastest at batch 1 (see :func:`int8_linear_latency`).
+    Parameters
+    ----------
+    layer : nn.Linear or nn.Conv2d
+    bits : int in 2..8, keyword-only
+        Weight code width (the codes are int8 whatever the width).
+    per_channel : bool, keyword-only
+        One weight scale per output channel.
+    kernel : str, keyword-only
+        ``"auto"`` (default) or one of :func:`~course_lib.quantization.nn.kernels.available_int8_kernels`.
+
+    Raises
+    ------
+    TypeError
+        If ``layer`` is not a Linear or Conv2d, or an option has the wrong type.
+    ValueError
+        If ``bits`` is outside 2..8 or ``kernel`` is unknown here.
     """
 
-    def __init__(self, layer: nn.Module, *, bits: int = 8, per_channel: bool = True):
+    def __init__(self, layer: nn.Module, *, bits: int = 8, per_channel: bool = True, kernel: str = "auto"):
         super().__init__(layer)
         self.bits = check_bits(bits)
         codes, scale = weight_codes(layer.weight, self.bits, check_bool("per_channel", per_channel))
@@ -112,13 +130,28 @@ class DynamicQuantLayer(_QuantLayerBase):
         self.register_buffer("bias", None if layer.bias is None else layer.bias.detach().float().clone())
         colsum = codes.flatten(1).sum(1, dtype=torch.int32) if self.kind == "linear" else None
         self.register_buffer("colsum", colsum, persistent=False)
+        self.kernel = choose_int8_kernel(kernel) if self.kind == "linear" else "float32 (weights dequantized)"
+        self._packed = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_packed"] = None  # an engine's packed weights are rebuilt from the codes, never copied
+        return state
 
     def forward(self, x):
         if self.kind == "conv":
             return self._op(x, dequantize_weight(self.weight, self.weight_scale), self.bias)
         rows = x.reshape(-1, x.shape[-1])
-        y = dynamic_int8_linear(rows, self.weight.t(), self.weight_scale, self.colsum, self.bias)
+        if self.kernel in ENGINE_KERNELS:
+            if self._packed is None:
+                self._packed = pack_linear(self.weight, self.weight_scale, self.bias, self.kernel)
+            y = packed_linear(rows, self._packed, self.kernel)
+        else:
+            y = dynamic_int8_linear(rows, self.weight.t(), self.weight_scale, self.colsum, self.bias)
         return y.reshape(*x.shape[:-1], y.shape[-1])
+
+    def extra_repr(self):
+        return super().extra_repr() + f", bits={self.bits}, kernel={self.kernel!r}"
 
 
 class QuantizedLayer(_QuantLayerBase):

@@ -17,6 +17,7 @@ from ...models import LeNet300100, check_images
 from ..grid import qrange
 from .calibrate import check_ranges
 from .fold import fold_batchnorm
+from .kernels import choose_int8_kernel
 from .layers import DynamicQuantLayer, Float16Layer, QuantizedLayer
 
 __all__ = ["ptq_float16", "ptq_dynamic", "ptq_full_integer", "IntegerMLP"]
@@ -33,7 +34,7 @@ def ptq_float16(model: nn.Module) -> nn.Module:
     return replace_layers(fold_batchnorm(model), lambda name, layer: Float16Layer(layer))
 
 
-def ptq_dynamic(model: nn.Module, *, bits: int = 8, per_channel: bool = True) -> nn.Module:
+def ptq_dynamic(model: nn.Module, *, bits: int = 8, per_channel: bool = True, kernel: str = "auto") -> nn.Module:
     """A copy of ``model`` with int8 weights and activations quantized on the fly ("dynamic range").
 
     Parameters
@@ -42,9 +43,13 @@ def ptq_dynamic(model: nn.Module, *, bits: int = 8, per_channel: bool = True) ->
         Not modified; batch norm is folded first.
     bits : int in 2..8, keyword-only
         Bits of the weight codes (stored in int8 whatever ``bits``). Activations are
-        always quantized to 8 bits, per example, with their own range: no calibration.
+        quantized on the fly with the range of the batch (``torch._int_mm``: of each
+        example): no calibration.
     per_channel : bool, keyword-only
         One weight scale per output channel (else one per layer).
+    kernel : str, keyword-only
+        The int8 kernel of the Linear layers (:class:`DynamicQuantLayer`): ``"auto"`` picks
+        the fastest this CPU has.
 
     Returns
     -------
@@ -55,8 +60,9 @@ def ptq_dynamic(model: nn.Module, *, bits: int = 8, per_channel: bool = True) ->
     weight_layers(model)
     bits = check_bits(bits)
     per_channel = check_bool("per_channel", per_channel)
-    return replace_layers(fold_batchnorm(model),
-                           lambda name, layer: DynamicQuantLayer(layer, bits=bits, per_channel=per_channel))
+    kernel = choose_int8_kernel(kernel)
+    return replace_layers(fold_batchnorm(model), lambda name, layer: DynamicQuantLayer(
+        layer, bits=bits, per_channel=per_channel, kernel=kernel))
 
 
 def ptq_full_integer(model: nn.Module, ranges: dict, *, bits: int = 8, per_channel: bool = True) -> nn.Module:

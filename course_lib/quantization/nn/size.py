@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..._validation import (
@@ -12,6 +11,7 @@ from ..._validation import (
     check_choice,
     check_int,
     check_model,
+    check_names,
     check_random_state,
 )
 from ...formats import STORAGE_FORMATS, storage_bytes
@@ -19,7 +19,8 @@ from ...layers import WEIGHT_LAYERS as QUANT_LAYERS
 from ...measure import latency
 from ..storage import int8_bytes  # noqa: F401  (registers the int8 formats used below)
 from .fake_quant import round_to_codes
-from .layers import dynamic_int8_linear
+from .kernels import available_int8_kernels, choose_int8_kernel, cpu_capability
+from .layers import DynamicQuantLayer
 from .params import act_qparams, quantize_weight
 
 __all__ = ["model_bytes", "int8_linear_latency", "SIZE_FORMATS"]
@@ -79,8 +80,8 @@ def model_bytes(model: nn.Module, fmt: str | None = None, *, per_channel: bool =
 
 
 def int8_linear_latency(out_features: int, in_features: int, *, batch: int, threads: int = 1,
-                        repeats: int = 20, warmup: int = 3, rng=0) -> dict:
-    """Latency of one Linear layer in float32 and with the int8 kernel ``torch._int_mm``.
+                        repeats: int = 20, warmup: int = 3, rng=0, kernels=None) -> dict:
+    """Latency of one Linear layer in float32 and with each int8 kernel this CPU has.
 
     Parameters
     ----------
@@ -92,25 +93,26 @@ def int8_linear_latency(out_features: int, in_features: int, *, batch: int, thre
         As in :func:`course_lib.measure.latency` (medians are reported).
     rng : None, int or numpy.random.Generator, keyword-only
         For the random weights and inputs.
+    kernels : sequence of str or None, keyword-only
+        The int8 kernels to time (default: every one of
+        :func:`~course_lib.quantization.nn.kernels.available_int8_kernels`).
 
     Returns
     -------
     dict
-        ``float32_ms``: ``F.linear(x, W, b)``;
-        ``int8_ms``: the whole int8 path -- quantize the float input per row,
-        ``torch._int_mm`` (int8 x int8 -> int32), zero-point correction, rescale to
-        float32 and add the bias (:class:`DynamicQuantLayer`'s forward);
-        ``int8_matmul_ms``: ``torch._int_mm`` alone, on ready int8 inputs;
-        ``speedup`` = float32_ms / int8_ms, ``speedup_matmul`` = float32_ms / int8_matmul_ms;
-        ``weight_layout``: the faster of the two layouts of the int8 weight, both timed:
-        ``"(out, in) transposed view"`` (the ``nn.Linear`` layout as is -- the fast one at
-        batch 1 on this build) or ``"(in, out) contiguous"`` (pre-transposed copy);
-        ``layout_ms``: the matmul time of each; plus ``batch``, ``threads``, ``shape``.
+        ``float32_ms``: ``F.linear(x, W, b)``; ``kernel``: the one :class:`DynamicQuantLayer`
+        picks on this CPU (``choose_int8_kernel()``); ``int8_ms`` and ``speedup`` =
+        float32_ms / int8_ms for it; ``kernels_ms``: the whole int8 path of every kernel
+        timed (quantize the input on the fly, int8 x int8 -> int32 product, rescale, bias);
+        ``int8_matmul_ms``: ``torch._int_mm`` alone on ready int8 inputs;
+        ``capability``: ATen's CPU capability; plus ``batch``, ``threads``, ``shape``.
 
     Notes
     -----
-    The speed of int8 on a CPU depends on the build and the instruction set (AVX512-VNNI,
-    AMX): measure, do not assume. Ratios are what transfers between machines.
+    The speed of int8 on a CPU depends on the instruction set and the library using it
+    (see :mod:`course_lib.quantization.nn.kernels`): FBGEMM is fast from AVX2 on,
+    ``torch._int_mm`` only with VNNI/AMX. Measure, do not assume; ratios are what
+    transfers between machines.
     """
     out_features = check_int("out_features", out_features, minimum=1)
     in_features = check_int("in_features", in_features, minimum=1)
@@ -119,26 +121,30 @@ def int8_linear_latency(out_features: int, in_features: int, *, batch: int, thre
     repeats = check_int("repeats", repeats, minimum=1)
     warmup = check_int("warmup", warmup, minimum=0)
     gen = check_random_state(rng)
+    available = available_int8_kernels()
+    kernels = available if kernels is None else check_names("kernels", kernels, allowed=available)
     weight = torch.from_numpy(gen.standard_normal((out_features, in_features), dtype=np.float32))
     weight /= np.sqrt(in_features)
-    bias = torch.from_numpy(gen.standard_normal(out_features, dtype=np.float32))
+    layer = nn.Linear(in_features, out_features)
+    with torch.no_grad():
+        layer.weight.copy_(weight)
     x = torch.from_numpy(gen.standard_normal((batch, in_features), dtype=np.float32))
-    codes, scale = quantize_weight(weight)
-    colsum = codes.sum(1, dtype=torch.int32)
-    lo, hi = torch.aminmax(x, dim=1, keepdim=True)
-    s, z = act_qparams(lo, hi, 8)
-    xq = round_to_codes(x, s, z, -128, 127).to(torch.int8)
 
     def median_ms(fn):
         return latency(fn, warmup=warmup, repeats=repeats, threads=threads).median_ms
 
-    layouts = {"(out, in) transposed view": codes.t(), "(in, out) contiguous": codes.t().contiguous()}
-    layout_ms = {name: median_ms(lambda w=w: torch._int_mm(xq, w)) for name, w in layouts.items()}
-    best = min(layout_ms, key=layout_ms.get)
-    weight_t = layouts[best]
-    float_ms = median_ms(lambda: F.linear(x, weight, bias))
-    int8_ms = median_ms(lambda: dynamic_int8_linear(x, weight_t, scale, colsum, bias))
+    float_ms = median_ms(lambda: layer(x))
+    kernels_ms = {}
+    for kernel in kernels:
+        q = DynamicQuantLayer(layer, kernel=kernel)
+        kernels_ms[kernel] = median_ms(lambda q=q: q(x))
+    chosen = choose_int8_kernel()
+    codes, _ = quantize_weight(weight)
+    lo, hi = torch.aminmax(x, dim=1, keepdim=True)
+    s, z = act_qparams(lo, hi, 8)
+    xq = round_to_codes(x, s, z, -128, 127).to(torch.int8)
+    int8_ms = kernels_ms[chosen] if chosen in kernels_ms else median_ms(lambda: DynamicQuantLayer(layer)(x))
     return {"shape": (out_features, in_features), "batch": batch, "threads": threads,
-            "float32_ms": float_ms, "int8_ms": int8_ms, "int8_matmul_ms": layout_ms[best],
-            "speedup": float_ms / int8_ms, "speedup_matmul": float_ms / layout_ms[best],
-            "weight_layout": best, "layout_ms": layout_ms}
+            "capability": cpu_capability(), "kernel": chosen, "float32_ms": float_ms, "int8_ms": int8_ms,
+            "speedup": float_ms / int8_ms, "kernels_ms": kernels_ms,
+            "int8_matmul_ms": median_ms(lambda: torch._int_mm(xq, codes.t()))}
