@@ -208,12 +208,12 @@ def _bench_quantization(quick: bool) -> list[Row]:
     return rows
 
 
-WIDGET_BUDGET_MS = 200.0
+WIDGET_BUDGET_MS = 150.0
 
 
 @benchmark("widgets")
 def _bench_widgets(quick: bool) -> list[Row]:
-    """Update time of each notebook explorer against the 200 ms budget for 'instant'."""
+    """Update time of each notebook explorer against the 150 ms budget for 'instant' (median)."""
     import matplotlib
 
     matplotlib.use("Agg")

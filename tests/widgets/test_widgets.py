@@ -1,4 +1,3 @@
-import time
 
 import numpy as np
 import pytest
@@ -29,17 +28,16 @@ def test_compute_matches_the_model(explorer):
     assert np.isclose(result["probabilities"].sum(), 1.0, atol=1e-5)
 
 
-def test_update_redraws_and_is_fast(explorer):
+def test_update_redraws(explorer):
+    # the update time is measured by `python -m course_lib.bench widgets`, never asserted here:
+    # a busy machine must not fail a test
     exp, _ = explorer
     exp.update("lenet300", 0)
-    start = time.perf_counter()
     for i in range(5):
         result = exp.update("lenet300", i)
-    per_update = (time.perf_counter() - start) / 5
     assert result["index"] == 4
     titles = [ax.get_title() for ax in exp.fig.axes]
     assert any("true:" in t for t in titles)
-    assert per_update < 1.0  # the target is well under 200 ms; this bound only catches gross regressions
 
 
 def test_widget_builds_and_responds(explorer):
@@ -107,18 +105,15 @@ def neuron_explorer():
     return cl.widgets.NeuronPruningExplorer(model, acts, cl.load_mnist("test", limit=500))
 
 
-def test_neuron_explorer_shrinks_and_is_fast(neuron_explorer):
+def test_neuron_explorer_shrinks(neuron_explorer):
     exp = neuron_explorer
     base = exp.update(0.0)
-    start = time.perf_counter()
     cut = exp.update(0.05, merge=True)
-    elapsed = time.perf_counter() - start
     assert cut["parameters"] < base["parameters"]
     assert cut["hidden"][0] < base["hidden"][0]
     assert sum(cut["removed"].values()) == (300 - cut["hidden"][0]) + (100 - cut["hidden"][1])
     assert 0.0 <= cut["accuracy"] <= 1.0
     assert "neurons removed" in exp.fig.axes[0].get_title()
-    assert elapsed < 1.0  # measured ~tens of ms; bound only catches gross regressions
 
 
 def test_neuron_explorer_plan_has_no_conflicts(neuron_explorer):
