@@ -220,7 +220,14 @@ def _bench_widgets(quick: bool) -> list[Row]:
     from .checkpoints import load_pretrained
     from .data import load_mnist
     from .pruning import nn as prune_nn
-    from .widgets import NeuronPruningExplorer, PredictionExplorer, QuantizationExplorer, WeightPruningExplorer
+    from .widgets import (
+        NeuronPruningExplorer,
+        PredictionExplorer,
+        PTQExplorer,
+        QuantizationExplorer,
+        ScheduleExplorer,
+        WeightPruningExplorer,
+    )
 
     lenet = load_pretrained("lenet300")
     test = load_mnist("test", limit=2000)
@@ -235,8 +242,16 @@ def _bench_widgets(quick: bool) -> list[Row]:
         ("02 neuron pruning", NeuronPruningExplorer(lenet, acts, test),
          [dict(max_fire_rate=r, merge=m) for r, m in ((0.01, False), (0.02, True), (0.05, False), (0.1, True),
                                                         (0.0, False))]),
+        ("03 schedules, 5 and 12 rounds", ScheduleExplorer(lenet, test),
+         [dict(final_sparsity=s, rounds=r, schedule=k) for s, r, k in ((0.9, 5, "rounds"), (0.95, 12, "cubic"),
+                                                                     (0.8, 3, "rounds"), (0.99, 8, "cubic"),
+                                                                     (0.9, 12, "rounds"))]),
         ("04 quantization, bits and range", QuantizationExplorer(lenet, test),
          [dict(bits=b, range_fraction=r) for b, r in ((8, 1.0), (4, 0.5), (3, 0.8), (2, 0.3), (6, 1.0))]),
+        ("05 whole-model PTQ", PTQExplorer(lenet, load_mnist("train", limit=500).images, test),
+         [dict(bits=b, per_channel=c, method=m) for b, c, m in ((8, True, "percentile"), (4, False, "minmax"),
+                                                               (3, True, "maxabs"), (2, True, "percentile"),
+                                                               (6, False, "percentile"))]),
     ]
     rows = []
     for label, explorer, calls in cases:

@@ -33,7 +33,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     exports={
         "masks": ["threshold_mask", "threshold_prune", "magnitude_mask", "magnitude_prune", "global_magnitude_prune",
-                  "sparsity"],
+                  "sparsity", "magnitude_ranks"],
         "storage": ["index_bytes", "csr_bytes", "bitmask_bytes"],
         "sparse": ["to_csr", "sparse_linear", "dense_vs_sparse_times", "crossover_sparsity"],
         "schedules": ["iterative_schedule", "gradual_sparsity"],

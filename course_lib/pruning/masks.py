@@ -15,7 +15,7 @@ import numpy as np
 from .._validation import check_float_array, check_positive_float, short_repr
 
 __all__ = ["threshold_mask", "threshold_prune", "magnitude_mask", "magnitude_prune", "global_magnitude_prune",
-           "sparsity", "check_amount"]
+           "sparsity", "check_amount", "magnitude_ranks"]
 
 
 def check_amount(amount, size: int) -> int:
@@ -46,11 +46,35 @@ def _prune_with(arr: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(mask, arr, 0).astype(arr.dtype, copy=False)
 
 
+def magnitude_ranks(magnitudes) -> np.ndarray:
+    """The rank of each magnitude in the pruning order: 0 goes first; ties: lower index first.
+
+    Parameters
+    ----------
+    magnitudes : array_like of floats, 1-D
+        E.g. ``np.abs(w).ravel()``, or the concatenated layers of a global ranking.
+
+    Returns
+    -------
+    ndarray of int64, same shape
+        ``ranks >= k`` is the keep-mask that removes exactly the ``k`` smallest (the count
+        rule of :func:`magnitude_mask`), for any ``k``: compute the ranks once, and every
+        sparsity is one comparison (the pruning explorers do this).
+
+    Examples
+    --------
+    >>> magnitude_ranks([0.3, 0.1, 0.3, 0.2])
+    array([2, 0, 3, 1])
+    """
+    m = check_float_array("magnitudes", magnitudes, ndim=1)
+    ranks = np.empty(m.size, dtype=np.int64)
+    ranks[np.argsort(m, kind="stable")] = np.arange(m.size)
+    return ranks
+
+
 def _smallest_removed(magnitudes: np.ndarray, k: int) -> np.ndarray:
     """1-D keep-mask without the ``k`` smallest ``magnitudes``; ties: lower index first (stable sort)."""
-    keep = np.ones(magnitudes.size, dtype=bool)
-    keep[np.argsort(magnitudes, kind="stable")[:k]] = False
-    return keep
+    return magnitude_ranks(magnitudes) >= k
 
 
 
@@ -113,7 +137,7 @@ def threshold_prune(weights, C) -> tuple[np.ndarray, np.ndarray]:
     array([ 0., -2.,  0.,  1.])
     """
     arr = check_float_array("weights", weights)
-    mask = np.abs(arr) >= check_positive_float("C", C, allow_zero=True)
+    mask = threshold_mask(arr, C)  # compute the mask, then apply it (torch.nn.utils.prune's split)
     return _prune_with(arr, mask), mask
 
 
@@ -179,7 +203,7 @@ def magnitude_prune(weights, amount) -> tuple[np.ndarray, np.ndarray]:
            [-0.5,  0. ]])
     """
     arr = check_float_array("weights", weights)
-    mask = _smallest_removed(np.abs(arr).ravel(), check_amount(amount, arr.size)).reshape(arr.shape)
+    mask = magnitude_mask(arr, amount)
     return _prune_with(arr, mask), mask
 
 

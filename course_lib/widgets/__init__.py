@@ -13,7 +13,8 @@ __getattr__, __dir__, __all__ = attach(
     exports={
         "prediction": ["PredictionExplorer"],
         "pruning": ["NeuronPruningExplorer", "WeightPruningExplorer"],
-        "quantization": ["QuantizationExplorer"],
+        "quantization": ["QuantizationExplorer", "PTQExplorer"],
+        "schedules": ["ScheduleExplorer"],
     },
-    submodules=["layout", "prediction", "pruning", "quantization"],
+    submodules=["layout", "prediction", "pruning", "quantization", "schedules"],
 )

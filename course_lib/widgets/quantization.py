@@ -1,4 +1,4 @@
-"""The quantization explorer of notebook 04: bits and range of fc1's weights, live."""
+"""The quantization explorers: bits and range of fc1's weights (notebook 04), whole-model PTQ (notebook 05)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .._validation import check_bits, check_choice, check_float, check_model
 from ..quantization.grid import ROUNDINGS
 from .layout import TestSet, check_dataset, explorer_box
 
-__all__ = ["QuantizationExplorer"]
+__all__ = ["QuantizationExplorer", "PTQExplorer"]
 
 
 class QuantizationExplorer:
@@ -176,3 +176,148 @@ class QuantizationExplorer:
                     f"{b.value / 32:.0%} of float32 (codes only) · accuracy {100 * res['accuracy']:.2f}%")
 
         return explorer_box([w.HBox([b, r])], [b, r], describe, self)
+
+
+class PTQExplorer:
+    """Post-training quantization of a whole model, live: bits, weight scales and calibration method.
+
+    Every update builds the full-integer model (:func:`~course_lib.quantization.nn.ptq_full_integer`:
+    int8 codes for weights *and* activations) and measures its accuracy and its bytes against the
+    float32 model. The activation ranges of each calibration method are computed once, on the
+    calibration images.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The trained float model (never changed).
+    calibration_images : uint8 ndarray
+        A few hundred unlabelled training images (:func:`~course_lib.quantization.nn.calibrate`).
+    test : Dataset
+        Where accuracy is measured (a few thousand images keep updates fast).
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module``, the images are not uint8 or ``test`` is not a Dataset.
+    ValueError
+        If the images are not the model's data set, or ``test`` does not fit the model.
+    """
+
+    def __init__(self, model, calibration_images, test):
+        from ..formats import storage_bytes
+        from ..quantization.nn import calibrate
+        from ..quantization.nn.calibrate import CALIBRATION_METHODS
+
+        check_model(model)
+        check_dataset("test", test, model)
+        self.model = model.eval()
+        self.methods = CALIBRATION_METHODS
+        self.ranges = {m: calibrate(model, calibration_images, method=m) for m in self.methods}
+        self._test = TestSet(test)
+        self.float_accuracy = self._test.accuracy(self.model)
+        self.float_bytes = storage_bytes(self.model)
+        self.fig = None
+
+    def compute(self, bits: int, per_channel: bool = True, method: str = "percentile") -> dict:
+        """Build the full-integer model and measure it (no drawing).
+
+        Parameters
+        ----------
+        bits : int
+            Code width of weights and activations, ``2 .. 8``.
+        per_channel : bool
+            One weight scale per output channel (else one per layer).
+        method : {"minmax", "maxabs", "percentile"}
+            How the activation ranges were calibrated.
+
+        Returns
+        -------
+        dict
+            ``{"bits", "per_channel", "method", "accuracy", "bytes", "float_accuracy", "float_bytes"}``;
+            bytes as :func:`~course_lib.quantization.nn.model_bytes` counts them.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For a bad ``bits``, ``per_channel`` or ``method``.
+        """
+        from .._validation import check_bool
+        from ..quantization.nn import model_bytes, ptq_full_integer
+
+        bits = check_bits(bits)
+        per_channel = check_bool("per_channel", per_channel)
+        method = check_choice("method", method, self.methods)
+        q = ptq_full_integer(self.model, self.ranges[method], bits=bits, per_channel=per_channel)
+        return {"bits": bits, "per_channel": per_channel, "method": method, "accuracy": self._test.accuracy(q),
+                "bytes": model_bytes(q), "float_accuracy": self.float_accuracy, "float_bytes": self.float_bytes}
+
+    def update(self, bits: int, per_channel: bool = True, method: str = "percentile") -> dict:
+        """Compute and redraw: accuracy and size of the quantized model beside the float one.
+
+        Parameters
+        ----------
+        bits, per_channel, method
+            As for :meth:`compute`.
+
+        Returns
+        -------
+        dict
+            What :meth:`compute` returns; the figure is ``self.fig``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            As :meth:`compute`.
+        """
+        import matplotlib.pyplot as plt
+
+        result = self.compute(bits, per_channel, method)
+        if self.fig is None:  # the bars are made once; an update only changes their lengths
+            with plt.ioff():
+                self.fig = plt.figure(figsize=(8.5, 2.6))
+            ax1, ax2 = self._axes = self.fig.subplots(1, 2)
+            colors = ["#9bb7d4", "#2ca02c"]
+            self._acc_bars = ax1.barh([0, 1], [100 * result["float_accuracy"], 0], color=colors)
+            self._size_bars = ax2.barh([0, 1], [result["float_bytes"] / 1024, 0], color=colors)
+            ax1.set_xlim(0, 100)
+            ax1.set_xlabel("test accuracy, %")
+            ax2.set_xlabel("KiB (codes stored one per byte)")
+            ax2.set_title("size", fontsize=9)
+            for ax in self._axes:
+                ax.set_yticks([0, 1])
+            ax2.set_yticklabels(["float32", "PTQ"])
+            self.fig.tight_layout()
+        ax1, _ = self._axes
+        self._acc_bars[1].set_width(100 * result["accuracy"])
+        self._size_bars[1].set_width(result["bytes"] / 1024)
+        ax1.set_yticklabels(["float32", f"int{result['bits']} PTQ"])
+        ax1.set_title(f"{result['method']} calibration, {'per-channel' if result['per_channel'] else 'per-tensor'} "
+                      f"scales", fontsize=9)
+        return result
+
+    def widget(self, *, bits: int = 4):
+        """The ipywidgets UI: a bits slider, a per-channel box, a calibration choice, the bars.
+
+        Parameters
+        ----------
+        bits : int, keyword-only
+            The bits slider's first value (it spans ``2 .. 8``).
+
+        Returns
+        -------
+        ipywidgets.VBox
+        """
+        import ipywidgets as w
+
+        b = w.IntSlider(value=bits, min=2, max=8, description="bits", continuous_update=False)
+        pc = w.Checkbox(value=True, description="per-channel weight scales")
+        method = w.Dropdown(options=self.methods, value="percentile", description="calibration")
+
+        def describe():
+            res = self.update(b.value, pc.value, method.value)
+            return (f"{res['bits']}-bit weights and activations · accuracy {100 * res['accuracy']:.2f}% "
+                    f"(float32 {100 * res['float_accuracy']:.2f}%) · {res['bytes']:,} bytes "
+                    f"({res['float_bytes'] / res['bytes']:.1f}x smaller)")
+
+        return explorer_box([w.HBox([b, pc, method])], [b, pc, method], describe, self)
+

@@ -261,3 +261,76 @@ def test_quantization_explorer_bad_input():
     raises(ValueError, "rounding == 'up', must be one of 'nearest', 'floor'.", exp.compute, 4, rounding="up")
     raises(TypeError, "rounding must be a str, got int (1).", exp.compute, 4, rounding=1)
     assert exp.compute(4, 1)["range_fraction"] == 1.0  # an int in range is accepted
+
+
+# --------------------------------------------------------------------------- 03: schedules
+
+@pytest.fixture(scope="module")
+def schedule_explorer():
+    return cl.widgets.ScheduleExplorer(cl.load_pretrained("lenet300"), cl.load_mnist("test", limit=500))
+
+
+def test_schedule_explorer_matches_masks_for(schedule_explorer):
+    from course_lib.pruning import nn as prune_nn
+
+    exp, model = schedule_explorer, schedule_explorer.model
+    test = cl.load_mnist("test", limit=500)
+    result = exp.compute(0.9, 3)
+    assert result["sparsities"] == pytest.approx(cl.pruning.iterative_schedule(0.9, 3))
+    for s, acc in zip(result["sparsities"], result["accuracies"]):
+        pruned = prune_nn.apply_masks(model, prune_nn.masks_for(model, s, scope="global"))
+        assert acc == pytest.approx(cl.accuracy(pruned, test.images, test.labels), abs=1e-6)
+    cubic = exp.compute(0.8, 4, "cubic")["sparsities"]
+    assert cubic[-1] == pytest.approx(0.8) and all(a < b for a, b in zip(cubic, cubic[1:]))
+    assert result["base_accuracy"] == pytest.approx(cl.accuracy(model, test.images, test.labels), abs=1e-6)
+    exp.update(0.95, 6)
+    assert len(exp.fig.axes[1].lines[0].get_xdata()) == 6
+
+
+def test_schedule_explorer_bad_input_and_widget(schedule_explorer):
+    raises(ValueError, "final_sparsity == 1.0, must be in [0, 1).", schedule_explorer.compute, 1.0, 3)
+    raises(ValueError, "rounds == 0, must be >= 1.", schedule_explorer.compute, 0.5, 0)
+    raises(ValueError, "schedule == 'linear', must be one of 'rounds', 'cubic'.", schedule_explorer.compute, 0.5, 2,
+           "linear")
+    raises(TypeError, "test must be a Dataset (with .images and .labels, as course_lib.data loads it), got str.",
+           cl.widgets.ScheduleExplorer, cl.load_pretrained("lenet300"), "mnist")
+    box = schedule_explorer.widget(final_sparsity=0.9, rounds=3)
+    slider, status = box.children[0].children[0], box.children[2]
+    before = status.value
+    slider.value = 0.6
+    assert status.value != before and "rounds to 60%" in status.value
+
+
+# --------------------------------------------------------------------------- 05: PTQ
+
+@pytest.fixture(scope="module")
+def ptq_explorer():
+    return cl.widgets.PTQExplorer(cl.load_pretrained("lenet300"), cl.load_mnist("train", limit=200).images,
+                                  cl.load_mnist("test", limit=300))
+
+
+def test_ptq_explorer_matches_the_library(ptq_explorer):
+    from course_lib.quantization import nn as qnn
+
+    test = cl.load_mnist("test", limit=300)
+    model = ptq_explorer.model
+    ranges = qnn.calibrate(model, cl.load_mnist("train", limit=200).images, method="minmax")
+    q = qnn.ptq_full_integer(model, ranges, bits=4, per_channel=False)
+    result = ptq_explorer.compute(4, False, "minmax")
+    assert result["accuracy"] == pytest.approx(cl.accuracy(q, test.images, test.labels), abs=1e-6)
+    assert result["bytes"] == qnn.model_bytes(q) and result["float_bytes"] == cl.storage_bytes(model)
+    assert ptq_explorer.compute(8)["accuracy"] > ptq_explorer.compute(2, False, "minmax")["accuracy"]
+    ptq_explorer.update(3)
+    assert "per-channel" in ptq_explorer.fig.axes[0].get_title()
+
+
+def test_ptq_explorer_bad_input_and_widget(ptq_explorer):
+    raises(ValueError, "bits == 1, must be >= 2.", ptq_explorer.compute, 1)
+    raises(TypeError, "per_channel must be True or False, got str ('yes').", ptq_explorer.compute, 4, "yes")
+    raises(ValueError, "method == 'mse', must be one of 'minmax', 'maxabs', 'percentile'.", ptq_explorer.compute, 4,
+           True, "mse")
+    box = ptq_explorer.widget(bits=8)
+    slider, status = box.children[0].children[0], box.children[1]
+    before = status.value
+    slider.value = 2
+    assert status.value != before and "2-bit weights" in status.value
