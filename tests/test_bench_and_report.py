@@ -28,8 +28,14 @@ def test_bench_quantization_quick_rows():
         assert sizes[(f"{name} parameters", "float16")] == 0.5
         # one byte per weight plus a float32 scale per tensor (or per output channel)
         assert 0.25 < sizes[(f"{name} parameters", "int8")] < sizes[(f"{name} parameters", "int8_per_channel")] < 0.26
+    from course_lib.quantization.nn import kernels
+
     timed = [r for r in rows if r.unit == "ms"]
-    assert len(timed) == 5 and all(r.a > 0 and r.b > 0 for r in timed)
+    # per batch (1 and 32): every int8 kernel and torch._int_mm alone; then NumPy's int8 product
+    assert len(timed) == 2 * (len(kernels.available_int8_kernels()) + 1) + 1
+    assert all(r.a > 0 and r.b > 0 for r in timed)
+    chosen = [r for r in timed if r.a_label.endswith("(chosen)")]
+    assert len(chosen) == 2 and all(kernels.choose_int8_kernel() in r.a_label for r in chosen)
     text = bench.format_rows(rows)
     assert text.splitlines()[0].split() == ["benchmark", "case", "A", "B", "A/B"]
     assert all(line.rstrip().endswith(f"{r.ratio:.3f}") for line, r in zip(text.splitlines()[1:], rows))
