@@ -9,7 +9,7 @@ from .._validation import check_labels
 from ..layers import num_outputs
 from ..models import check_images, to_tensor
 
-__all__ = ["TestSet", "check_dataset", "explorer_box"]
+__all__ = ["TestSet", "check_dataset", "explorer_box", "fc1_weights"]
 
 
 def check_dataset(name: str, dataset, model) -> None:
@@ -49,6 +49,36 @@ def check_dataset(name: str, dataset, model) -> None:
     if len(labels) != len(images):
         raise ValueError(f"{name}.labels has {len(labels)} labels for {len(images)} images, "
                          f"must have one per image.")
+
+
+def fc1_weights(model) -> dict:
+    """The weights of every Linear/Conv2d of ``model`` (NumPy copies), for an explorer that draws fc1's.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    dict of str -> ndarray
+        As :func:`course_lib.pruning.nn.prunable_weights`; it holds ``"fc1.weight"``.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module``.
+    ValueError
+        If it has no layer ``fc1`` (LeNet-300-100 and LeNet-5 have one).
+    """
+    from .._validation import check_model
+    from ..pruning.nn import prunable_weights
+
+    check_model(model)
+    weights = prunable_weights(model)
+    if "fc1.weight" not in weights:
+        raise ValueError(f"model ({type(model).__name__}) has no layer fc1, must have one: the explorer "
+                         f"draws fc1's weights (LeNet-300-100 and LeNet-5 have it).")
+    return weights
 
 
 class TestSet:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_bool, check_float, check_fraction, check_model
+from .._validation import check_bool, check_float, check_fraction
 from ..models import LeNet300100, to_tensor
-from .layout import TestSet, check_dataset, explorer_box
+from .layout import TestSet, check_dataset, explorer_box, fc1_weights
 
 __all__ = ["NeuronPruningExplorer", "WeightPruningExplorer"]
 
@@ -242,13 +242,7 @@ class WeightPruningExplorer:
     """
 
     def __init__(self, model, test):
-        from ..pruning.nn import prunable_weights
-
-        check_model(model)
-        weights = prunable_weights(model)
-        if "fc1.weight" not in weights:
-            raise ValueError(f"model ({type(model).__name__}) has no layer fc1, must have one: the explorer "
-                             f"draws fc1's weights (LeNet-300-100 and LeNet-5 have it).")
+        weights = fc1_weights(model)
         check_dataset("test", test, model)
         self.model = model.eval()
         self.test = test

@@ -7,7 +7,7 @@ import torch
 
 from .._validation import check_bits, check_choice, check_float, check_model
 from ..quantization.grid import ROUNDINGS
-from .layout import TestSet, check_dataset, explorer_box
+from .layout import TestSet, check_dataset, explorer_box, fc1_weights
 
 __all__ = ["QuantizationExplorer", "PTQExplorer"]
 
@@ -39,13 +39,7 @@ class QuantizationExplorer:
     """
 
     def __init__(self, model, test):
-        from ..pruning.nn import prunable_weights
-
-        check_model(model)
-        weights = prunable_weights(model)
-        if "fc1.weight" not in weights:
-            raise ValueError(f"model ({type(model).__name__}) has no layer fc1, must have one: the explorer "
-                             f"draws fc1's weights (LeNet-300-100 and LeNet-5 have it).")
+        weights = fc1_weights(model)
         check_dataset("test", test, model)
         self.model = model.eval()
         self.weights = weights
