@@ -210,6 +210,7 @@ class PTQExplorer:
         self._test = TestSet(test)
         self.float_accuracy = self._test.accuracy(self.model)
         self.float_bytes = storage_bytes(self.model)
+        self._cache: dict[tuple, dict] = {}
         self.fig = None
 
     def compute(self, bits: int, per_channel: bool = True, method: str = "percentile") -> dict:
@@ -241,9 +242,12 @@ class PTQExplorer:
         bits = check_bits(bits)
         per_channel = check_bool("per_channel", per_channel)
         method = check_choice("method", method, self.methods)
-        q = ptq_full_integer(self.model, self.ranges[method], bits=bits, per_channel=per_channel)
-        return {"bits": bits, "per_channel": per_channel, "method": method, "accuracy": self._test.accuracy(q),
-                "bytes": model_bytes(q), "float_accuracy": self.float_accuracy, "float_bytes": self.float_bytes}
+        key = (bits, per_channel, method)
+        if key not in self._cache:  # a slider position seen before is answered at once
+            q = ptq_full_integer(self.model, self.ranges[method], bits=bits, per_channel=per_channel)
+            self._cache[key] = {"accuracy": self._test.accuracy(q), "bytes": model_bytes(q)}
+        return {"bits": bits, "per_channel": per_channel, "method": method, **self._cache[key],
+                "float_accuracy": self.float_accuracy, "float_bytes": self.float_bytes}
 
     def update(self, bits: int, per_channel: bool = True, method: str = "percentile") -> dict:
         """Compute and redraw: accuracy and size of the quantized model beside the float one.

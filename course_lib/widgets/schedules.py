@@ -55,6 +55,7 @@ class ScheduleExplorer:
         self._sizes = [p.numel() for p in self._dense.values()]
         self._test = TestSet(test)
         self.base_accuracy = self._test.accuracy(self.model)
+        self._cache: dict[int, float] = {}  # accuracy by number of weights removed: slider positions repeat
         self.fig = None
 
     def sparsities(self, final_sparsity: float, rounds: int, schedule: str = "rounds") -> list[float]:
@@ -89,14 +90,18 @@ class ScheduleExplorer:
                 for k in range(1, rounds + 1)]
 
     def _accuracy_at(self, sparsity: float) -> float:
-        keep = torch.from_numpy(self._ranks >= round(sparsity * self._ranks.size))
+        k = round(sparsity * self._ranks.size)  # the count rule of masks_for: Python's round
+        if k in self._cache:
+            return self._cache[k]
+        keep = torch.from_numpy(self._ranks >= k)
         start = 0
         with torch.no_grad():
             for (name, dense), size in zip(self._dense.items(), self._sizes):
                 mask = keep[start:start + size].reshape(dense.shape)
                 self._params[name].copy_(dense * mask)
                 start += size
-        return self._test.accuracy(self._copy)
+        self._cache[k] = self._test.accuracy(self._copy)
+        return self._cache[k]
 
     def compute(self, final_sparsity: float, rounds: int, schedule: str = "rounds") -> dict:
         """The schedule and the accuracy after each round's cut (no drawing).
