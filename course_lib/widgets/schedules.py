@@ -64,7 +64,7 @@ class ScheduleExplorer:
         Parameters
         ----------
         final_sparsity : float in [0, 1)
-        rounds : int in 1..12
+        rounds : int in 1..10
         schedule : {"rounds", "cubic"}
             ``"rounds"``: Han et al.'s equal share of what is left
             (:func:`~course_lib.pruning.schedules.iterative_schedule`); ``"cubic"``: Zhu & Gupta's
@@ -82,7 +82,7 @@ class ScheduleExplorer:
             For a bad ``final_sparsity``, ``rounds`` or ``schedule``.
         """
         final_sparsity = check_fraction("final_sparsity", final_sparsity, allow_one=False)
-        rounds = check_int("rounds", rounds, minimum=1, maximum=12)
+        rounds = check_int("rounds", rounds, minimum=1, maximum=10)
         schedule = check_choice("schedule", schedule, SCHEDULES)
         if schedule == "rounds":
             return iterative_schedule(final_sparsity, rounds)
@@ -179,7 +179,7 @@ class ScheduleExplorer:
         final_sparsity : float, keyword-only
             The final-sparsity slider's first value (it spans 0.5 .. 0.99).
         rounds : int, keyword-only
-            The rounds slider's first value (it spans 1 .. 12).
+            The rounds slider's first value (it spans 1 .. 10).
 
         Returns
         -------
@@ -189,7 +189,7 @@ class ScheduleExplorer:
 
         s = w.FloatSlider(value=final_sparsity, min=0.5, max=0.99, step=0.01, description="final sparsity",
                           continuous_update=False, style={"description_width": "initial"})
-        r = w.IntSlider(value=rounds, min=1, max=12, description="rounds", continuous_update=False)
+        r = w.IntSlider(value=rounds, min=1, max=10, description="rounds", continuous_update=False)
         kind = w.ToggleButtons(options=SCHEDULES, value="rounds", description="schedule")
 
         def describe():
