@@ -24,7 +24,7 @@ import numpy as np
 
 from ._validation import check_choice, is_tensor, to_numpy
 
-__all__ = ["STORAGE_FORMATS", "register_format", "storage_bytes", "arrays_of", "dense_bytes"]
+__all__ = ["STORAGE_FORMATS", "register_format", "storage_bytes", "available_formats", "arrays_of", "dense_bytes"]
 
 
 def dense_bytes(itemsize: int) -> Callable[[np.ndarray], int]:
@@ -51,6 +51,18 @@ def _load_format_providers() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != module:
                 raise
+
+
+def available_formats() -> tuple[str, ...]:
+    """The names of every storage format, after importing the modules that register theirs.
+
+    Returns
+    -------
+    tuple of str
+        In alphabetical order, so that messages do not depend on which module was imported first.
+    """
+    _load_format_providers()
+    return tuple(sorted(STORAGE_FORMATS))
 
 
 def arrays_of(obj) -> list[np.ndarray]:
@@ -130,8 +142,6 @@ def storage_bytes(obj, fmt: str = "float32") -> int:
     >>> storage_bytes(np.zeros((300, 784))), storage_bytes([np.zeros((3, 4)), np.zeros(3)], "int8")
     (940800, 28)
     """
-    if fmt not in STORAGE_FORMATS:
-        _load_format_providers()
-    check_choice("fmt", fmt, tuple(STORAGE_FORMATS))
+    check_choice("fmt", fmt, tuple(STORAGE_FORMATS) if fmt in STORAGE_FORMATS else available_formats())
     size = STORAGE_FORMATS[fmt]
     return int(sum(size(a) for a in arrays_of(obj)))

@@ -68,10 +68,9 @@ def sweep(values: Sequence, make: Callable, *, images, labels, knob: str = "valu
     if not isinstance(knob, str) or not knob:
         raise TypeError(f"knob must be a non-empty str, got {knob!r}.")
     if not callable(size):
-        from .formats import STORAGE_FORMATS
+        from .formats import available_formats
 
-        storage_bytes([], size)  # loads the providers; raises for an unknown format
-        check_choice("size", size, tuple(STORAGE_FORMATS))
+        check_choice("size", size, available_formats())
     latency_batch = check_int("latency_batch", latency_batch, minimum=1, allow_none=True)
     progress = check_bool("progress", progress)
     rows = []

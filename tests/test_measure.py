@@ -38,7 +38,7 @@ def test_storage_bytes_float32_is_four_per_parameter_and_matches_torch():
 
 
 def test_storage_bytes_bad_format_and_registry():
-    with pytest.raises(ValueError, match=r"fmt == 'int3', must be one of 'float32'"):
+    with pytest.raises(ValueError, match=r"fmt == 'int3', must be one of 'bitmask', 'csr', 'float16', 'float32'"):
         cl.storage_bytes(np.zeros(3), "int3")
     cl.register_format("test-bitmask", lambda a: (a.size + 7) // 8)
     try:

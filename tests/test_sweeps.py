@@ -38,7 +38,7 @@ def test_sweep_bad_input():
            images=images, labels=labels)
     raises(TypeError, "make(1) must be a torch.nn.Module, got int.", cl.sweep, [1], lambda v: v,
            images=images, labels=labels)
-    raises(ValueError, "fmt == 'zip', must be one of 'float32', 'float64', 'csr', 'bitmask', 'int8', "
-           "'int8_per_channel', 'float16'.", cl.sweep, [1], lambda v: model, images=images, labels=labels, size="zip")
+    raises(ValueError, "size == 'zip', must be one of 'bitmask', 'csr', 'float16', 'float32', 'float64', "
+           "'int8', 'int8_per_channel'.", cl.sweep, [1], lambda v: model, images=images, labels=labels, size="zip")
     raises(ValueError, "column 'bits' is not in the rows, must be one of 'v', 'accuracy', 'bytes'.", cl.plot_sweep,
            [{"v": 1, "accuracy": 0.5, "bytes": 3}], x="bits")

@@ -23,15 +23,6 @@ def mlp(x, w_in, b_in, w_out):
     return np.maximum(x @ w_in.T + b_in, 0) @ w_out.T
 
 
-def numpy_lenet(model, images):
-    """LeNet300100's forward pass in NumPy, from its state dict."""
-    p = {k: v.numpy().astype(np.float64) for k, v in model.state_dict().items()}
-    x = ((images.reshape(len(images), -1) / 255.0) - 0.1307) / 0.3081
-    for layer in ("fc1", "fc2"):
-        x = np.maximum(x @ p[f"{layer}.weight"].T + p[f"{layer}.bias"], 0)
-    return x @ p["fc3.weight"].T + p["fc3.bias"]
-
-
 @pytest.fixture(scope="module")
 def images():
     return np.random.default_rng(0).integers(0, 256, size=(20, 28, 28), dtype=np.uint8)
@@ -186,4 +177,3 @@ W_IN, B_IN, W_OUT = np.ones((3, 2)), np.zeros(3), np.ones((2, 3))
 def test_bad_input_messages(call, error, message):
     with pytest.raises(error, match=re.escape(message)):
         call()
-

@@ -22,11 +22,6 @@ from course_lib.pruning.nn import collect_activations, make_duplicate, shrink_ml
 FAST = settings(max_examples=40, deadline=None)
 
 
-def mlp(x, w_in, b_in, w_out):
-    """The layer pair in NumPy: ``relu(x W_in^T + b_in) W_out^T``."""
-    return np.maximum(x @ w_in.T + b_in, 0) @ w_out.T
-
-
 def numpy_lenet(model, images):
     """LeNet300100's forward pass in NumPy, from its state dict."""
     p = {k: v.numpy().astype(np.float64) for k, v in model.state_dict().items()}
@@ -56,19 +51,6 @@ def images():
 def small_lenet():
     torch.manual_seed(0)
     return cl.LeNet300100(hidden=(12, 8)).eval()
-
-
-@st.composite
-def layers_with_duplicates(draw):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    units, n_in, n_out = draw(st.integers(2, 10)), draw(st.integers(1, 6)), draw(st.integers(1, 4))
-    w_in, b_in = rng.normal(size=(units, n_in)), rng.normal(size=units)
-    w_out = rng.normal(size=(n_out, units))
-    for target in range(1, units):
-        if draw(st.booleans()):  # copy an earlier neuron
-            source = int(rng.integers(0, target))
-            w_in[target], b_in[target] = w_in[source], b_in[source]
-    return rng.normal(size=(30, n_in)), w_in, b_in, w_out
 
 
 @FAST
@@ -179,4 +161,3 @@ def test_module_exports():
     assert set(neurons.__all__) >= {"activation_stats", "rarely_active", "find_duplicates", "remove_neurons",
                                     "merge_neurons"}
     assert set(cl.pruning.nn.__all__) >= {"collect_activations", "shrink_mlp", "make_duplicate"}
-

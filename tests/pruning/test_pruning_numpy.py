@@ -295,4 +295,3 @@ def test_module_exports_its_public_api():
 
     for name in set(pruning.__all__) - {"nn"}:  # pruning.nn is the torch side (tests/pruning/test_prune_nn.py)
         assert callable(getattr(pruning, name)) or isinstance(getattr(pruning, name), types.ModuleType)
-

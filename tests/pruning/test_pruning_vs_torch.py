@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 import scipy.sparse
 import torch
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 from torch.nn.utils import prune as torch_prune
 
 import course_lib as cl
@@ -30,10 +28,6 @@ def distinct_weights(shape, seed):
     n = math.prod(shape)
     magnitudes = (rng.permutation(n) + 1) / n
     return (magnitudes * rng.choice([-1.0, 1.0], size=n)).reshape(shape).astype(np.float32)
-
-
-weight_arrays = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=6),
-                           elements=st.floats(-10, 10, allow_nan=False, width=32))
 
 
 def test_pruning_returns_new_arrays_and_keeps_float_dtype():
@@ -105,4 +99,3 @@ def test_storage_formats_are_registered():
     assert cl.storage_bytes(model, "bitmask") == sum(bitmask_bytes(p) for p in params)
     pruned, _ = global_magnitude_prune(params, 0.9)
     assert cl.storage_bytes(pruned, "csr") < 0.25 * cl.storage_bytes(pruned, "float32")
-

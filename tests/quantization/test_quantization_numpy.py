@@ -434,4 +434,3 @@ def test_quantization_error_shape_mismatch_and_long_rows():
     w_q = np.zeros((1, 131072), dtype=np.int8)
     raises(ValueError, "in == 131072 (w_q.shape[1]), must be <= 131071 so that the int32 sum cannot overflow.",
            int8_matmul, w_q, np.zeros(131072, dtype=np.int8))
-
