@@ -304,6 +304,19 @@ def _bench_grading(quick: bool) -> list[Row]:
             Row("grading", "a class of 100 (extrapolated)", "wall", 100 * wall / n_students, "1 hour", 3600.0, "s")]
 
 
+def _plugin(name: str, module: str, function: str) -> None:
+    """Register a benchmark that lives in a technique's package (imported when it runs)."""
+    def run_plugin(quick: bool) -> list[Row]:
+        import importlib
+
+        return getattr(importlib.import_module(module), function)(quick)
+    BENCHMARKS[name] = run_plugin
+
+
+_plugin("svd", "course_lib.factorization.svd_bench", "bench_svd")
+_plugin("flattened", "course_lib.factorization.flattened_bench", "bench_flattened")
+
+
 def run(names=None, *, quick: bool = False) -> list[Row]:
     """Run the named benchmarks (all when None) and return their rows.
 

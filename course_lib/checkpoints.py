@@ -93,7 +93,7 @@ def load_pretrained(name: str, *, checkpoint_dir: str | os.PathLike | None = Non
 
     Parameters
     ----------
-    name : {"lenet300", "lenet5", "cifar_vgg"}
+    name : {"lenet300", "lenet5", "cifar_vgg", "wide_mlp"}
     checkpoint_dir : str, path or None, keyword-only
         The checkpoint folder (default: the repository's ``data/checkpoints``).
 

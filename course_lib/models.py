@@ -26,7 +26,7 @@ from torch import nn
 from ._validation import check_choice, check_model
 from .layers import weight_layers
 
-__all__ = ["MODELS", "LeNet300100", "LeNet5", "CifarVGG", "Standardize", "build_model", "to_tensor", "check_images",
+__all__ = ["MODELS", "LeNet300100", "LeNet5", "CifarVGG", "WideMLP", "Standardize", "build_model", "to_tensor", "check_images",
            "MNIST_MEAN", "MNIST_STD", "CIFAR10_MEAN", "CIFAR10_STD"]
 
 
@@ -106,6 +106,35 @@ class LeNet5(nn.Module):
         return self.fc2(x)
 
 
+class WideMLP(nn.Module):
+    """A wide MNIST MLP, 784-1024-1024-10 with ReLU (1,863,690 parameters).
+
+    The SVD lesson's layer of realistic width: LeNet-300-100's layers are too small
+    to show what a randomized SVD buys, and random matrices have flat spectra that
+    say nothing about trained layers. Its ``fc2`` (1024 x 1024) is a quarter of a
+    VGG ``fc7`` (4096 x 4096), its ``fc1`` the 1024 x 784 matrix of the
+    randomized-SVD experiments.
+    """
+
+    name = "wide_mlp"
+    dataset = "mnist"
+    input_shape = (1, 28, 28)
+
+    def __init__(self):
+        super().__init__()
+        self.standardize = Standardize(MNIST_MEAN, MNIST_STD)
+        self.fc1 = nn.Linear(784, 1024)
+        self.fc2 = nn.Linear(1024, 1024)
+        self.fc3 = nn.Linear(1024, 10)
+
+    def forward(self, x):
+        """The ``(N, 10)`` logits of ``(N, 1, 28, 28)`` float images ``x`` in [0, 1] (:func:`to_tensor`)."""
+        x = self.standardize(x).flatten(1)
+        x = torch.relu(self.fc1(x))
+        x = torch.relu(self.fc2(x))
+        return self.fc3(x)
+
+
 class CifarVGG(nn.Module):
     """A small VGG-style CNN for CIFAR-10.
 
@@ -145,7 +174,7 @@ class CifarVGG(nn.Module):
         return self.classifier(self.features(self.standardize(x)))
 
 
-MODELS = {"lenet300": LeNet300100, "lenet5": LeNet5, "cifar_vgg": CifarVGG}
+MODELS = {"lenet300": LeNet300100, "lenet5": LeNet5, "cifar_vgg": CifarVGG, "wide_mlp": WideMLP}
 
 
 def build_model(name: str) -> nn.Module:
@@ -153,7 +182,7 @@ def build_model(name: str) -> nn.Module:
 
     Parameters
     ----------
-    name : {"lenet300", "lenet5", "cifar_vgg"}
+    name : {"lenet300", "lenet5", "cifar_vgg", "wide_mlp"}
 
     Raises
     ------

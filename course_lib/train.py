@@ -74,6 +74,7 @@ RECIPES = {
     "lenet5": Recipe("mnist", epochs=8, batch_size=128, optimizer="adam", lr=1e-3),
     "cifar_vgg": Recipe("cifar10", epochs=15, batch_size=128, optimizer="sgd", lr=0.1,
                         weight_decay=5e-4, label_smoothing=0.1, augment=True),
+    "wide_mlp": Recipe("mnist", epochs=10, batch_size=128, optimizer="adam", lr=1e-3),
 }
 
 
@@ -169,7 +170,7 @@ def train_model(name: str, *, epochs: int | None = None, seed: int = 0, data_dir
     Parameters
     ----------
     name : str
-        A key of :data:`RECIPES` (``"lenet300"``, ``"lenet5"``, ``"cifar_vgg"``).
+        A key of :data:`RECIPES` (``"lenet300"``, ``"lenet5"``, ``"cifar_vgg"``, ``"wide_mlp"``).
     epochs : int or None, keyword-only
         Override the recipe's epoch count.
     seed : int, keyword-only

@@ -1,0 +1,13 @@
+"""PyTorch layers of the factorization chapters: a trained layer replaced by its factors.
+
+* :mod:`.svd` -- a Linear layer as two thinner Linear layers from its truncated SVD (notebook 06);
+* :mod:`.flattened` -- a Conv2d as lateral, vertical and horizontal 1-D convolutions (notebook 07).
+"""
+
+from ..._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    exports={},
+    submodules=[],
+)
