@@ -17,6 +17,9 @@ from .._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
-    exports={"lowrank": ["check_rank", "low_rank_params", "break_even_rank", "rank_reduction"]},
-    submodules=["lowrank"],
+    exports={"lowrank": ["check_rank", "low_rank_params", "break_even_rank", "rank_reduction"],
+             "svd": ["TruncatedSVD", "truncated_svd", "choose_rank", "rank_for_energy", "rank_for_compression",
+                     "eckart_young_error", "stretched_spectrum", "matrix_with_spectrum"],
+             "randomized": ["randomized_svd", "randomized_range_finder"]},
+    submodules=["lowrank", "svd", "randomized"],
 )

@@ -8,6 +8,7 @@ from ..._lazy import attach
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
-    exports={},
-    submodules=[],
+    exports={"svd": ["SVD_METHODS", "factorize_linear", "factorize_model", "fine_tune_factorized",
+                     "linear_latency"]},
+    submodules=["svd"],
 )

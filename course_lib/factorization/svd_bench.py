@@ -1,0 +1,176 @@
+"""The SVD chapter's measurements: randomized SVD (ours, scikit-learn, torch) against the exact SVD,
+and a dense against a factorized Linear layer. ``python -m course_lib.bench svd``.
+
+Every method gets the same matrix, the same rank ``k``, oversampling ``p`` and power iterations
+``q``; errors are reported as a multiple of the optimal rank-``k`` error (Eckart--Young,
+``sqrt(sum_{i>k} s_i^2)`` from the exact spectrum), times as the median of repeated runs.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .._validation import check_float_array, check_int
+from ..timing import fixed_threads, latency
+from .lowrank import check_rank
+from .randomized import randomized_svd
+from .svd import eckart_young_error, matrix_with_spectrum, stretched_spectrum
+
+__all__ = ["RANDOMIZED_METHODS", "randomized_methods", "error_ratio", "randomized_vs_references",
+           "trained_like_matrix", "bench_svd"]
+
+RANDOMIZED_METHODS = ("ours", "sklearn", "torch")
+
+
+def randomized_methods(rank: int, oversamples: int, power_iterations: int, seed: int = 0) -> dict:
+    """``name -> fn(matrix) -> (U, s, Vt)`` for our randomized SVD and the two references, at equal ``k, p, q``.
+
+    scikit-learn runs with ``power_iteration_normalizer="QR"`` (the re-orthonormalisation ours
+    does; its default skips it for ``q <= 2``) and ``flip_sign=False``; ``torch.svd_lowrank``
+    takes the sketch size ``k + p`` as its ``q`` and the power iterations as ``niter``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For counts that are not ints >= 0 (``rank`` >= 1).
+    """
+    import torch
+    from sklearn.utils.extmath import randomized_svd as sklearn_randomized_svd
+
+    rank = check_int("rank", rank, minimum=1)
+    p = check_int("oversamples", oversamples, minimum=0)
+    q = check_int("power_iterations", power_iterations, minimum=0)
+
+    def ours(a):
+        return randomized_svd(a, rank, oversamples=p, power_iterations=q, random_state=seed)
+
+    def sklearn(a):
+        return sklearn_randomized_svd(a, rank, n_oversamples=p, n_iter=q, power_iteration_normalizer="QR",
+                                      flip_sign=False, random_state=seed)
+
+    def torch_lowrank(a):
+        torch.manual_seed(seed)
+        u, s, v = torch.svd_lowrank(torch.from_numpy(a), q=min(rank + p, min(a.shape)), niter=q)
+        return u[:, :rank].numpy(), s[:rank].numpy(), v[:, :rank].T.numpy()
+
+    return {"ours": ours, "sklearn": sklearn, "torch": torch_lowrank}
+
+
+def error_ratio(matrix, u, s, vt, spectrum) -> float:
+    """``||A - U diag(s) Vt||_F`` divided by the optimal rank-``k`` error (``k = len(s)``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For arrays that are not finite or of the wrong dimensions.
+    """
+    a = check_float_array("matrix", matrix, ndim=2).astype(np.float64)
+    s = check_float_array("s", s, ndim=1).astype(np.float64)
+    k = check_rank(s.size, *a.shape, "len(s)")
+    optimal = eckart_young_error(spectrum, k)
+    residual = np.linalg.norm(a - (np.asarray(u, np.float64) * s) @ np.asarray(vt, np.float64))
+    if optimal == 0:  # an exactly rank-k matrix: any residual is infinitely worse than the optimum
+        return 1.0 if residual == 0 else float("inf")
+    return float(residual / optimal)
+
+
+def randomized_vs_references(matrix, rank: int, *, oversamples: int = 10, power_iterations=(0, 1, 2),
+                             repeats: int = 3, threads: int = 1, seed: int = 0, exact=None) -> list[dict]:
+    """Error (as a multiple of the optimal) and median time of each randomized SVD, and the exact SVD's time.
+
+    Parameters
+    ----------
+    matrix : array_like, shape (n, m)
+    rank : int
+    oversamples : int, keyword-only
+    power_iterations : sequence of int, keyword-only
+        The ``q`` values to run.
+    repeats, threads : int, keyword-only
+        Timed runs per method (the median is kept) and the BLAS/torch thread count.
+    seed : int, keyword-only
+    exact : tuple (spectrum, ms) or None, keyword-only
+        The exact SVD's singular values and time, when already measured (large matrices).
+
+    Returns
+    -------
+    list of dict
+        One row per method and ``q``: ``method``, ``q``, ``error_ratio``, ``ms``; first the row of
+        ``"exact"`` (``error_ratio`` 1, ``q`` None).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad matrix, rank or count.
+    """
+    a = check_float_array("matrix", matrix, ndim=2).astype(np.float32)
+    rank = check_rank(rank, *a.shape, "rank")
+    repeats = check_int("repeats", repeats, minimum=1)
+    if exact is None:
+        with fixed_threads(threads):
+            start = time.perf_counter()
+            spectrum = np.linalg.svd(a, full_matrices=False)[1].astype(np.float64)
+            exact = (spectrum, (time.perf_counter() - start) * 1e3)
+    spectrum, exact_ms = exact
+    rows = [{"method": "exact", "q": None, "error_ratio": 1.0, "ms": float(exact_ms)}]
+    for q in power_iterations:
+        for name, fn in randomized_methods(rank, oversamples, q, seed).items():
+            result = fn(a)
+            ms = latency(lambda: fn(a), warmup=1, repeats=repeats, threads=threads).median_ms
+            rows.append({"method": name, "q": int(q), "error_ratio": error_ratio(a, *result, spectrum), "ms": ms})
+    return rows
+
+
+def trained_like_matrix(singular_values, shape, *, rng=0) -> np.ndarray:
+    """A float32 matrix of ``shape`` whose spectrum is a trained layer's, stretched (extrapolated) to its size,
+    with random singular vectors (:func:`~course_lib.factorization.svd.matrix_with_spectrum`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`~course_lib.factorization.svd.stretched_spectrum`.
+    """
+    return matrix_with_spectrum(stretched_spectrum(singular_values, min(shape)), tuple(shape), rng=rng)
+
+
+def bench_svd(quick: bool) -> list:
+    """The benchmark: randomized vs exact vs the references, and dense vs factorized Linear latency.
+
+    ``quick``: the wide MLP's trained fc1 (1024 x 784, k = 50, p = 10, q = 0, 1, 2) and its fc2
+    as a layer; otherwise also 4096 x 4096 (k = 250) and 25088 x 4096 (k = 250) matrices with
+    the trained fc2's spectrum stretched to their size (no layer that wide is trained here).
+    """
+    from ..bench import Row
+    from ..checkpoints import load_pretrained
+    from .nn.svd import factorize_linear, linear_latency
+
+    model = load_pretrained("wide_mlp")
+    rows = []
+
+    def add(case, table):
+        for q in sorted({r["q"] for r in table if r["q"] is not None}):
+            by = {r["method"]: r for r in table if r["q"] == q}
+            label = f"{case}, q={q}"
+            for ref in ("sklearn", "torch"):
+                rows.append(Row("svd", f"{label}: error / optimal", "ours", by["ours"]["error_ratio"], ref,
+                                by[ref]["error_ratio"], "x"))
+                rows.append(Row("svd", f"{label}: time", "ours", by["ours"]["ms"], ref, by[ref]["ms"], "ms"))
+            rows.append(Row("svd", f"{label}: time", "ours", by["ours"]["ms"], "exact np.linalg.svd",
+                            table[0]["ms"], "ms"))
+
+    fc1 = model.fc1.weight.detach().numpy()
+    add("wide_mlp fc1 1024x784, k=50, p=10", randomized_vs_references(fc1, 50, repeats=3 if quick else 10))
+    if not quick:
+        spectrum = np.linalg.svd(model.fc2.weight.detach().numpy().astype(np.float64), compute_uv=False)
+        for shape in ((4096, 4096), (25088, 4096)):
+            a = trained_like_matrix(spectrum, shape)
+            add(f"{shape[0]}x{shape[1]} (trained fc2 spectrum, stretched), k=250, p=10",
+                randomized_vs_references(a, 250, power_iterations=(1, 2), repeats=1))
+    layer = model.fc2
+    small = factorize_linear(layer, 100)
+    for batch in (1, 100):
+        rows.append(Row("svd", f"wide_mlp fc2 1024x1024 -> rank 100, batch {batch}, 1 thread", "factorized",
+                        linear_latency(small, batch=batch, repeats=20 if quick else 200), "dense",
+                        linear_latency(layer, batch=batch, repeats=20 if quick else 200), "ms"))
+    return rows
