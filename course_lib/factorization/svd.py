@@ -325,9 +325,10 @@ def matrix_with_spectrum(singular_values, shape, *, rng=None, dtype=np.float32) 
     if s.size != min(n, m):
         raise ValueError(f"singular_values has {s.size} values, must have min(n, m) == {min(n, m)}.")
     gen = check_random_state(rng)
+    work = np.float64 if np.dtype(dtype) == np.float64 else np.float32  # float32 is twice as fast for big ones
 
     def orthonormal(rows):
-        q, r = np.linalg.qr(gen.standard_normal((rows, s.size), dtype=np.float32))
+        q, r = np.linalg.qr(gen.standard_normal((rows, s.size), dtype=work))
         return q * np.sign(np.diag(r))  # the sign fix makes Q Haar-distributed
 
-    return ((orthonormal(n) * s.astype(np.float32)) @ orthonormal(m).T).astype(dtype)
+    return ((orthonormal(n) * s.astype(work)) @ orthonormal(m).T).astype(dtype)
