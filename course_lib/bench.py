@@ -226,6 +226,7 @@ def _bench_widgets(quick: bool) -> list[Row]:
         PTQExplorer,
         QuantizationExplorer,
         ScheduleExplorer,
+        SVDExplorer,
         WeightPruningExplorer,
     )
 
@@ -252,6 +253,8 @@ def _bench_widgets(quick: bool) -> list[Row]:
          [dict(bits=b, per_channel=c, method=m) for b, c, m in ((8, True, "percentile"), (4, False, "minmax"),
                                                                (3, True, "maxabs"), (2, True, "percentile"),
                                                                (6, False, "percentile"))]),
+        ("06 SVD, rank per layer and q", SVDExplorer(load_pretrained("wide_mlp"), load_mnist("test", limit=1000)),
+         [dict(ranks={"fc1": a, "fc2": b}, method=m) for a, b, m in SVDExplorer.BENCH_CALLS]),
     ]
     rows = []
     for label, explorer, calls in cases:

@@ -15,6 +15,7 @@ __getattr__, __dir__, __all__ = attach(
         "pruning": ["NeuronPruningExplorer", "WeightPruningExplorer"],
         "quantization": ["QuantizationExplorer", "PTQExplorer"],
         "schedules": ["ScheduleExplorer"],
+        "svd": ["SVDExplorer"],
     },
-    submodules=["layout", "prediction", "pruning", "quantization", "schedules"],
+    submodules=["layout", "prediction", "pruning", "quantization", "schedules", "svd"],
 )
