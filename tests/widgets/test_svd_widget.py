@@ -57,7 +57,7 @@ def test_update_redraws_and_widget_reacts(svd_explorer, one_thread):
 
 
 def test_bad_input(svd_explorer):
-    raises(ValueError, "ranks['fc1'] == 0, must be >= 1.", {"fc1": 0, "fc2": 5})
+    raises(ValueError, "ranks['fc1'] == 0, must be >= 1.", svd_explorer.compute, {"fc1": 0, "fc2": 5})
     raises(ValueError, "ranks['fc2'] == 101, must be <= 100 (min(n, m) of a 100x300 matrix).",
            svd_explorer.compute, {"fc1": 5, "fc2": 101})
     raises(ValueError, "ranks == {'fc1': 5}, must be a dict with a rank for each of fc1, fc2.",
