@@ -20,12 +20,15 @@ full marks with every hidden case (the round-trip test).
 from course_lib.exercises import add_cases
 from course_lib.exercises.bank import (  # importing the bank registers the course's exercises first
     accuracy_case,
+    break_even_case,
     calibration_case,
     cubic_case,
     mask_case,
     matvec_case,
     merge_case,
     mlp_case,
+    q3_case,
+    rank_plan_case,
     rarely_case,
     ste_case,
 )
@@ -51,3 +54,9 @@ add_cases("05-fake-quant-ste",
           ("hidden: 6-bit affine, a 3x5x2 tensor", ste_case(51, (3, 5, 2), 0.1, -4, -32, 31)))
 add_cases("05-calibration-range",
           ("hidden: 99.5th percentile of 2,000 values", calibration_case(52, 2000, "percentile", 99.5)))
+add_cases("06-rank-for-compression",
+          ("hidden: 1000x3000 at 7.5x", rank_plan_case(1000, 3000, 7.5)))
+add_cases("06-break-even",
+          ("hidden: 1x50", break_even_case(1, 50)), ("hidden: 37x1000", break_even_case(37, 1000)))
+add_cases("06-seed-q3",
+          ("hidden: a 90x70 weight, rank 9, 80% pruned", q3_case(61, (90, 70), 9, 0.8, 0.1)))
