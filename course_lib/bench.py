@@ -215,12 +215,12 @@ WIDGET_BUDGET_MS = 150.0
 def _bench_widgets(quick: bool) -> list[Row]:
     """Update time of each notebook explorer against the 150 ms budget for 'instant' (median)."""
     import matplotlib
-
     matplotlib.use("Agg")
     from .checkpoints import load_pretrained
     from .data import load_mnist
     from .pruning import nn as prune_nn
     from .widgets import (
+        FlattenedExplorer,
         NeuronPruningExplorer,
         PredictionExplorer,
         PTQExplorer,
@@ -255,6 +255,7 @@ def _bench_widgets(quick: bool) -> list[Row]:
                                                                (6, False, "percentile"))]),
         ("06 SVD, rank per layer and q", SVDExplorer(load_pretrained("wide_mlp"), load_mnist("test", limit=1000)),
          [dict(ranks={"fc1": a, "fc2": b}, method=m) for a, b, m in SVDExplorer.BENCH_CALLS]),
+        FlattenedExplorer.bench_case(),
     ]
     rows = []
     for label, explorer, calls in cases:

@@ -22,15 +22,19 @@ from course_lib.exercises.bank import (  # importing the bank registers the cour
     accuracy_case,
     break_even_case,
     calibration_case,
+    cnn_layer_cost_case,
     cubic_case,
+    flattened_cost_case,
     mask_case,
     matvec_case,
     merge_case,
     mlp_case,
     q3_case,
+    rank1_case,
     rank_plan_case,
     rarely_case,
     ste_case,
+    trained_rank1_case,
 )
 
 add_cases("00-mlp-params",
@@ -60,3 +64,9 @@ add_cases("06-break-even",
           ("hidden: 1x50", break_even_case(1, 50)), ("hidden: 37x1000", break_even_case(37, 1000)))
 add_cases("06-seed-q3",
           ("hidden: a 90x70 weight, rank 9, 80% pruned", q3_case(61, (90, 70), 9, 0.8, 0.1)))
+add_cases("07-rank1-filter",
+          ("hidden: a 5x1x9 filter", rank1_case(71, 5, 1, 9)),
+          ("hidden: the trained CNN's features.11, filter 17", trained_rank1_case(11, 17)))
+add_cases("07-flattened-cost",
+          ("hidden: 7x7, 3 -> 96, 55x55, R = 1", flattened_cost_case(3, 96, 7, 7, 1, 55, 55)),
+          ("hidden: the CNN's features.4 (16x16 maps), R = 4", cnn_layer_cost_case("features.4", 4, 16)))

@@ -20,6 +20,8 @@ __getattr__, __dir__, __all__ = attach(
     exports={"lowrank": ["check_rank", "low_rank_params", "break_even_rank", "rank_reduction"],
              "svd": ["TruncatedSVD", "truncated_svd", "choose_rank", "rank_for_energy", "rank_for_compression",
                      "eckart_young_error", "stretched_spectrum", "matrix_with_spectrum"],
-             "randomized": ["randomized_svd", "randomized_range_finder"]},
-    submodules=["lowrank", "svd", "randomized"],
+             "randomized": ["randomized_svd", "randomized_range_finder"],
+             "flattened": ["FlattenConvergenceWarning", "FlattenedFilters", "flatten_filters", "reconstruct_filters",
+                           "rank1_filter", "flattened_params", "conv_params", "flattened_macs", "conv_macs"]},
+    submodules=["lowrank", "svd", "randomized", "flattened", "flattened_bench"],
 )

@@ -11,11 +11,12 @@ from .._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     exports={
+        "flattened": ["FlattenedExplorer"],
         "prediction": ["PredictionExplorer"],
         "pruning": ["NeuronPruningExplorer", "WeightPruningExplorer"],
         "quantization": ["QuantizationExplorer", "PTQExplorer"],
         "schedules": ["ScheduleExplorer"],
         "svd": ["SVDExplorer"],
     },
-    submodules=["layout", "prediction", "pruning", "quantization", "schedules", "svd"],
+    submodules=["flattened", "layout", "prediction", "pruning", "quantization", "schedules", "svd"],
 )

@@ -7,7 +7,8 @@ inputs students never see. The bank imports the mechanism (:mod:`course_lib.exer
 never the reverse: :func:`course_lib.exercises.load_bank` is the one call that loads it.
 """
 
-from . import intro, practice, pruning, quantization, svd  # noqa: F401  (importing registers the exercises)
+from . import flattened, intro, practice, pruning, quantization, svd  # noqa: F401  (importing registers the exercises)
+from .flattened import cnn_layer_cost_case, flattened_cost_case, rank1_case, trained_rank1_case
 from .intro import accuracy_case, mlp_case
 from .practice import calibration_case, ste_case
 from .pruning import EXAMPLE_C, EXAMPLE_W, cubic_case, mask_case, merge_case, rarely_case
@@ -16,4 +17,5 @@ from .svd import break_even_case, q3_case, rank_plan_case
 
 __all__ = ["accuracy_case", "mlp_case", "EXAMPLE_C", "EXAMPLE_W", "cubic_case", "mask_case", "rarely_case",
            "matvec_case", "merge_case", "ste_case", "calibration_case",
-           "rank_plan_case", "break_even_case", "q3_case"]
+           "rank_plan_case", "break_even_case", "q3_case", "rank1_case", "trained_rank1_case",
+           "flattened_cost_case", "cnn_layer_cost_case"]

@@ -9,6 +9,8 @@ from ..._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     exports={"svd": ["SVD_METHODS", "factorize_linear", "factorize_model", "fine_tune_factorized",
-                     "linear_latency"]},
-    submodules=["svd"],
+                     "linear_latency"],
+             "flattened": ["FlattenedConv2d", "flattened_conv2d", "flatten_conv2d", "flatten_model"],
+             "flattened_train": ["FLATTENED_LAYERS", "compare_training"]},
+    submodules=["svd", "flattened", "flattened_train"],
 )

@@ -1,0 +1,117 @@
+"""Decompose-then-fine-tune vs train-from-scratch for the flattened CNN (notebook 07).
+
+``python -m course_lib.factorization.nn.flattened_train [--out PATH]`` runs the long comparison
+once (minutes on a CPU) and writes its numbers to ``notebooks/results/07_flattened_full.json``,
+which notebook 07 reads in its full mode; the fast mode calls :func:`compare_training` with a few
+steps on a subset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..._validation import check_int, check_names, check_positive_float
+from ...checkpoints import load_pretrained
+from ...data import load_cifar10
+from ...measure import accuracy
+from ...models import build_model, to_tensor
+from ...train import adam_steps
+from .flattened import flatten_model
+
+__all__ = ["FLATTENED_LAYERS", "RESULTS_FILE", "compare_training", "main"]
+
+#: The CNN's convolutions that notebook 07 flattens: all but the first (3 input channels, 864 weights).
+FLATTENED_LAYERS = ("features.4", "features.7", "features.11", "features.14")
+RESULTS_FILE = Path(__file__).resolve().parents[3] / "notebooks" / "results" / "07_flattened_full.json"
+
+
+def compare_training(train, test, *, layers=FLATTENED_LAYERS, finetune_steps: int, scratch_steps: int,
+                     batch_size: int = 128, finetune_lr: float = 1e-3, scratch_lr: float = 2e-3, seed: int = 0,
+                     progress: bool = True) -> dict:
+    """Test accuracy of the rank-1 flattened CNN: decomposed, fine-tuned, and trained from scratch.
+
+    Parameters
+    ----------
+    train, test : Dataset
+        CIFAR-10 splits (``course_lib.data.load_cifar10``).
+    layers : sequence of str, keyword-only
+        The Conv2d layers to flatten (rank 1).
+    finetune_steps, scratch_steps : int, keyword-only
+        Adam steps of ``batch_size`` images for fine-tuning the decomposed network and for training
+        the flattened network from its random initialisation.
+    batch_size : int, keyword-only
+    finetune_lr, scratch_lr : float, keyword-only
+        Adam's learning rates.
+    seed : int, keyword-only
+        Seeds the fresh weights and the data order.
+    progress : bool, keyword-only
+        Progress bars.
+
+    Returns
+    -------
+    dict
+        ``dense``, ``decomposed``, ``fine_tuned``, ``from_scratch`` (test accuracies), the step
+        counts, ``train_images``, ``test_images`` and the seconds each training took.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad count, rate or layer name.
+    """
+    layers = check_names("layers", list(layers))
+    finetune_steps = check_int("finetune_steps", finetune_steps, minimum=0)
+    scratch_steps = check_int("scratch_steps", scratch_steps, minimum=0)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    finetune_lr = check_positive_float("finetune_lr", finetune_lr)
+    scratch_lr = check_positive_float("scratch_lr", scratch_lr)
+    x = to_tensor(train.images)
+    dense = load_pretrained("cifar_vgg")
+    out = {"layers": layers, "train_images": len(train.labels), "test_images": len(test.labels),
+           "batch_size": batch_size, "finetune_steps": finetune_steps, "scratch_steps": scratch_steps,
+           "dense": accuracy(dense, test.images, test.labels)}
+    model = flatten_model(dense, layers)
+    out["decomposed"] = accuracy(model, test.images, test.labels)
+    start = time.perf_counter()
+    adam_steps(model, x, train.labels, epochs=10 ** 6, max_steps=finetune_steps, batch_size=batch_size,
+               lr=finetune_lr, gen=np.random.default_rng(seed), progress=progress, desc="fine-tune")
+    out["finetune_s"] = time.perf_counter() - start
+    out["fine_tuned"] = accuracy(model, test.images, test.labels)
+    torch.manual_seed(seed)
+    model = flatten_model(build_model("cifar_vgg"), layers, decompose=False)
+    start = time.perf_counter()
+    adam_steps(model, x, train.labels, epochs=10 ** 6, max_steps=scratch_steps, batch_size=batch_size,
+               lr=scratch_lr, gen=np.random.default_rng(seed), progress=progress, desc="from scratch")
+    out["scratch_s"] = time.perf_counter() - start
+    out["from_scratch"] = accuracy(model, test.images, test.labels)
+    return out
+
+
+def main(argv=None) -> int:
+    """Run the full-mode comparison (all of CIFAR-10) and write it as JSON; returns 0."""
+    parser = argparse.ArgumentParser(prog="python -m course_lib.factorization.nn.flattened_train")
+    parser.add_argument("--out", default=str(RESULTS_FILE))
+    parser.add_argument("--finetune-epochs", type=int, default=2)
+    parser.add_argument("--scratch-epochs", type=int, default=10)
+    args = parser.parse_args(argv)
+    train, test = load_cifar10("train"), load_cifar10("test")
+    steps = -(-len(train.labels) // 128)
+    result = compare_training(train, test, finetune_steps=args.finetune_epochs * steps,
+                              scratch_steps=args.scratch_epochs * steps)
+    result.update(threads=torch.get_num_threads(), command="python -m course_lib.factorization.nn.flattened_train "
+                  + " ".join(argv if argv is not None else sys.argv[1:]))
+    path = Path(args.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
