@@ -10,7 +10,8 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     exports={"svd": ["SVD_METHODS", "factorize_linear", "factorize_model", "fine_tune_factorized",
                      "linear_latency"],
-             "flattened": ["FlattenedConv2d", "flattened_conv2d", "flatten_conv2d", "flatten_model"],
+             "flattened": ["FLATTENED_MODES", "FlattenedConv2d", "flattened_conv2d", "flatten_conv2d", "flatten_model",
+                           "set_flattened_mode"],
              "flattened_train": ["FLATTENED_LAYERS", "compare_training"]},
     submodules=["svd", "flattened", "flattened_train"],
 )
