@@ -157,3 +157,22 @@ def test_converter_messages():
     raises(ValueError, "layer.weight contains NaN or infinite values, must be finite.", flatten_conv2d, bad)
     raises(ValueError, "rank == 0, must be >= 1.", FlattenedConv2d, 3, 4, 3, 0)
     raises(ValueError, "stride == 0, must be >= 1.", FlattenedConv2d, 3, 4, 3, stride=0)
+
+
+def test_the_3d_mode_is_the_same_function_with_the_same_gradients():
+    from course_lib.factorization.nn import set_flattened_mode
+
+    layer = _layer(4, 6, 3, 2, padding=1, stride=(2, 1))
+    x = torch.randn(2, 4, 9, 7, dtype=torch.double)
+    params = [layer.lateral, layer.vertical, layer.horizontal, layer.bias]
+    out1 = layer(x)
+    g1 = torch.autograd.grad(out1.square().sum(), params)
+    model = set_flattened_mode(nn.Sequential(layer), "3d")
+    assert layer.mode == "3d" and "mode='3d'" in repr(model)
+    out3 = layer(x)
+    g3 = torch.autograd.grad(out3.square().sum(), params)
+    torch.testing.assert_close(out3, out1)
+    for a, b in zip(g1, g3):
+        torch.testing.assert_close(a, b)
+    raises(ValueError, "mode == '2d', must be one of '1d', '3d'.", set_flattened_mode, model, "2d")
+    raises(ValueError, "mode == 'fast', must be one of '1d', '3d'.", FlattenedConv2d, 3, 4, 3, mode="fast")
