@@ -23,6 +23,7 @@ from course_lib.exercises.bank import (  # importing the bank registers the cour
     break_even_case,
     calibration_case,
     cnn_layer_cost_case,
+    costs_case,
     cubic_case,
     flattened_cost_case,
     mask_case,
@@ -34,6 +35,7 @@ from course_lib.exercises.bank import (  # importing the bank registers the cour
     rank_plan_case,
     rarely_case,
     ste_case,
+    storage_case,
     trained_rank1_case,
 )
 
@@ -46,12 +48,18 @@ add_cases("00-accuracy",
 add_cases("01-magnitude-mask",
           ("hidden: remove 17 of a 3x4x5 tensor", mask_case(11, (3, 4, 5), 17)),
           ("hidden: remove 1 of a 2x9 matrix", mask_case(12, (2, 9), 1)))
+add_cases("01-storage-bytes",
+          ("hidden: a 40x300 matrix, 97% zeros", storage_case(13, (40, 300), 0.97)),
+          ("hidden: a 1x70000 row (4-byte column indices)", storage_case(14, (1, 70000), 0.5)))
 add_cases("02-rarely-active",
           ("hidden: 16 neurons, 80 images", rarely_case(21, 80, 16, 0.3, 0.2)))
 add_cases("03-gradual",
           ("hidden: 20% -> 70% over steps 2..12", cubic_case(0.2, 0.7, 2, 12)))
 add_cases("04-int8-matvec",
           ("hidden: a 9x4 layer, a_w = 1.5, a_x = 0.25", matvec_case(31, 9, 4, 1.5, 0.25)))
+add_cases("04-int8-costs",
+          ("hidden: a 512 -> 2048 layer", costs_case(2048, 512)),
+          ("hidden: 131072 inputs (33 bits)", costs_case(2, 131072)))
 add_cases("02-merge-duplicates",
           ("hidden: 9 neurons, merge 8 into 4", merge_case(41, 6, 9, 5, 4, 8)))
 add_cases("05-fake-quant-ste",

@@ -40,6 +40,7 @@ __all__ = [
     "add_cases",
     "check",
     "compare",
+    "compare_fields",
     "EXERCISES",
 ]
 
@@ -176,3 +177,16 @@ def compare(answer: Any, expected: Any, *, name: str = "answer", rtol: float = 1
         where = f" at index {shown}{more}" if ok.ndim else ""
         return [f"{name} is wrong in {int((~ok).sum())} of {ok.size} entries{where}"]
     return []
+
+
+def compare_fields(name: str, answer: Any, expected: dict) -> list[str]:
+    """Compare an answer that must be a dict with ``expected``'s keys, each value with :func:`compare`.
+
+    Like :func:`compare`, the problems never contain an expected value.
+    """
+    if not isinstance(answer, dict):
+        return [f"{name} returned a {type(answer).__name__}, expected a dict with keys {sorted(expected)}"]
+    missing = sorted(k for k in expected if k not in answer)
+    if missing:
+        return [f"{name} has no key {missing}: expected the keys {sorted(expected)}"]
+    return [p for key, value in expected.items() for p in compare(answer[key], value, name=f"{name}[{key!r}]")]

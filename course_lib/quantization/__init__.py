@@ -39,7 +39,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     exports={
         "seed": ["quantize_seed", "dequantize_seed", "int8_matmul", "dequantize_product", "seed_matvec",
-                 "MAX_INT8_DOT_LENGTH"],
+                 "MAX_INT8_DOT_LENGTH", "accumulator_bits"],
         "grid": ["qrange"],
         "uniform": ["quantize", "dequantize", "fake_quantize", "qparams"],
         "ranges": ["choose_range"],

@@ -10,13 +10,38 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_float_values, check_int_array, check_positive_float
+from .._validation import check_float_values, check_int, check_int_array, check_positive_float
 
 __all__ = ["quantize_seed", "dequantize_seed", "int8_matmul", "dequantize_product", "seed_matvec",
-           "MAX_INT8_DOT_LENGTH"]
+           "MAX_INT8_DOT_LENGTH", "accumulator_bits"]
 
 #: Longest int8 dot product whose int32 sum cannot overflow: (2**31 - 1) // 128**2.
 MAX_INT8_DOT_LENGTH = (2**31 - 1) // (128 * 128)  # 131071
+
+
+def accumulator_bits(n_terms: int) -> int:
+    """Bits of the narrowest signed integer that holds any sum of ``n_terms`` products of int8 codes.
+
+    Each product obeys ``|q_w q_x| <= 128 * 128 = 2**14``, so the sum needs
+    ``n 2**14 <= 2**(b-1) - 1``: the smallest such ``b``.
+
+    Parameters
+    ----------
+    n_terms : int
+        The dot-product length (a layer's number of inputs), ``>= 1``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``n_terms`` is not an int ``>= 1``.
+
+    Examples
+    --------
+    >>> accumulator_bits(1), accumulator_bits(784), accumulator_bits(MAX_INT8_DOT_LENGTH)
+    (16, 25, 32)
+    """
+    n_terms = check_int("n_terms", n_terms, minimum=1)
+    return (n_terms * 2**14).bit_length() + 1
 
 
 def quantize_seed(x, a) -> np.ndarray:

@@ -120,20 +120,33 @@ def test_magnitude_mask_exercise_catches_wrong_tie_breaking():
     assert not result and any("ties" in p for p in result.problems)
 
 
-def test_zeroing_question_hides_the_answer():
-    import inspect
+def test_storage_bytes_exercise():
+    from course_lib.pruning import bitmask_bytes, csr_bytes
 
-    from course_lib.exercises import bank
-    from course_lib.exercises.bank import pruning as bank_pruning
+    def right(w):
+        return {"dense": 4 * w.size, "csr": csr_bytes(w), "bitmask": bitmask_bytes(w)}
 
-    assert cl.check("01-zeroing-problems", {"A", "B", "C", "E"}, quiet=True)
-    assert cl.check("01-zeroing-problems", "abce", quiet=True)  # letters in any form
-    wrong = cl.check("01-zeroing-problems", {"A", "B", "C", "D", "E"}, quiet=True)
-    assert not wrong and "judged wrongly" in wrong.problems[0]
-    assert "unknown" not in cl.check("01-zeroing-problems", {"Z"}, quiet=True).problems[0]
-    assert not cl.check("01-zeroing-problems", 3, quiet=True)
-    source = inspect.getsource(bank) + inspect.getsource(bank_pruning)
-    assert '{"A", "B", "C", "E"}' not in source and "ABCE" not in source
+    assert cl.check("01-storage-bytes", right, quiet=True)
+    # zeroing "saves" memory only if the zeros are not stored: the dense count must not shrink
+    nnz_dense = cl.check("01-storage-bytes", lambda w: {**right(w), "dense": 4 * np.count_nonzero(w)}, quiet=True)
+    assert not nnz_dense and nnz_dense.passed == 1  # only the matrix without zeros passes
+    # CSR with 4-byte column indices everywhere: wrong once the matrix is wide enough for 2-byte ones
+    wide_indices = cl.check("01-storage-bytes", lambda w: {**right(w), "csr": int(np.count_nonzero(w)) * 8
+                                                           + 4 * (w.shape[0] + 1)}, quiet=True)
+    assert not wide_indices
+    assert not cl.check("01-storage-bytes", lambda w: [4 * w.size], quiet=True)
+
+
+def test_int8_costs_exercise():
+    def right(n_out, n_in):
+        return {"float32_bytes": 4 * (n_out * n_in + n_out), "int8_bytes": n_out * n_in + 4 + 4 * n_out,
+                "accumulator_bits": (n_in * 2**14).bit_length() + 1}
+
+    assert cl.check("04-int8-costs", right, quiet=True)
+    int16 = cl.check("04-int8-costs", lambda o, i: {**right(o, i), "accumulator_bits": 16}, quiet=True)
+    assert not int16 and int16.passed == 1  # one input: 16 bits are enough; 784 inputs need 25
+    int8_biases = cl.check("04-int8-costs", lambda o, i: {**right(o, i), "int8_bytes": o * i + 4 + o}, quiet=True)
+    assert not int8_biases and int8_biases.passed == 0
 
 
 def test_rarely_active_and_gradual_exercises():

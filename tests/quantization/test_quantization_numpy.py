@@ -434,3 +434,21 @@ def test_quantization_error_shape_mismatch_and_long_rows():
     w_q = np.zeros((1, 131072), dtype=np.int8)
     raises(ValueError, "in == 131072 (w_q.shape[1]), must be <= 131071 so that the int32 sum cannot overflow.",
            int8_matmul, w_q, np.zeros(131072, dtype=np.int8))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 784, 4096, 131071, 131072, 10**6])
+def test_accumulator_bits_is_the_narrowest_safe_width(n):
+    from course_lib.quantization import accumulator_bits
+
+    b = accumulator_bits(n)
+    worst = n * (-128) * (-128)  # the largest sum; the most negative, n * -128 * 127, is smaller in magnitude
+    assert worst <= 2 ** (b - 1) - 1 and worst > 2 ** (b - 2) - 1
+
+
+def test_accumulator_bits_bad_input():
+    from course_lib.quantization import accumulator_bits
+
+    with pytest.raises(ValueError, match="n_terms == 0, must be >= 1"):
+        accumulator_bits(0)
+    with pytest.raises(TypeError, match="n_terms"):
+        accumulator_bits(3.0)

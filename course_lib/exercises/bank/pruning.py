@@ -1,13 +1,13 @@
-"""Exercises of notebooks 01-03: pruning by hand, magnitude masks, rarely active neurons, the cubic schedule."""
+"""Exercises of notebooks 01-03: pruning by hand, magnitude masks, storage bytes, rarely active neurons, the
+cubic schedule."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import compare, exercise
-from ..statements import statements_case
+from ..core import compare, compare_fields, exercise
 
-__all__ = ["EXAMPLE_W", "EXAMPLE_C", "ZEROING_STATEMENTS", "mask_case", "rarely_case", "merge_case", "cubic_case"]
+__all__ = ["EXAMPLE_W", "EXAMPLE_C", "storage_case", "mask_case", "rarely_case", "merge_case", "cubic_case"]
 
 
 EXAMPLE_W = np.array([[0.31, -0.02, 0.75], [-0.48, 0.09, -0.11], [0.05, -0.93, 0.2]])
@@ -44,8 +44,6 @@ exercise("01-magnitude-mask", "A count-based magnitude mask").cases.extend([
     ("remove none", mask_case(3, (4,), 0)),
     ("remove all", mask_case(4, (3, 2), 6)),
 ])
-
-# Seed question 1, as true/false statements (see notebook 01). Only a digest of the
 
 def rarely_case(seed, n, units, threshold, max_rate):
     def run(fn):
@@ -87,13 +85,27 @@ exercise("03-gradual", "Zhu & Gupta's gradual (cubic) sparsity schedule").cases.
     ("one-step ramp", cubic_case(0.1, 0.8, 3, 4)),
 ])
 
-# Seed question 1, as true/false statements (see notebook 01). Only a digest of the
-# right set is stored, so the answer cannot be read here.
-ZEROING_STATEMENTS = "ABCDEF"
-_ZEROING_DIGEST = "5e5d4666bcc26f8f90ed20dafb1fe6321d671b2c39e346fa7eac24dcd0745beb"
+def storage_case(seed, shape, sparsity):
+    """A case for ``storage_bytes(w) -> {"dense", "csr", "bitmask"}`` on a pruned float32 matrix."""
+    def run(fn):
+        from ...pruning import bitmask_bytes, csr_bytes
 
-exercise("01-zeroing-problems", "Seed question 1: problems of zeroing weights").cases.append(
-    ("the six statements", statements_case("01-zeroing-problems", ZEROING_STATEMENTS, _ZEROING_DIGEST)))
+        rng = np.random.default_rng(seed)
+        w = rng.normal(size=shape).astype(np.float32)
+        w[rng.random(shape) < sparsity] = 0.0
+        expected = {"dense": 4 * w.size, "csr": csr_bytes(w), "bitmask": bitmask_bytes(w)}
+        return compare_fields(f"storage_bytes(w of shape {shape}, {np.mean(w == 0):.0%} zeros)", fn(w.copy()), expected)
+    return run
+
+
+# Seed question 1 ("what problems can arise when zeroing weights?"), measured: zeroing alone
+# saves no byte; a sparse format saves memory only past a sparsity that its indices set.
+exercise("01-storage-bytes", "Seed question 1, measured: the bytes of a pruned matrix").cases.extend([
+    ("a 4x5 matrix, about half zeros", storage_case(0, (4, 5), 0.6)),
+    ("no zeros: CSR costs more than dense", storage_case(1, (6, 7), 0.0)),
+    ("300x784, 90% zeros (2-byte column indices)", storage_case(2, (300, 784), 0.9)),
+    ("all zeros: the row pointers remain", storage_case(3, (5, 3), 1.0)),
+])
 
 
 def merge_case(seed, n_in, units, n_out, keep, drop):

@@ -1,13 +1,12 @@
-"""Exercises of notebook 04: the seed's question 4, an int8 matrix-vector product, seed question 2."""
+"""Exercises of notebook 04: the seed's question 4, an int8 matrix-vector product, seed question 2 computed."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import compare, exercise
-from ..statements import statements_case
+from ..core import compare, compare_fields, exercise
 
-__all__ = ["SEED_Q4_MATRIX", "matvec_case"]
+__all__ = ["SEED_Q4_MATRIX", "matvec_case", "costs_case"]
 
 
 SEED_Q4_MATRIX = np.array([[3.0, -0.5], [1.0, 2.0]])
@@ -49,9 +48,24 @@ exercise("04-int8-matvec", "An int8 matrix-vector product with dequantization").
     ("a 64x300 layer, a_w = 0.2, a_x = 4", matvec_case(1, 64, 300, 0.2, 4.0)),
 ])
 
-# Seed question 2, as true/false statements (notebook 04); only a digest is stored.
-SPEED_STATEMENTS = "ABCDEF"
-_SPEED_DIGEST = "92e22fa2f3709b4a628d827632ebb19ffa64f5e4a9b70b4f1ba26a75b45c72d6"
+def costs_case(n_out, n_in):
+    """A case for ``int8_costs(n_out, n_in) -> {"float32_bytes", "int8_bytes", "accumulator_bits"}``."""
+    def run(fn):
+        from ...quantization import accumulator_bits, int8_bytes
 
-exercise("04-speed-memory", "Seed question 2: when does quantization save memory and time?").cases.append(
-    ("the six statements", statements_case("04-speed-memory", SPEED_STATEMENTS, _SPEED_DIGEST)))
+        weight = np.zeros((n_out, n_in))
+        expected = {"float32_bytes": 4 * (n_out * n_in + n_out),
+                    "int8_bytes": int8_bytes(weight) + 4 * n_out,
+                    "accumulator_bits": accumulator_bits(n_in)}
+        return compare_fields(f"int8_costs({n_out}, {n_in})", fn(n_out, n_in), expected)
+    return run
+
+
+# Seed question 2 ("how and when does quantization improve speed and memory?"), computed: the
+# memory of an int8 layer and the accumulator its dot products need.
+exercise("04-int8-costs", "Seed question 2, computed: an int8 layer's bytes and accumulator").cases.extend([
+    ("LeNet-300-100's fc1, 784 -> 300", costs_case(300, 784)),
+    ("a 10 -> 3 layer", costs_case(3, 10)),
+    ("one input", costs_case(5, 1)),
+    ("VGG's fc6, 25088 -> 4096", costs_case(4096, 25088)),
+])
