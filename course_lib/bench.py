@@ -317,8 +317,8 @@ def _plugin(name: str, module: str, function: str) -> None:
     BENCHMARKS[name] = run_plugin
 
 
-_plugin("svd", "course_lib.factorization.svd_bench", "bench_svd")
-_plugin("flattened", "course_lib.factorization.flattened_bench", "bench_flattened")
+for _name in ("svd", "flattened", "tt"):  # course_lib/factorization/{name}_bench.py: bench_{name}(quick)
+    _plugin(_name, f"course_lib.factorization.{_name}_bench", f"bench_{_name}")
 
 
 def run(names=None, *, quick: bool = False) -> list[Row]:
