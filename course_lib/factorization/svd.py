@@ -75,6 +75,17 @@ class TruncatedSVD(NamedTuple):
         root = np.sqrt(self.s)
         return self.u * root, root[:, None] * self.vt
 
+    def truncate(self, k: int) -> TruncatedSVD:
+        """The leading ``k`` terms (``1 <= k <= rank``): a sweep over ranks decomposes once.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``k`` is not an int in ``1 .. rank``.
+        """
+        k = check_int("k", k, minimum=1, maximum=self.rank)
+        return TruncatedSVD(self.u[:, :k], self.s[:k], self.vt[:k], self.spectrum)
+
     def reconstruct(self) -> np.ndarray:
         """The rank-``k`` matrix ``u @ diag(s) @ vt``."""
         return (self.u * self.s) @ self.vt

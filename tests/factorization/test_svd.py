@@ -120,3 +120,12 @@ W = np.ones((4, 3))
 ])
 def test_bad_input(call, exc, message):
     raises(exc, message, call)
+
+
+def test_truncate_is_the_smaller_truncated_svd():
+    w = _matrix(3, 20, 12)
+    big, small = truncated_svd(w, 10), truncated_svd(w, 4)
+    cut = big.truncate(4)
+    np.testing.assert_allclose(cut.reconstruct(), small.reconstruct(), atol=1e-12)
+    assert cut.error == pytest.approx(small.error)
+    raises(ValueError, "k == 11, must be <= 10.", big.truncate, 11)

@@ -23,6 +23,7 @@ from ..._validation import (
     check_int,
     check_labels,
     check_model,
+    check_names,
     check_positive_float,
     check_random_state,
 )
@@ -59,8 +60,17 @@ def _decompose(weight: np.ndarray, rank, energy, compression, method, oversample
     return TruncatedSVD(u, s, vt, s)  # only the k leading values are known
 
 
+def _leading(svd, shape, k: int) -> TruncatedSVD:
+    if not isinstance(svd, TruncatedSVD) or (svd.u.shape[0], svd.vt.shape[1]) != tuple(shape):
+        raise ValueError(f"svd must be the TruncatedSVD of this layer's {shape[0]}x{shape[1]} weight "
+                         f"(from truncated_svd), got {type(svd).__name__}.")
+    if k > svd.rank:
+        raise ValueError(f"rank == {k}, must be <= {svd.rank}, the rank of the svd given.")
+    return svd.truncate(k)
+
+
 def factorize_linear(layer, rank=None, *, energy=None, compression=None, method: str = "exact",
-                     oversamples: int = 10, power_iterations: int = 2, random_state=0) -> nn.Sequential:
+                     oversamples: int = 10, power_iterations: int = 2, random_state=0, svd=None) -> nn.Sequential:
     """``layer`` as ``Sequential(Linear(m, k, bias=False), Linear(k, n))`` from its rank-``k`` SVD.
 
     Parameters
@@ -74,6 +84,9 @@ def factorize_linear(layer, rank=None, *, energy=None, compression=None, method:
         ``np.linalg.svd`` or :func:`~course_lib.factorization.randomized.randomized_svd`.
     oversamples, power_iterations, random_state : keyword-only
         For ``method="randomized"`` (``p``, ``q`` and the seed).
+    svd : TruncatedSVD or None, keyword-only
+        The exact SVD of this layer's weight, already computed (``truncated_svd(weight, r)`` with
+        ``r >= rank``): its leading ``rank`` terms are used, so a sweep over ranks decomposes once.
 
     Returns
     -------
@@ -91,7 +104,11 @@ def factorize_linear(layer, rank=None, *, energy=None, compression=None, method:
     """
     _check_linear("layer", layer)
     weight = layer.weight.detach().cpu().numpy()
-    svd = _decompose(weight, rank, energy, compression, method, oversamples, power_iterations, random_state)
+    if svd is None:
+        svd = _decompose(weight, rank, energy, compression, method, oversamples, power_iterations, random_state)
+    else:
+        svd = _leading(svd, weight.shape, choose_rank(svd.spectrum, *weight.shape, rank, energy=energy,
+                                                      compression=compression))
     a, b = svd.factors()
     k = svd.rank
     dtype = layer.weight.dtype
@@ -106,7 +123,7 @@ def factorize_linear(layer, rank=None, *, energy=None, compression=None, method:
 
 
 def factorize_model(model, ranks: dict, *, method: str = "exact", oversamples: int = 10,
-                    power_iterations: int = 2, random_state=0) -> nn.Module:
+                    power_iterations: int = 2, random_state=0, svds: dict | None = None) -> nn.Module:
     """A copy of ``model`` with the named Linear layers replaced by their rank-``k`` factorizations.
 
     Parameters
@@ -118,6 +135,8 @@ def factorize_model(model, ranks: dict, *, method: str = "exact", oversamples: i
         ``{"classifier.1": 64}``.
     method, oversamples, power_iterations, random_state : keyword-only
         As in :func:`factorize_linear`.
+    svds : dict of str -> TruncatedSVD or None, keyword-only
+        Exact SVDs already computed, by layer name (``svd`` of :func:`factorize_linear`).
 
     Returns
     -------
@@ -148,7 +167,8 @@ def factorize_model(model, ranks: dict, *, method: str = "exact", oversamples: i
     for name, k in ranks.items():
         try:
             factorized = factorize_linear(modules[name], k, method=method, oversamples=oversamples,
-                                          power_iterations=power_iterations, random_state=random_state)
+                                          power_iterations=power_iterations, random_state=random_state,
+                                          svd=(svds or {}).get(name))
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"ranks[{name!r}]: {exc}") from None
         set_submodule(new, name, factorized)
@@ -156,8 +176,9 @@ def factorize_model(model, ranks: dict, *, method: str = "exact", oversamples: i
 
 
 def fine_tune_factorized(model, images, labels, *, epochs: int = 1, max_steps: int | None = None,
-                         batch_size: int = 128, lr: float = 1e-4, rng=0, progress: bool = False) -> nn.Module:
-    """A fine-tuned copy of a factorized ``model``: every parameter, the factors included, trained with Adam.
+                         batch_size: int = 128, lr: float = 1e-4, rng=0, progress: bool = False,
+                         trainable=None) -> nn.Module:
+    """A fine-tuned copy of a factorized ``model``: its parameters, the factors included, trained with Adam.
 
     Parameters
     ----------
@@ -174,6 +195,10 @@ def fine_tune_factorized(model, images, labels, *, epochs: int = 1, max_steps: i
         Shuffles the examples.
     progress : bool, keyword-only
         A progress bar.
+    trainable : sequence of str or None, keyword-only
+        Train only the parameters of these submodules (e.g. ``["classifier"]``: the layers above
+        the convolutions, as Denton et al. fine-tune); the rest stay frozen, their batch-norm
+        statistics too (momentum 0). ``None``: every parameter.
 
     Returns
     -------
@@ -183,12 +208,21 @@ def fine_tune_factorized(model, images, labels, *, epochs: int = 1, max_steps: i
     Raises
     ------
     TypeError, ValueError
-        For a bad model, images, labels or count (as :func:`course_lib.pruning.nn.fine_tune`).
+        For a bad model, images, labels or count (as :func:`course_lib.pruning.nn.fine_tune`), or a
+        ``trainable`` name that is not a submodule.
     """
     check_model(model)
     x_all = check_images(model, images)
     labels = check_labels(labels, len(x_all), num_classes=num_outputs(model))
     new = copy.deepcopy(model)
+    if trainable is not None:
+        names = check_names("trainable", trainable, allowed=[n for n, _ in new.named_modules() if n])
+        keep = {id(p) for n in names for p in new.get_submodule(n).parameters()}
+        for p in new.parameters():
+            p.requires_grad_(id(p) in keep)
+        for m in new.modules():
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and not any(id(p) in keep for p in m.parameters()):
+                m.momentum = 0.0  # in train mode it normalises by the batch, but its statistics stay
     return adam_steps(new, x_all, labels, epochs=check_int("epochs", epochs, minimum=0),
                       max_steps=check_int("max_steps", max_steps, minimum=0, allow_none=True),
                       batch_size=check_int("batch_size", batch_size, minimum=1), lr=check_positive_float("lr", lr),

@@ -101,3 +101,36 @@ MODEL = cl.build_model("lenet5")
 ])
 def test_bad_input(call, exc, message):
     raises(exc, message, call)
+
+
+def test_a_precomputed_svd_is_reused():
+    torch.manual_seed(1)
+    layer = nn.Linear(30, 20)
+    full = truncated_svd(layer.weight.detach().numpy(), 20)
+    reused, fresh = factorize_linear(layer, 6, svd=full), factorize_linear(layer, 6)
+    x = torch.randn(5, 30)
+    torch.testing.assert_close(reused(x), fresh(x), rtol=1e-5, atol=1e-6)
+    model = cl.build_model("lenet300")
+    svd = truncated_svd(model.fc2.weight.detach().numpy(), 40)
+    a = factorize_model(model, {"fc2": 10}, svds={"fc2": svd})
+    b = factorize_model(model, {"fc2": 10})
+    torch.testing.assert_close(a.fc2[1].weight @ a.fc2[0].weight, b.fc2[1].weight @ b.fc2[0].weight,
+                               rtol=1e-5, atol=1e-6)
+    raises(ValueError, "rank == 7, must be <= 6, the rank of the svd given.", factorize_linear, layer, 7,
+           svd=full.truncate(6))
+    raises(ValueError, "svd must be the TruncatedSVD of this layer's 20x30 weight (from truncated_svd), got "
+           "TruncatedSVD.", factorize_linear, layer, 2, svd=svd)
+
+
+def test_fine_tuning_only_the_trainable_part(cifar_available):
+    model = factorize_model(cl.load_pretrained("cifar_vgg"), {"classifier.1": 32})
+    train = cl.load_cifar10("train", limit=256, download=False)
+    tuned = fine_tune_factorized(model, train.images, train.labels, max_steps=2, lr=1e-3, trainable=["classifier"])
+    after = tuned.state_dict()
+    for name, before in model.state_dict().items():
+        if name.startswith("features") and not name.endswith("num_batches_tracked"):  # weights and statistics
+            assert torch.equal(before, after[name]), name
+    assert not torch.equal(model.classifier[1][0].weight, tuned.classifier[1][0].weight)
+    raises(ValueError, "trainable[0] == 'head', must be one of " + ", ".join(
+        repr(n) for n, _ in model.named_modules() if n) + ".", fine_tune_factorized, model, train.images,
+        train.labels, trainable=["head"])
