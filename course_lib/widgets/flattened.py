@@ -3,26 +3,40 @@
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 
 import numpy as np
 import torch
 
 from .._validation import check_int, check_model, check_names
-from ..layers import set_submodule
 from ..timing import latency
 from .layout import TestSet, check_dataset, explorer_box
 
 __all__ = ["FlattenedExplorer"]
 
 
+def _positions(model, layers) -> list[int]:
+    """Where each layer sits in ``model.features`` (the CNN's layout: standardize, features, classifier)."""
+    feats = getattr(model, "features", None)
+    ok = (isinstance(feats, torch.nn.Sequential) and hasattr(model, "standardize") and hasattr(model, "classifier"))
+    positions = [int(n.split(".")[1]) if ok and n.count(".") == 1 and n.startswith("features.")
+                 and n.split(".")[1].isdigit() else -1 for n in layers]
+    if not ok or min(positions) < 0 or positions != sorted(positions):
+        raise ValueError(f"layers == {list(layers)!r}, must be convolutions of model.features in network order "
+                         f"(the explorer reuses what precedes a changed layer; a model with standardize, features "
+                         f"and classifier, as the course's CifarVGG).")
+    return positions
+
+
 class FlattenedExplorer:
     """Choose the rank R of each convolution (0 keeps the 3-D layer); see what the decomposition costs.
 
     Every decomposition (each layer at each rank ``1 .. max_rank``) is computed and each layer's
-    forward time measured once, when the explorer is built. An update swaps the chosen filters into a
-    working copy of the model and runs it on the fixed test subset: the flattened filters run as a
-    3-D convolution of the reconstructed weight -- the same function (the tests check the equality),
-    at the dense kernel's speed -- and a setting seen before answers from a cache.
+    forward time measured once, when the explorer is built. An update runs the fixed test subset
+    through the chosen filters -- as a 3-D convolution of the reconstructed weight, the same function
+    (the tests check it) at the dense kernel's speed -- starting from the activations cached for the
+    unchanged layers before it (what precedes the first chosen layer is computed once); a setting
+    seen before answers from a cache.
 
     Parameters
     ----------
@@ -31,7 +45,7 @@ class FlattenedExplorer:
     test : Dataset
         The fixed test subset (a few hundred images keep an update within the 150 ms budget).
     layers : sequence of str
-        The Conv2d layers that get a rank slider.
+        The Conv2d layers that get a rank slider: convolutions of ``model.features``, in network order.
     max_rank : int, keyword-only, default 4
         The largest rank offered.
     timing_batch : int, keyword-only, default 32
@@ -56,6 +70,7 @@ class FlattenedExplorer:
         self.max_rank = check_int("max_rank", max_rank, minimum=1)
         timing_batch = check_int("timing_batch", timing_batch, minimum=1)
         flatten_model(model, self.layers, decompose=False)  # checks every name and layer, cheaply
+        self._positions = _positions(model, self.layers)
         self.model = model.eval()
         modules = dict(self.model.named_modules())
         self._dense = {n: modules[n] for n in self.layers}
@@ -85,7 +100,12 @@ class FlattenedExplorer:
                 options[r] = {"conv": conv, "error": error, "params": sum(p.numel() for p in flat.parameters()),
                               "ms": self._time(flat, inputs[n])}
             self._options[n] = options
-        self._work = copy.deepcopy(self.model)
+        feats = self.model.features
+        with torch.inference_mode():  # what comes before the first chosen layer never changes
+            self._prefix = feats[:self._positions[0]](self.model.standardize(self._test.x))
+        ends = [*self._positions[1:], len(feats)]
+        self._after = [feats[p + 1:end] for p, end in zip(self._positions, ends)]  # each layer's BN, ReLU, pool
+        self._acts: list[OrderedDict] = [OrderedDict() for _ in self.layers[:-1]]  # activations by rank prefix
         self._cache: dict[tuple, dict] = {}
         self.timing_batch = timing_batch
         self.fig = None
@@ -126,17 +146,34 @@ class FlattenedExplorer:
         if ranks in self._cache:
             return self._cache[ranks]
         chosen = [self._options[n][r] for n, r in zip(self.layers, ranks)]
-        for name, option in zip(self.layers, chosen):
-            set_submodule(self._work, name, option["conv"])
         result = {"ranks": ranks, "errors": [o["error"] for o in chosen], "params": [o["params"] for o in chosen],
                   "dense_params": [self._options[n][0]["params"] for n in self.layers],
-                  "accuracy": self._test.accuracy(self._work), "base_accuracy": self.base_accuracy,
+                  "accuracy": self._accuracy(ranks, chosen), "base_accuracy": self.base_accuracy,
                   "ms": sum(o["ms"] for o in chosen), "dense_ms": sum(self._options[n][0]["ms"] for n in self.layers)}
         self._cache[ranks] = result
         return result
 
+    def _accuracy(self, ranks: tuple, chosen: list) -> float:
+        """Run the test subset from the last activation cached for a prefix of ``ranks`` (a slider moved
+        at the end of the network recomputes only the end)."""
+        with torch.inference_mode():
+            act, start = self._prefix, 0
+            for i in range(len(self._acts) - 1, -1, -1):
+                if ranks[:i + 1] in self._acts[i]:
+                    act, start = self._acts[i][ranks[:i + 1]], i + 1
+                    self._acts[i].move_to_end(ranks[:i + 1])
+                    break
+            for i in range(start, len(self.layers)):
+                act = self._after[i](chosen[i]["conv"](act))
+                if i < len(self._acts):
+                    self._acts[i][ranks[:i + 1]] = act
+                    if len(self._acts[i]) > self.MAX_CACHED:
+                        self._acts[i].popitem(last=False)
+            logits = self.model.classifier(act)
+        return float((logits.argmax(1) == self._test.y).float().mean())
+
     def update(self, ranks) -> dict:
-        """Compute and redraw: relative error per layer (left), weights per layer, dense vs chosen (right).
+        """Compute and redraw: relative error per layer (left), weights as a share of the 3-D layer's (right).
 
         Parameters
         ----------
@@ -157,25 +194,24 @@ class FlattenedExplorer:
 
         res = self.compute(ranks)
         k = np.arange(len(self.layers))
-        if self.fig is None:  # artists made once; an update only changes their heights
-            with plt.ioff():
-                self.fig = plt.figure(figsize=(8.5, 2.8))
+        if self.fig is None:  # artists made once; an update only changes their heights (no legend, short labels:
+            with plt.ioff():       # the PNG is what the notebook shows, and drawing it is most of an update)
+                self.fig = plt.figure(figsize=(8.5, 2.6))
             ax1, ax2 = self._axes = self.fig.subplots(1, 2)
             self._err_bars = ax1.bar(k, res["errors"], color="C3")
             ax1.set_ylim(0, 1)
-            ax1.set_ylabel("relative error ||W - W^|| / ||W||")
-            ax2.bar(k - 0.2, res["dense_params"], width=0.4, color="gray", label="3-D")
-            self._par_bars = ax2.bar(k + 0.2, res["params"], width=0.4, color="C0", label="chosen")
-            ax2.set_yscale("log")
-            ax2.set_ylabel("weights")
-            ax2.legend(fontsize=8)
+            ax1.set_ylabel("relative error of W")
+            self._par_bars = ax2.bar(k, 100 * np.array(res["params"]) / np.array(res["dense_params"]), color="C0")
+            ax2.set_ylim(0, 100)
+            ax2.set_ylabel("weights, % of the 3-D layer")
             for ax in (ax1, ax2):
-                ax.set_xticks(k, self.layers, fontsize=8)
+                ax.set_xticks(k, [n.split(".")[-1] for n in self.layers])
+                ax.set_xlabel("layer (features.N)")
             self.fig.tight_layout()
         for bar, e in zip(self._err_bars, res["errors"]):
             bar.set_height(e)
-        for bar, p in zip(self._par_bars, res["params"]):
-            bar.set_height(p)
+        for bar, p, d in zip(self._par_bars, res["params"], res["dense_params"]):
+            bar.set_height(100 * p / d)
         self._axes[0].set_title("ranks " + ", ".join(str(r) if r else "3-D" for r in res["ranks"]), fontsize=9)
         return res
 
@@ -209,10 +245,13 @@ class FlattenedExplorer:
 
         return explorer_box([w.HBox(sliders[:2]), w.HBox(sliders[2:])], sliders, describe, self)
 
-    #: The settings the widget benchmark (``python -m course_lib.bench widgets``) times: one slider moved at a time.
-    BENCH_CALLS = ((1, 1, 1, 1), (1, 2, 1, 1), (1, 2, 3, 1), (0, 2, 3, 4), (4, 4, 4, 4))
-    #: The notebook's fixed test subset: the first 150 CIFAR-10 test images.
-    TEST_IMAGES = 150
+    #: The settings the widget benchmark (``python -m course_lib.bench widgets``) times: one slider moved at a time,
+    #: the first one first (every layer recomputed), then further down the network.
+    BENCH_CALLS = ((1, 1, 1, 1), (2, 1, 1, 1), (2, 3, 1, 1), (2, 3, 2, 1), (2, 3, 2, 4))
+    #: The notebook's fixed test subset: the first 120 CIFAR-10 test images.
+    TEST_IMAGES = 120
+    #: Activations kept per layer (by the ranks up to that layer): a few MB each on 120 images.
+    MAX_CACHED = 12
 
     @classmethod
     def bench_case(cls) -> tuple:

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 import course_lib as cl
 from course_lib.factorization import flatten_filters
@@ -29,9 +28,6 @@ def test_compute_matches_the_flattened_model(explorer):
     result = exp.compute(ranks)
     flat = flatten_model(model, {n: r for n, r in zip(FLATTENED_LAYERS, ranks) if r})
     assert result["accuracy"] == pytest.approx(cl.accuracy(flat, test.images, test.labels), abs=1 / 60 + 1e-9)
-    with torch.inference_mode():
-        x = cl.to_tensor(test.images)
-        torch.testing.assert_close(exp._work(x), flat(x), rtol=1e-3, atol=1e-3)
     w = model.features[14].weight.detach().double().numpy()
     assert result["errors"][3] == pytest.approx(flatten_filters(w, 1).layer_error, rel=1e-4)
     assert result["errors"][1] == 0.0 and result["params"][1] == 64 * 64 * 9
@@ -41,6 +37,16 @@ def test_compute_matches_the_flattened_model(explorer):
     assert exp.compute([0, 0, 0, 0])["accuracy"] == exp.base_accuracy
     assert exp.base_accuracy == pytest.approx(cl.accuracy(model, test.images, test.labels), abs=1e-6)
     assert exp.compute(tuple(ranks)) is result  # cached
+
+
+def test_cached_activations_give_the_same_accuracy_as_a_fresh_pass(explorer):
+    exp, model, test = explorer
+    exp.compute([2, 2, 1, 1])  # caches the activations after (2,), (2, 2) and (2, 2, 1)
+    via_cache = exp.compute([2, 2, 1, 2])["accuracy"]  # only the last layer is recomputed
+    fresh = FlattenedExplorer(model, test, FLATTENED_LAYERS, max_rank=2, timing_batch=4).compute([2, 2, 1, 2])
+    assert via_cache == fresh["accuracy"]
+    flat = flatten_model(model, dict(zip(FLATTENED_LAYERS, [2, 2, 1, 2])))
+    assert via_cache == pytest.approx(cl.accuracy(flat, test.images, test.labels), abs=1 / 60 + 1e-9)
 
 
 def test_error_falls_with_the_rank(explorer):
@@ -73,5 +79,8 @@ def test_bad_input(explorer):
     raises(TypeError, "ranks['classifier.1'] (classifier.1) must be an nn.Conv2d, got Linear.",
            FlattenedExplorer, model, test, ["classifier.1"])
     raises(ValueError, "max_rank == 0, must be >= 1.", FlattenedExplorer, model, test, ["features.4"], max_rank=0)
+    with pytest.raises(ValueError, match=r"layers == \['features.7', 'features.4'\], must be convolutions of "
+                                         r"model.features in network order"):
+        FlattenedExplorer(model, test, ["features.7", "features.4"])
     with pytest.raises(TypeError, match="test must be a Dataset"):
         FlattenedExplorer(model, np.zeros(3), ["features.4"])
