@@ -119,7 +119,7 @@ def randomized_vs_references(matrix, rank: int, *, oversamples: int = 10, power_
             with fixed_threads(threads):  # the untimed run too: oversubscribed BLAS threads are very slow
                 result = fn(a)
                 ratio = error_ratio(a, *result, spectrum)
-            ms = latency(lambda: fn(a), warmup=0, repeats=repeats, threads=threads).median_ms
+            ms = latency(lambda fn=fn: fn(a), warmup=0, repeats=repeats, threads=threads).median_ms
             rows.append({"method": name, "q": int(q), "error_ratio": ratio, "ms": ms})
     return rows
 
