@@ -1,0 +1,145 @@
+"""Benchmark of the Tensor-Train chapter: ``python -m course_lib.bench tt``.
+
+Three comparisons, each measured side by side in one run, one thread:
+
+* our :func:`~course_lib.factorization.tt_svd` against TensorLy's ``tensor_train`` at the same fixed
+  ranks on the same tensors -- time ratio, and the two relative reconstruction errors (a ratio of 1);
+* the seed's VGG layer, dense 25088 x 4096 against the TT layer (input modes 2x7x8x8x7x4, output
+  modes 4^6, TT-rank 4) at 1 and 100 images (:func:`vgg_layer_timing`);
+* NumPy's one-call ``einsum`` (its own contraction path) against the core-by-core order of
+  :func:`~course_lib.factorization.tt_matmul`.
+
+PyTorch and TensorLy are imported when a function runs (the package stays NumPy-only).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._validation import check_bool, check_int
+from .ttmatrix import random_tt_matrix, tt_matmul, tt_matmul_einsum
+
+__all__ = ["VGG_IN_MODES", "VGG_OUT_MODES", "vgg_layer_timing", "smooth_tensor", "tt_svd_vs_tensorly", "bench_tt"]
+
+VGG_IN_MODES = (2, 7, 8, 8, 7, 4)  # 25088 = 7 * 7 * 512, VGG-16's first fully connected layer
+VGG_OUT_MODES = (4, 4, 4, 4, 4, 4)  # 4096
+
+
+def smooth_tensor(n: int = 8, d: int = 6) -> np.ndarray:
+    """``A[i_1, ..., i_d] = 1 / (1 + sum_k x_{i_k})`` on the grid ``x = 0, 1/(n-1), ..., 1``: low TT-ranks."""
+    n, d = check_int("n", n, minimum=2), check_int("d", d, minimum=1)
+    grid = np.linspace(0.0, 1.0, n)
+    total = sum(np.meshgrid(*([grid] * d), indexing="ij", sparse=True))
+    return 1.0 / (1.0 + total)
+
+
+def vgg_layer_timing(batch: int, rank: int = 4, *, repeats: int = 10, warmup: int = 2, dense=None) -> dict:
+    """Median time (one thread, float32, PyTorch) of the seed's 25088 x 4096 layer, dense and as a TT layer.
+
+    Parameters
+    ----------
+    batch : int
+        Images per call.
+    rank : int
+        The TT layer's rank.
+    repeats, warmup : int, keyword-only
+    dense : torch.Tensor or None, keyword-only
+        A ``4096 x 25088`` weight to reuse (392 MiB; random if None).
+
+    Returns
+    -------
+    dict
+        ``dense_ms``, ``tt_ms``, ``speedup`` (dense / TT), ``batch``, ``rank``, ``cpu``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``batch`` or ``rank`` is not an int >= 1.
+    """
+    import torch
+
+    from ..timing import cpu_capability, latency
+    from .nn.tt import TTLinear
+
+    batch, rank = check_int("batch", batch, minimum=1), check_int("rank", rank, minimum=1)
+    gen = torch.Generator().manual_seed(0)
+    m, n = math.prod(VGG_IN_MODES), math.prod(VGG_OUT_MODES)
+    w = torch.randn(n, m, generator=gen) * math.sqrt(2 / (m + n)) if dense is None else dense
+    layer = TTLinear(VGG_IN_MODES, VGG_OUT_MODES, rank, bias=False, rng=0)
+    x = torch.randn(batch, m, generator=gen)
+    dense_ms = latency(lambda: torch.nn.functional.linear(x, w), repeats=repeats, warmup=warmup).median_ms
+    tt_ms = latency(lambda: layer(x), repeats=repeats, warmup=warmup).median_ms
+    return {"batch": batch, "rank": rank, "dense_ms": dense_ms, "tt_ms": tt_ms, "speedup": dense_ms / tt_ms,
+            "cpu": cpu_capability()}
+
+
+def tt_svd_vs_tensorly(tensor: np.ndarray, rank: int, *, repeats: int = 5) -> dict:
+    """Our TT-SVD and TensorLy's ``tensor_train`` at the same maximal rank: times and relative errors.
+
+    Raises
+    ------
+    ImportError
+        If TensorLy is not installed (a test and benchmark dependency: ``pip install -e .[dev]``).
+    """
+    import tensorly as tl
+    from tensorly.decomposition import tensor_train
+
+    from ..timing import latency
+    from .tt import tt_reconstruct, tt_svd
+
+    tl.set_backend("numpy")
+    norm = np.linalg.norm(tensor)
+    ours = tt_svd(tensor, rank)
+    theirs = tensor_train(tensor, rank)
+    err_ours = float(np.linalg.norm(tensor - ours.reconstruct()) / norm)
+    err_theirs = float(np.linalg.norm(tensor - tt_reconstruct(list(theirs.factors))) / norm)
+    t_ours = latency(lambda: tt_svd(tensor, rank), repeats=repeats, warmup=1).median_ms
+    t_theirs = latency(lambda: tensor_train(tensor, rank), repeats=repeats, warmup=1).median_ms
+    return {"ours_ms": t_ours, "tensorly_ms": t_theirs, "ours_error": err_ours, "tensorly_error": err_theirs,
+            "ranks": ours.ranks, "tensorly_ranks": tuple(int(r) for r in theirs.rank)}
+
+
+def bench_tt(quick: bool) -> list:
+    """The rows of ``python -m course_lib.bench tt``.
+
+    Parameters
+    ----------
+    quick : bool
+        A smoke run: few repeats, small tensors.
+
+    Returns
+    -------
+    list of course_lib.bench.Row
+    """
+    from ..bench import Row
+    from ..checkpoints import load_pretrained
+    from ..timing import cpu_capability, latency
+
+    quick = check_bool("quick", quick)
+    cpu = cpu_capability()
+    rows = []
+    fc2 = load_pretrained("wide_mlp").fc2.weight.detach().double().numpy()  # 1024 x 1024 -> (16, 64, 64, 16)
+    tensors = [("wide_mlp fc2 as a (16, 64, 64, 16) tensor, rank 16", fc2.reshape(16, 64, 64, 16), 16),
+               ("1/(1+sum x) on 8^6, rank 4", smooth_tensor(6 if quick else 8, 6), 4)]
+    for label, tensor, rank in tensors:
+        res = tt_svd_vs_tensorly(tensor, rank, repeats=2 if quick else 10)
+        rows.append(Row("tt", f"TT-SVD time, {label}, {cpu}", "ours", res["ours_ms"], "TensorLy", res["tensorly_ms"],
+                        "ms"))
+        rows.append(Row("tt", f"TT-SVD relative error, {label}, difference "
+                        f"{abs(res['ours_error'] - res['tensorly_error']):.1e}", "ours", res["ours_error"],
+                        "TensorLy", res["tensorly_error"], " (relative error)"))
+    for batch in (1, 100):
+        t = vgg_layer_timing(batch, 4, repeats=2 if quick else 10, warmup=1)
+        rows.append(Row("tt", f"25088x4096 layer, batch {batch}, TT-rank 4, 1 thread, {cpu}", "dense", t["dense_ms"],
+                        "TT layer", t["tt_ms"], "ms"))
+    modes = ((4, 7, 7, 4), (4, 8, 8, 4))
+    cores = random_tt_matrix(*modes, 4, std=0.05, rng=0, dtype=np.float32).cores
+    for batch in ((1,) if quick else (1, 100)):
+        x = np.random.default_rng(0).standard_normal((batch, 784)).astype(np.float32)
+        naive = latency(lambda x=x: tt_matmul_einsum(cores, x), repeats=1 if quick else 3, warmup=0).median_ms
+        ours = latency(lambda x=x: tt_matmul(cores, x), repeats=5 if quick else 50, warmup=1).median_ms
+        rows.append(Row("tt", f"784->1024 TT layer (4x7x7x4 -> 4x8x8x4, rank 4), batch {batch}, {cpu}",
+                        "np.einsum path", naive, "core by core", ours, "ms"))
+    return rows
