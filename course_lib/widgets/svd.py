@@ -13,6 +13,7 @@ from ..factorization.lowrank import check_rank
 from ..factorization.randomized import randomized_svd
 from ..layers import set_submodule
 from ..measure import latency
+from ..timing import fixed_threads
 from .layout import TestSet, check_dataset, explorer_box
 
 __all__ = ["SVDExplorer", "SVD_CHOICES"]
@@ -38,7 +39,7 @@ class SVDExplorer:
     layers : sequence of str or None, keyword-only
         The Linear layers with a slider (default: every Linear layer but the last, the classifier).
     batch : int, keyword-only
-        Images per call in the latency measurement (one thread, median of 5 calls).
+        Images per call in the latency measurement (one thread, median of 3 calls after one warm-up).
 
     Raises
     ------
@@ -65,7 +66,8 @@ class SVDExplorer:
         self._copy = copy.deepcopy(self.model)
         self._dense = {n: linear[n] for n in names}
         self._weights = {n: linear[n].weight.detach().float().numpy() for n in names}
-        self._exact = {n: np.linalg.svd(w, full_matrices=False) for n, w in self._weights.items()}
+        with fixed_threads(1):  # LAPACK gains little from threads here and loses much on a busy machine
+            self._exact = {n: np.linalg.svd(w, full_matrices=False) for n, w in self._weights.items()}
         self.spectra = {n: svd[1] for n, svd in self._exact.items()}
         self._test = TestSet(test)
         self._x = self._test.x[:check_int("batch", batch, minimum=1)]
@@ -90,7 +92,9 @@ class SVDExplorer:
                 u, s, vt = self._exact[name]
                 u, s, vt = u[:, :k], s[:k], vt[:k]
             else:
-                u, s, vt = randomized_svd(w, k, oversamples=10, power_iterations=int(method[-1]), random_state=0)
+                with fixed_threads(1):
+                    u, s, vt = randomized_svd(w, k, oversamples=10, power_iterations=int(method[-1]),
+                                              random_state=0)
             error = float(np.linalg.norm(w - (u * s) @ vt) / np.linalg.norm(w))  # measured, not Eckart-Young
             root = np.sqrt(s)
             first = nn.Linear(m, k, bias=False)
@@ -137,7 +141,7 @@ class SVDExplorer:
             for name, (layer, _) in parts.items():
                 set_submodule(self._copy, name, layer)
             x, net = self._x, self._copy
-            ms = latency(lambda: net(x), warmup=1, repeats=5, threads=1).median_ms
+            ms = latency(lambda: net(x), warmup=1, repeats=3, threads=1).median_ms
             self._results[key] = (self._test.accuracy(self._copy), ms)
         accuracy, ms = self._results[key]
         params = sum(k * sum(self.shape(n)) if k < min(self.shape(n)) else int(np.prod(self.shape(n)))
@@ -174,11 +178,11 @@ class SVDExplorer:
             self._cuts = {}
             for i, name in enumerate(self.layers):
                 s = self.spectra[name]
-                idx = np.unique(np.geomspace(1, s.size, 200).astype(int))  # 200 points draw as fast as 1,000
-                ax1.loglog(idx, s[idx - 1], color=f"C{i}", label=f"{name} {self.shape(name)}")
+                ax1.plot(np.arange(1, s.size + 1), s / s[0], color=f"C{i}", label=f"{name} {self.shape(name)}")
                 self._cuts[name] = ax1.axvline(1, color=f"C{i}", ls="--")
             ax1.set_xlabel("index i")
-            ax1.set_ylabel("singular value $\\sigma_i$")
+            ax1.set_ylabel("$\\sigma_i / \\sigma_1$")  # linear axes: a log scale doubles the drawing time
+            ax1.set_ylim(0, 1)
             ax1.legend(fontsize=8)
             self._bars = ax2.bar(self.layers, [0.0] * len(self.layers), color=[f"C{i}" for i in
                                                                                   range(len(self.layers))])
