@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .course import Course
 
-__all__ = ["ExerciseResult", "StudentResult", "write_gradebook", "feedback_markdown", "write_feedback",
+__all__ = ["ExerciseResult", "StudentResult", "csv_safe", "write_gradebook", "feedback_markdown", "write_feedback",
            "self_check_table"]
 
 
@@ -81,6 +81,16 @@ def _fmt(points: float) -> str:
     return f"{points:g}"
 
 
+def csv_safe(text: str) -> str:
+    """``text`` as a CSV cell that no spreadsheet runs as a formula.
+
+    A cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+    read as a formula by Excel, LibreOffice and Google Sheets (OWASP's "CSV
+    injection"): such a cell gets a leading ``'``, which spreadsheets show as text.
+    """
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def write_gradebook(results: list[StudentResult], course: Course, path) -> Path:
     """Write the CSV gradebook: ``student_id, <exercise ids>, total, max_score``, one row per student, sorted.
 
@@ -102,7 +112,7 @@ def write_gradebook(results: list[StudentResult], course: Course, path) -> Path:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["student_id", *course.exercise_ids, "total", "max_score"])
     for s in sorted(results, key=lambda r: r.student_id):
-        writer.writerow([s.student_id, *(_fmt(s.exercises[e].points) for e in course.exercise_ids),
+        writer.writerow([csv_safe(s.student_id), *(_fmt(s.exercises[e].points) for e in course.exercise_ids),
                          _fmt(s.total), _fmt(course.max_score)])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

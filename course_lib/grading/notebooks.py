@@ -229,9 +229,20 @@ def parse_submission(data: bytes) -> list[dict]:
                               "was it edited outside Jupyter or saved incompletely?") from None
     except RecursionError:
         raise SubmissionError("the file is not a notebook (JSON nested too deeply)") from None
+    if isinstance(doc, dict) and doc.get("nbformat") == 3 and isinstance(doc.get("worksheets"), list):
+        doc = _upgrade_v3(doc)
     if not isinstance(doc, dict) or not isinstance(doc.get("cells"), list):
         raise SubmissionError("the file is JSON but not a Jupyter notebook (no list of cells)")
     return [c for c in doc["cells"] if isinstance(c, dict)]
+
+
+def _upgrade_v3(doc: dict) -> dict:
+    """An nbformat 3 notebook (an old Jupyter or another tool's "save as") as nbformat 4 JSON."""
+    try:
+        return json.loads(nbformat.writes(nbformat.convert(nbformat.from_dict(doc), 4)))
+    except Exception as exc:  # a malformed v3 file: whatever nbformat's converter trips on
+        raise SubmissionError(f"the file is an nbformat 3 notebook that could not be upgraded to nbformat 4 "
+                              f"({type(exc).__name__}): open and save it in JupyterLab, then resubmit") from None
 
 
 def submission_ids(cells: list[dict]) -> set[str]:

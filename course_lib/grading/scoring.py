@@ -32,6 +32,17 @@ def _clean(text: str) -> str:
     return _ADDRESS.sub("0xADDRESS", text).strip()
 
 
+# Feedback quotes what the student's run printed or raised, never more than this: a run can make its
+# exception or output carry anything it can read (other files, the grader's state), and the
+# feedback must not become a way to carry it out.
+MAX_QUOTE_CHARS = 300
+
+
+def _quote(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else f"{text[:limit]} ... [{len(text) - limit} more characters not shown]"
+
+
 def _why(run: RunResult, cell: int, role: str, limits: Limits, exercise_id: str = "", expected: str = "") -> str:
     """A sentence for the feedback: why code cell ``cell`` did not pass."""
     res = run.cells.get(cell)
@@ -48,14 +59,14 @@ def _why(run: RunResult, cell: int, role: str, limits: Limits, exercise_id: str 
     parts = []
     if role == "check" and res.stdout.strip():
         verdict = re.search(rf"^\[{re.escape(exercise_id)}\] .*", res.stdout, re.M | re.S)
-        parts.append(verdict.group(0) if verdict else res.stdout)
+        parts.append(_quote(verdict.group(0), 4 * MAX_QUOTE_CHARS) if verdict else _quote(res.stdout))
         if not verdict or " correct: " in verdict.group(0).splitlines()[0]:
             parts.append(f"(the output differs from the reference, which is exactly the line `{expected}`: "
                          "did your code print something, or change the check?)")
     if res.error:
-        parts.append(("your exercise cell raised " if role == "solution" else "the check raised ") + res.error)
+        parts.append(("your exercise cell raised " if role == "solution" else "the check raised ") + _quote(res.error))
     if not parts and res.display.strip():
-        parts.append(res.display)
+        parts.append(_quote(res.display))
     if not parts:
         parts.append(msg or f"the cell {res.outcome}")
     return _clean("\n".join(parts))

@@ -15,10 +15,18 @@ from pathlib import Path
 from .course import Course
 from .notebooks import SubmissionError, parse_submission, submission_ids
 
-__all__ = ["MAX_NOTEBOOK_MB", "MAX_FILES", "SubmissionFiles", "match_notebooks", "list_submissions"]
+__all__ = ["MAX_NOTEBOOK_MB", "MAX_FILES", "MAX_ZIP_ENTRIES", "MAX_UNPACKED_MB", "MAX_RATIO", "SubmissionFiles",
+           "match_notebooks", "list_submissions"]
 
 MAX_NOTEBOOK_MB = 256
 MAX_FILES = 500
+# A zip is refused, before anything is unpacked, when it has more entries than this, when its
+# notebooks unpack to more than MAX_UNPACKED_MB in all (which bounds the work of unpacking), or
+# when a notebook of over 1 MB unpacks to more than MAX_RATIO times its packed size: deflate, what
+# every zip tool uses, cannot exceed about 1032x; bzip2 and LZMA bombs reach 10^5x and more.
+MAX_ZIP_ENTRIES = 2000
+MAX_UNPACKED_MB = 512
+MAX_RATIO = 1100
 
 
 class SubmissionFiles:
@@ -55,10 +63,11 @@ class SubmissionFiles:
                         self.entries[rel.as_posix()] = f.stat().st_size
             else:
                 with zipfile.ZipFile(path) as zf:
-                    for info in zf.infolist()[: 20 * MAX_FILES]:
-                        parts = Path(info.filename).parts
-                        if info.filename.endswith(".ipynb") and not info.is_dir() and not _ignored(parts):
-                            self.entries[info.filename] = info.file_size
+                    infos = zf.infolist()
+                entries = _zip_notebooks(infos)
+                self.error = _zip_bomb(infos, entries)
+                if self.error is None:
+                    self.entries = {info.filename: info.file_size for info in entries[:MAX_FILES]}
         except (OSError, zipfile.BadZipFile, ValueError) as exc:
             self.error = f"the submission could not be opened: {exc}"
 
@@ -101,6 +110,28 @@ def _ignored(parts) -> bool:
     return any(p.startswith(".") or p == "__MACOSX" for p in parts)
 
 
+def _zip_notebooks(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+    return [i for i in infos
+            if i.filename.endswith(".ipynb") and not i.is_dir() and not _ignored(Path(i.filename).parts)]
+
+
+def _zip_bomb(infos: list[zipfile.ZipInfo], notebooks: list[zipfile.ZipInfo]) -> str | None:
+    """Why a zip is refused before unpacking (its headers' counts and sizes), or None."""
+    advice = "zip only your notebooks (with their outputs cleared if they are large) and resubmit"
+    if len(infos) > MAX_ZIP_ENTRIES:
+        return (f"the submission could not be opened: the zip holds {len(infos)} entries, "
+                f"more than {MAX_ZIP_ENTRIES}: {advice}")
+    total = sum(i.file_size for i in notebooks)
+    if total > MAX_UNPACKED_MB * 2**20:
+        return (f"the submission could not be opened: its notebooks unpack to {total / 2**20:.0f} MB, "
+                f"more than {MAX_UNPACKED_MB} MB: {advice}")
+    for i in notebooks:
+        if i.file_size > 2**20 and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+            return (f"the submission could not be opened: {i.filename} unpacks {i.file_size // max(i.compress_size, 1)}"
+                    f" times larger than it is packed (more than {MAX_RATIO}x: a zip bomb?): {advice}")
+    return None
+
+
 def match_notebooks(course: Course, files: SubmissionFiles) -> tuple[dict[str, str], list[str]]:
     """Course notebook name -> submitted file, by name, then by content (renamed files); with notes.
 
@@ -129,6 +160,8 @@ def match_notebooks(course: Course, files: SubmissionFiles) -> tuple[dict[str, s
             matched[nb.name] = same[0]
             notes += [f"{nb.name}: graded {same[0]}, ignored the other copy {other}" for other in same[1:]]
     left = [r for r in sorted(files.entries, key=depth.get) if r not in matched.values()]
+    if len(matched) == len(course.notebooks):
+        left = []  # every course notebook found by name: the other files are not even parsed
     contents = {}
     for rel in left:
         try:

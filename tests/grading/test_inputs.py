@@ -1,0 +1,111 @@
+"""What the grader reads from a student is bounded and neutralised before any notebook runs."""
+
+import bz2
+import csv
+import io
+import json
+import zipfile
+
+import nbformat
+
+from course_lib.grading import gradebook, notebooks, submissions
+from course_lib.grading.gradebook import csv_safe
+
+
+def _notebook_bytes(source="x = 1", version=4) -> bytes:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    if version == 3:
+        return nbformat.writes(nbformat.convert(nb, 3), version=3).encode()
+    return nbformat.writes(nb).encode()
+
+
+def test_a_zip_with_too_many_entries_is_refused_before_unpacking(tmp_path):
+    path = tmp_path / "s.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("00_introduction.ipynb", _notebook_bytes())
+        for i in range(submissions.MAX_ZIP_ENTRIES):
+            zf.writestr(f"junk/{i}.txt", b"")
+    files = submissions.SubmissionFiles(path)
+    assert files.entries == {} and f"more than {submissions.MAX_ZIP_ENTRIES}" in files.error
+
+
+def test_a_zip_bomb_is_refused_from_its_headers(tmp_path, monkeypatch):
+    # bzip2 packs 64 MB of one byte into ~50 bytes: a ratio no notebook has
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_BZIP2) as zf:
+        zf.writestr("01_weight_pruning.ipynb", b" " * (64 * 2**20))
+    assert zipfile.ZipFile(path).infolist()[0].compress_size < 2**16
+    read = []
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda *a, **k: read.append(a) or (_ for _ in ()).throw(OSError))
+    files = submissions.SubmissionFiles(path)
+    assert files.entries == {} and "a zip bomb?" in files.error and not read
+
+
+def test_a_zip_whose_notebooks_unpack_too_large_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(submissions, "MAX_UNPACKED_MB", 1)
+    path = tmp_path / "big.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for i in range(3):
+            zf.writestr(f"{i}.ipynb", b"0" * (2**19))
+    files = submissions.SubmissionFiles(path)
+    assert files.entries == {} and "more than 1 MB" in files.error
+
+
+def test_an_ordinary_zip_still_opens(tmp_path):
+    path = tmp_path / "ok.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("s/00_introduction.ipynb", _notebook_bytes("print('hello')\n" * 100_000))  # 1.5 MB, deflates ~1000x
+    files = submissions.SubmissionFiles(path)
+    assert files.error is None and list(files.entries) == ["s/00_introduction.ipynb"]
+    assert bz2  # the bomb test's compressor is in the standard library
+
+
+def test_an_nbformat_3_notebook_is_upgraded():
+    cells = notebooks.parse_submission(_notebook_bytes('cl.check("00-mlp-params", f)', version=3))
+    assert json.loads(_notebook_bytes(version=3))["nbformat"] == 3
+    assert [c["cell_type"] for c in cells] == ["code"] and "".join(cells[0]["source"]) == 'cl.check("00-mlp-params", f)'
+    assert notebooks.submission_ids(cells) == {"00-mlp-params"}
+
+
+def test_spreadsheet_formulas_in_student_ids_are_neutralised(tmp_path):
+    for text in ("=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"):
+        assert csv_safe(text) == "'" + text
+    assert csv_safe("s01_alice") == "s01_alice" and csv_safe("") == ""
+
+    class Course:
+        exercise_ids, max_score = ["00-a"], 1.0
+
+    result = gradebook.StudentResult("=1+1", {"00-a": gradebook.ExerciseResult("00-a", "00.ipynb", 1.0, 1.0, "passed")})
+    path = gradebook.write_gradebook([result], Course(), tmp_path / "g.csv")
+    rows = list(csv.reader(io.StringIO(path.read_text())))
+    assert rows[1][0] == "'=1+1"
+
+
+def test_files_beyond_the_matched_notebooks_are_not_parsed(tmp_path):
+    class Notebook:
+        name, exercise_ids = "00_introduction.ipynb", ["00-mlp-params"]
+
+    class Course:
+        notebooks = [Notebook()]
+
+    (tmp_path / "00_introduction.ipynb").write_bytes(_notebook_bytes())
+    (tmp_path / "scratch.ipynb").write_bytes(b"{not json")
+    matched, notes = submissions.match_notebooks(Course(), submissions.SubmissionFiles(tmp_path))
+    assert matched == {"00_introduction.ipynb": "00_introduction.ipynb"} and notes == []
+    (tmp_path / "00_introduction.ipynb").rename(tmp_path / "renamed.ipynb")  # now the others are read
+    matched, notes = submissions.match_notebooks(Course(), submissions.SubmissionFiles(tmp_path))
+    assert matched == {} and any("scratch.ipynb: not graded" in n for n in notes)
+
+
+def test_feedback_quotes_only_a_short_piece_of_what_the_run_printed_or_raised():
+    from course_lib.grading import scoring
+    from course_lib.grading.runner import CellResult, Limits, RunResult
+
+    secret = "hidden_source " * 2000  # what a run could smuggle out through its exception or output
+    run = RunResult(cells={0: CellResult(0, "failed", error=f"ValueError: {secret}"),
+                           1: CellResult(1, "failed", stdout=secret)})
+    raised = scoring._why(run, 0, "solution", Limits())
+    printed = scoring._why(run, 1, "check", Limits(), "01-x", "[01-x] correct: 1/1 cases pass.")
+    assert raised.startswith("your exercise cell raised ValueError: hidden_source")
+    for text in (raised, printed):
+        assert len(text) < 2 * scoring.MAX_QUOTE_CHARS + 200 and "more characters not shown" in text
