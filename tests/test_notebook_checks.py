@@ -60,8 +60,18 @@ def _targets(stmt) -> set[str]:
     return set()
 
 
+def _free_names(node) -> set[str]:
+    """The names ``node`` reads from outside: for a function, not its parameters or its own variables."""
+    if not isinstance(node, (ast.FunctionDef, ast.Lambda)):
+        return _names(node)
+    args = node.args
+    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
+    local = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - params - local
+
+
 def _tainted(node, tainted: set[str]) -> bool:
-    return bool(TIMING.search(ast.unparse(node)) or (_names(node) & tainted))
+    return bool(TIMING.search(ast.unparse(node)) or (_free_names(node) & tainted))
 
 
 def _taint(stmts, tainted: set[str]) -> None:
@@ -112,9 +122,14 @@ def test_the_audit_catches_a_timing(tmp_path):
                 nbformat.v4.new_code_cell("print(1 + 1)", metadata={"tags": ["nbval-check-output"]}),
                 nbformat.v4.new_code_cell("row = {}\nrow[name] = t.min_ms\nrows = []\nrows.append(row)\ncl.plot(rows)"),
                 nbformat.v4.new_code_cell("print(len(rows), name, cl.accuracy)",
-                                          metadata={"tags": ["nbval-check-output"]})]
+                                          metadata={"tags": ["nbval-check-output"]}),
+                # a function's parameter shadows a tainted global; a tainted global read inside taints it
+                nbformat.v4.new_code_cell("def f(t):\n    x = t\n    return x\ndef g():\n    return fast"),
+                nbformat.v4.new_code_cell("print(f(2))", metadata={"tags": ["nbval-check-output"]}),
+                nbformat.v4.new_code_cell("print(g())", metadata={"tags": ["nbval-check-output"]})]
     path = tmp_path / "demo.ipynb"
     nbformat.write(nb, path)
     assert _problems(path) == ["cell 1 uses ['fast'], derived from a timing in an earlier cell",
                                "cell 2 calls a timing helper or reads a clock: latency",
-                               "cell 5 uses ['rows'], derived from a timing in an earlier cell"]
+                               "cell 5 uses ['rows'], derived from a timing in an earlier cell",
+                               "cell 8 uses ['g'], derived from a timing in an earlier cell"]
