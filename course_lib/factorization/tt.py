@@ -232,7 +232,7 @@ def tt_norm(cores) -> float:
     gram = np.ones((1, 1))
     for c in cores:
         c = c.reshape(c.shape[0], -1, c.shape[-1]).astype(np.float64)
-        gram = np.einsum("ab,aic,bid->cd", gram, c, c)
+        gram = np.tensordot(np.tensordot(gram, c, axes=(0, 0)), c, axes=((0, 1), (0, 1)))  # two matrix products
     return float(np.sqrt(max(gram[0, 0], 0.0)))
 
 
