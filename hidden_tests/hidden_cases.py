@@ -30,13 +30,17 @@ from course_lib.exercises.bank import (  # importing the bank registers the cour
     matvec_case,
     merge_case,
     mlp_case,
+    modes_case,
     q3_case,
     rank1_case,
     rank_plan_case,
     rarely_case,
     ste_case,
     storage_case,
+    trained_entry_case,
     trained_rank1_case,
+    tt_cost_case,
+    tt_entry_case,
 )
 
 add_cases("00-mlp-params",
@@ -78,3 +82,11 @@ add_cases("07-rank1-filter",
 add_cases("07-flattened-cost",
           ("hidden: 7x7, 3 -> 96, 55x55, R = 1", flattened_cost_case(3, 96, 7, 7, 1, 55, 55)),
           ("hidden: the CNN's features.4 (16x16 maps), R = 4", cnn_layer_cost_case("features.4", 4, 16)))
+add_cases("08-tt-cost",
+          ("hidden: VGG's 4096x4096, 4^6 -> 4^6, rank 8", tt_cost_case((4,) * 6, (4,) * 6, 8)),
+          ("hidden: 3x5x7 -> 2x3x4, ranks (1, 2, 6, 1)", tt_cost_case((3, 5, 7), (2, 3, 4), [1, 2, 6, 1])))
+add_cases("08-tt-entry",
+          ("hidden: a 5x3x2x4 train of rank 2", tt_entry_case(81, (5, 3, 2, 4), 2, (4, 2, 1, 0))),
+          ("hidden: the trained fc2, another entry", trained_entry_case((15, 63, 0, 7))))
+add_cases("08-choose-modes",
+          ("hidden: 2048 in 4 modes", modes_case(2048, 4)), ("hidden: 3600 in 3 modes", modes_case(3600, 3)))
