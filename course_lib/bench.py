@@ -214,8 +214,7 @@ WIDGET_BUDGET_MS = 150.0
 @benchmark("widgets")
 def _bench_widgets(quick: bool) -> list[Row]:
     """Update time of each notebook explorer against the 150 ms budget for 'instant' (median)."""
-    import matplotlib
-    matplotlib.use("Agg")
+    __import__("matplotlib").use("Agg")  # before any explorer imports pyplot
     from .checkpoints import load_pretrained
     from .data import load_mnist
     from .pruning import nn as prune_nn
@@ -227,6 +226,7 @@ def _bench_widgets(quick: bool) -> list[Row]:
         QuantizationExplorer,
         ScheduleExplorer,
         SVDExplorer,
+        TTExplorer,
         WeightPruningExplorer,
     )
 
@@ -255,7 +255,7 @@ def _bench_widgets(quick: bool) -> list[Row]:
                                                                (6, False, "percentile"))]),
         ("06 SVD, rank per layer and q", SVDExplorer(load_pretrained("wide_mlp"), load_mnist("test", limit=1000)),
          [dict(ranks={"fc1": a, "fc2": b}, method=m) for a, b, m in SVDExplorer.BENCH_CALLS]),
-        FlattenedExplorer.bench_case(),
+        FlattenedExplorer.bench_case(), TTExplorer.bench_case(),
     ]
     rows = []
     for label, explorer, calls in cases:

@@ -150,7 +150,9 @@ def tt_matrix_dense(cores) -> np.ndarray:
     full = np.ones((1, 1, 1))  # (M_<k, N_<k, r)
     for c in cores:
         r0, m, n, r1 = c.shape
-        full = np.einsum("abr,rmns->ambns", full, c).reshape(full.shape[0] * m, full.shape[1] * n, r1)
+        a, b = full.shape[:2]
+        prod = (full.reshape(a * b, r0) @ c.reshape(r0, m * n * r1)).reshape(a, b, m, n, r1)
+        full = prod.transpose(0, 2, 1, 3, 4).reshape(a * m, b * n, r1)
     return full[:, :, 0]
 
 

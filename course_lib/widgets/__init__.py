@@ -17,6 +17,7 @@ __getattr__, __dir__, __all__ = attach(
         "quantization": ["QuantizationExplorer", "PTQExplorer"],
         "schedules": ["ScheduleExplorer"],
         "svd": ["SVDExplorer"],
+        "tt": ["TTExplorer"],
     },
-    submodules=["flattened", "layout", "prediction", "pruning", "quantization", "schedules", "svd"],
+    submodules=["flattened", "layout", "prediction", "pruning", "quantization", "schedules", "svd", "tt"],
 )

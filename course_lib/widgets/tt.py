@@ -1,0 +1,260 @@
+"""The Tensor-Train explorer of notebook 08: TT-rank and number of modes -> compression, error, accuracy, latency."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._validation import check_choice, check_int, check_model
+from ..factorization.nn.tt import TTLinear
+from ..factorization.tt import tt_round
+from ..factorization.ttmatrix import TTMatrix, tt_matrix
+from ..layers import set_submodule
+from ..measure import latency
+from ..timing import fixed_threads
+from .layout import TestSet, check_dataset, explorer_box
+
+__all__ = ["TTExplorer", "WIDE_MLP_MODES", "TT_RANKS"]
+
+#: the wide MLP's two hidden layers as TT-matrices with d = 2, 4, 6 modes: (in_modes, out_modes) per layer
+WIDE_MLP_MODES = {
+    2: {"fc1": ((28, 28), (32, 32)), "fc2": ((32, 32), (32, 32))},
+    4: {"fc1": ((4, 7, 7, 4), (4, 8, 8, 4)), "fc2": ((4, 8, 8, 4), (4, 8, 8, 4))},
+    6: {"fc1": ((2, 2, 7, 7, 2, 2), (2, 4, 4, 4, 4, 2)), "fc2": ((2, 4, 4, 4, 4, 2), (2, 4, 4, 4, 4, 2))},
+}
+TT_RANKS = (1, 2, 4, 8, 16)
+
+
+class TTExplorer:
+    """Pick a TT-rank and a number of modes ``d`` for the wide MLP's two hidden layers; see the compression, the
+    relative reconstruction error of each weight, the test accuracy without retraining and the measured latency.
+
+    The first time a ``d`` is used (at construction: ``d``), each layer is decomposed by TT-SVD at the largest
+    rank, 16 (seconds, once); a smaller rank is the TT-rounding of that train (a few small QRs and SVDs,
+    milliseconds). Accuracy is measured with the reconstructed weights in dense layers (the same function as
+    the TT layers up to float rounding, and a steadier cost), latency on the TT layers themselves, one image per
+    call. Everything is remembered, so a setting seen before answers at once.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The trained wide MLP (``load_pretrained("wide_mlp")``; never changed: a copy is modified).
+    test : Dataset
+        A fixed test subset where accuracy is measured (500 images keep updates fast).
+    batch : int, keyword-only
+        Images per call in the latency measurement (one thread, median of 5 calls).
+    d : int, keyword-only
+        The number of modes decomposed at once (2, 4 or 6; the others when first chosen).
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a Module or ``test`` not a Dataset.
+    ValueError
+        If ``test`` does not fit the model, or the model has no 784 -> 1024 ``fc1`` and 1024 -> 1024 ``fc2``.
+    """
+
+    #: the settings the widget benchmark (``python -m course_lib.bench widgets``) times
+    BENCH_CALLS = ((4, 4), (8, 4), (2, 6), (16, 2), (1, 4), (16, 6), (4, 2))
+    TEST_IMAGES = 500
+
+    def __init__(self, model, test, *, d: int = 4, batch: int = 1):  # noqa: D107
+        check_model(model)
+        check_dataset("test", test, model)
+        linear = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+        for name, shape in (("fc1", (1024, 784)), ("fc2", (1024, 1024))):
+            if name not in linear or tuple(linear[name].weight.shape) != shape:
+                raise ValueError(f"model has no Linear {name} of weight shape {shape}, must be the wide MLP "
+                                 f"(load_pretrained('wide_mlp')).")
+        self.model = model.eval()
+        self.layers = ("fc1", "fc2")
+        self._dense = {n: linear[n] for n in self.layers}
+        self._weights = {n: linear[n].weight.detach().double().numpy().T for n in self.layers}  # in x out
+        self._top: dict[tuple, TTMatrix] = {}
+        self._reconstructed = copy.deepcopy(self.model)  # dense layers holding W_TT: the accuracy
+        self._tt = copy.deepcopy(self.model)  # TT layers: the latency
+        self._test = TestSet(test)
+        self._x = self._test.x[:check_int("batch", batch, minimum=1)]
+        self.base_accuracy = self._test.accuracy(self.model)
+        dense, x = self.model, self._x
+        self.base_latency_ms = latency(lambda: dense(x), warmup=1, repeats=5, threads=1).median_ms
+        self._trains: dict[tuple, tuple[TTMatrix, np.ndarray, float]] = {}
+        self._results: dict[tuple, tuple[float, float]] = {}
+        self.visited: dict[tuple, tuple[float, float]] = {}
+        self.fig = None
+        self.prepare(d)
+
+    def prepare(self, d: int) -> None:
+        """Decompose both layers with ``d`` modes at the largest rank (done once per ``d``; seconds)."""
+        d = check_choice("d", d, tuple(WIDE_MLP_MODES))
+        for n in self.layers:
+            if (d, n) not in self._top:
+                self._top[(d, n)] = tt_matrix(self._weights[n], *WIDE_MLP_MODES[d][n], max(TT_RANKS))
+
+    def train(self, name: str, rank: int, d: int) -> tuple[TTMatrix, np.ndarray, float]:
+        """Layer ``name``'s TT-matrix at ``rank`` with ``d`` modes, its dense ``in x out`` matrix and its relative
+        error ``||W - W_TT||_F / ||W||_F`` (cached)."""
+        key = (name, rank, d)
+        if key not in self._trains:
+            self.prepare(d)
+            top = self._top[(d, name)]
+            if rank >= max(top.ranks):
+                tm = top
+            else:
+                merged = [c.reshape(c.shape[0], -1, c.shape[-1]) for c in top.cores]
+                cores = tt_round(merged, rank).cores
+                tm = TTMatrix([c.reshape(c.shape[0], t.shape[1], t.shape[2], c.shape[-1])
+                               for c, t in zip(cores, top.cores)])
+            dense = tm.to_dense()
+            w = self._weights[name]
+            self._trains[key] = (tm, dense, float(np.linalg.norm(w - dense) / np.linalg.norm(w)))
+        return self._trains[key]
+
+    def compute(self, rank: int, d: int = 4) -> dict:
+        """The numbers for TT-rank ``rank`` and ``d`` modes (no drawing).
+
+        Parameters
+        ----------
+        rank : one of :data:`TT_RANKS`
+        d : one of 2, 4, 6
+            The number of modes (``d = 2``: the TT-matrix is a rank-``r`` SVD of the reshuffled weight).
+
+        Returns
+        -------
+        dict
+            ``errors`` (layer -> ``||W - W_TT||_F / ||W||_F``), ``params`` and ``dense_params`` (weights of the two
+            layers), ``compression``, ``accuracy``, ``base_accuracy``, ``latency_ms`` and ``base_latency_ms`` (the
+            whole model on ``batch`` images, one thread), ``ranks`` (each layer's TT-ranks), ``rank``, ``d``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``rank`` or ``d`` is not one of the allowed values.
+        """
+        rank = check_choice("rank", rank, TT_RANKS)
+        d = check_choice("d", d, tuple(WIDE_MLP_MODES))
+        with fixed_threads(1):  # small QRs and SVDs: waking a second BLAS thread costs more than it saves
+            trains = {n: self.train(n, rank, d) for n in self.layers}
+        key = (rank, d)
+        if key not in self._results:
+            for name, (tm, dense, _) in trains.items():
+                layer = TTLinear(tm.in_modes, tm.out_modes, tm.ranks)
+                with torch.no_grad():
+                    for p, c in zip(layer.cores, tm.cores):
+                        p.copy_(torch.from_numpy(c))
+                    layer.bias.copy_(self._dense[name].bias.detach())
+                    getattr(self._reconstructed, name).weight.copy_(torch.from_numpy(dense.T))
+                set_submodule(self._tt, name, layer.eval())
+            net, x = self._tt, self._x
+            ms = latency(lambda: net(x), warmup=1, repeats=5, threads=1).median_ms
+            self._results[key] = (self._test.accuracy(self._reconstructed), ms)
+        accuracy, ms = self._results[key]
+        errors = {n: trains[n][2] for n in self.layers}
+        params = sum(t[0].params for t in trains.values())
+        dense = sum(math.prod(w.shape) for w in self._weights.values())
+        self.visited[key] = (dense / params, accuracy)
+        return {"rank": rank, "d": d, "ranks": {n: t[0].ranks for n, t in trains.items()}, "errors": errors,
+                "params": params, "dense_params": dense, "compression": dense / params, "accuracy": accuracy,
+                "base_accuracy": self.base_accuracy, "latency_ms": ms, "base_latency_ms": self.base_latency_ms}
+
+    def update(self, rank: int, d: int = 4) -> dict:
+        """Compute and redraw: the error of each layer (left), accuracy against compression of every setting
+        seen so far, the current one highlighted (right).
+
+        Parameters
+        ----------
+        rank, d
+            As for :meth:`compute`.
+
+        Returns
+        -------
+        dict
+            What :meth:`compute` returns; the figure is ``self.fig``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            As :meth:`compute`.
+        """
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import NullLocator
+
+        result = self.compute(rank, d)
+        if self.fig is None:  # the artists are made once; an update only moves their data
+            with plt.ioff():
+                self.fig = plt.figure(figsize=(8.5, 2.8))
+            ax1, ax2 = self._axes = self.fig.subplots(1, 2)
+            self._bars = ax1.bar(self.layers, [0.0, 0.0], color=["C0", "C1"])
+            ax1.set_ylim(0, 100)
+            ax1.set_ylabel("$\\|W - W_{TT}\\|_F / \\|W\\|_F$, %")
+            ax2.axhline(100 * self.base_accuracy, color="gray", ls="--", lw=1)
+            self._seen = ax2.scatter([], [], color="C0", s=14)
+            (self._now,) = ax2.plot([], [], "o", color="C3", ms=8)
+            ax2.set_xscale("log")
+            ax2.set_xlim(1, 1e4)
+            ax2.set_xticks([1, 10, 100, 1000, 10000], ["1", "10", "100", "1000", "10000"])
+            ax2.xaxis.set_minor_locator(NullLocator())  # minor log ticks cost a third of the PNG
+            ax2.set_ylim(0, 100)
+            ax2.set_xlabel("compression of fc1 + fc2")
+            ax2.set_ylabel("test accuracy, %")
+            self.fig.tight_layout()
+        for bar, name in zip(self._bars, self.layers):
+            bar.set_height(100 * result["errors"][name])
+        self._axes[0].set_title(f"TT-rank {rank}, d = {d}: reconstruction error", fontsize=9)
+        pts = np.array([(c, 100 * a) for c, a in self.visited.values()])
+        self._seen.set_offsets(pts)
+        self._now.set_data([result["compression"]], [100 * result["accuracy"]])
+        self._axes[1].set_title("no retraining; dashed: the dense model", fontsize=9)
+        return result
+
+    def widget(self, *, rank: int = 4, d: int = 4):
+        """The ipywidgets UI: a TT-rank slider, the number of modes, the two plots.
+
+        Parameters
+        ----------
+        rank, d : int, keyword-only
+            The controls' first values.
+
+        Returns
+        -------
+        ipywidgets.VBox
+        """
+        import ipywidgets as w
+
+        from ..timing import cpu_capability
+
+        rank_box = w.SelectionSlider(options=TT_RANKS, value=check_choice("rank", rank, TT_RANKS),
+                                     description="TT-rank", continuous_update=False)
+        d_box = w.Dropdown(options=tuple(WIDE_MLP_MODES), value=check_choice("d", d, tuple(WIDE_MLP_MODES)),
+                           description="modes d")
+
+        def describe():
+            res = self.update(rank_box.value, d_box.value)
+            return (f"accuracy {100 * res['accuracy']:.2f}% (dense {100 * res['base_accuracy']:.2f}%) · "
+                    f"{res['params']:,} weights in fc1 + fc2 ({res['compression']:.0f}x fewer) · "
+                    f"{res['latency_ms']:.2f} ms per {len(self._x)} images (dense {res['base_latency_ms']:.2f} ms), "
+                    f"1 thread, {cpu_capability()}")
+
+        return explorer_box([w.HBox([rank_box, d_box])], [rank_box, d_box], describe, self)
+
+    @classmethod
+    def bench_case(cls) -> tuple:
+        """``(label, explorer, calls)`` for the widget benchmark: notebook 08's explorer on its subset.
+
+        Returns
+        -------
+        tuple
+            The benchmark's label, the explorer on the trained wide MLP, and the keyword arguments of
+            :meth:`update` for each timed call.
+        """
+        from ..checkpoints import load_pretrained
+        from ..data import load_mnist
+
+        explorer = cls(load_pretrained("wide_mlp"), load_mnist("test", limit=cls.TEST_IMAGES))
+        for d in WIDE_MLP_MODES:  # the one-time decompositions are not what an update costs
+            explorer.prepare(d)
+        return "08 tensor train, rank and modes", explorer, [dict(rank=r, d=d) for r, d in cls.BENCH_CALLS]
