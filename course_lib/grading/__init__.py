@@ -10,6 +10,7 @@ Modules: ``notebooks`` (where the exercises are; reading submissions), ``release
 ``processes`` (a run's process tree and result pipe), ``course`` (the course: notebooks,
 points, hidden tests), ``submissions`` (a class's folders and zips; matching notebooks),
 ``scoring`` (one notebook: run and score), ``gradebook`` (results, CSV, feedback),
+``journal`` (the SQLite gradebook every finished run is journaled in; resuming),
 ``grade`` (a class: parallel runs, self-check, the command line) and ``_nbval_plugin``
 (loaded into the nbval subprocess). See ``docs/GRADING.md``.
 
@@ -25,6 +26,7 @@ _EXPORTS = {
     "CourseNotebook": "notebooks", "SubmissionError": "notebooks", "find_exercises": "notebooks",
     "load_course_notebook": "notebooks", "release_course": "release", "release_notebook": "release",
     "Limits": "runner", "build_graded_notebook": "runner", "run_nbval": "runner",
+    "Journal": "journal", "course_fingerprint": "journal", "CourseChangedError": "journal",
 }
 
 __all__ = sorted(_EXPORTS)

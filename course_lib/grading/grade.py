@@ -30,6 +30,7 @@ are re-exported here.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import signal
 import sys
@@ -51,6 +52,7 @@ from .gradebook import (  # noqa: F401
     write_feedback,
     write_gradebook,
 )
+from .journal import CourseChangedError, Journal, course_fingerprint, library_fingerprint
 from .notebooks import (  # noqa: F401
     CourseNotebook,
     SubmissionError,
@@ -71,7 +73,8 @@ __all__ = ["Course", "ExerciseResult", "StudentResult", "load_course", "grade_cl
 # --------------------------------------------------------------------------- a class
 
 def grade_class(submissions, course: Course | None = None, *, jobs: int | None = None,
-                limits: Limits | None = None, data_dir=None, progress=None) -> list[StudentResult]:
+                limits: Limits | None = None, data_dir=None, progress=None,
+                journal: Journal | None = None) -> list[StudentResult]:
     """Grade every student of the ``submissions`` folder; results sorted by student id.
 
     Every (student, notebook) pair is one nbval run in its own process; ``jobs`` of them
@@ -95,11 +98,21 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
         The data folder the kernels read (default: ``$COURSE_DATA_DIR``, else ``data/``).
     progress : callable, optional, keyword-only
         Called with one line of text as each (student, notebook) run finishes.
+    journal : Journal, optional, keyword-only
+        Journal each finished run there, and reuse the runs it already holds for the same
+        course and submission (:mod:`~course_lib.grading.journal`): an interrupted class
+        graded again with the same journal resumes.
 
     Returns
     -------
     list of StudentResult
         One per student, sorted by id, each with every exercise of the course in course order.
+
+    Raises
+    ------
+    CourseChangedError
+        If the course library's source changed on disk during a run (a submission that
+        edits the instructor's ``course_lib``): the class stops, what was journaled before stays.
     """
     course = course or load_course(hidden=DEFAULT_HIDDEN if DEFAULT_HIDDEN.exists() else None)
     limits = limits or Limits()
@@ -124,16 +137,28 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
                 if not files.error:
                     students[sid].notes.append(f"{nb.name}: notebook missing")
 
+    library = library_fingerprint()
+
     def work(task):
         sid, files, nb, rel = task
         try:
             data = files.read(rel)
         except SubmissionError as exc:
             return task, zero_results(course, nb, f"your notebook could not be read: {exc}"), [], 0.0
+        digest = hashlib.sha256(data).hexdigest()
+        done = journal.lookup(sid, nb.name, digest) if journal is not None else None
+        if done is not None:
+            return (task, *done)
         try:
-            return (task, *grade_notebook_data(course, nb, data, limits=limits, data_dir=data_dir))
-        except Exception as exc:  # the grader must go on with the others whatever happens
+            results, notes, seconds = grade_notebook_data(course, nb, data, limits=limits, data_dir=data_dir)
+        except Exception as exc:  # the grader must go on with the others whatever happens (not journaled: retried)
             return task, zero_results(course, nb, f"internal grader error: {type(exc).__name__}: {exc}"), [], 0.0
+        if library_fingerprint() != library:
+            raise CourseChangedError(f"the course library (course_lib/) changed on disk while {sid}'s {nb.name} "
+                                     "was graded: restore it (git status, git checkout) and grade again")
+        if journal is not None:
+            journal.record(sid, nb.name, digest, results, notes, seconds)
+        return task, results, notes, seconds
 
     tasks.sort(key=lambda t: -course.estimated_seconds(t[2]))  # longest first: better packing
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -251,8 +276,8 @@ def main(argv=None) -> int:
     Returns
     -------
     int
-        0 on success, 2 if a ``--self`` notebook cannot be read, 130 if interrupted
-        (argparse exits with 2 for bad arguments).
+        0 on success, 2 if a ``--self`` notebook cannot be read, 3 if the course library
+        changed during grading, 130 if interrupted (argparse exits with 2 for bad arguments).
     """
     parser = argparse.ArgumentParser(
         prog="python -m course_lib.grading.grade",
@@ -272,6 +297,10 @@ def main(argv=None) -> int:
     parser.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
     parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="memory per notebook run, MB")
     parser.add_argument("--data-dir", help="data folder for the kernels (default: $COURSE_DATA_DIR, else data/)")
+    parser.add_argument("--journal", help="SQLite gradebook journal (default: --out with the suffix .db); "
+                                          "a run started again with the same arguments resumes from it")
+    parser.add_argument("--regrade", action="store_true", help="grade every notebook again (the journal keeps "
+                                                                "the earlier results as history)")
     args = parser.parse_args(argv)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
@@ -302,8 +331,19 @@ def _run(parser, args) -> int:
     hidden = None if args.no_hidden or not Path(args.hidden).exists() else args.hidden
     course = load_course(args.course, hidden=hidden, names=args.notebooks)
     start = time.monotonic()
-    results = grade_class(args.submissions, course, jobs=args.jobs, limits=limits, data_dir=args.data_dir,
-                          progress=lambda line: print(line, file=sys.stderr, flush=True))
+    journal = Journal(args.journal or Path(args.out).with_suffix(".db"), course_fingerprint(course),
+                      {k: v for k, v in vars(args).items() if k != "regrade"}, regrade=args.regrade)
+    before = journal.count()
+    try:
+        results = grade_class(args.submissions, course, jobs=args.jobs, limits=limits, data_dir=args.data_dir,
+                              progress=lambda line: print(line, file=sys.stderr, flush=True), journal=journal)
+    except CourseChangedError as exc:
+        print(f"grading stopped: {exc}", file=sys.stderr)
+        return 3
+    finally:
+        journal.close()
+    if before and not args.regrade:
+        print(f"resumed from {journal.path}: runs already journaled were not graded again", file=sys.stderr)
     out = write_gradebook(results, course, args.out)
     feedback = Path(args.feedback) if args.feedback else out.parent / "feedback"
     write_feedback(results, course, feedback)

@@ -616,3 +616,63 @@ def test_release_solve_grade_round_trip_on_every_course_notebook(tmp_path):
     failed = {e: r.feedback for e, r in solver.exercises.items() if not r.passed}
     assert not failed, failed
     assert solver.total == course.max_score and len(solver.exercises) == len(course.exercise_ids)
+
+
+# --------------------------------------------------------------------------- the journal: resuming, tampering
+
+def _journaled(db) -> int:
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as con:
+        try:
+            return con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        except sqlite3.OperationalError:  # the tables are being created
+            return 0
+
+
+def test_a_grading_run_killed_halfway_resumes_to_the_same_gradebook(mini, tmp_path):
+    import time
+
+    import psutil
+
+    n00, n01 = MINI
+    subs = tmp_path / "subs"
+    for i, student in enumerate(("a", "b")):
+        _write(_solved(mini, n00, **({"00-accuracy": WRONG["00-accuracy"]} if i == 1 else {})), subs / student / n00)
+        _write(_solved(mini, n01), subs / student / n01)
+    args = [str(subs), "--course", str(mini["dir"]), "--hidden", str(HIDDEN), "--jobs", "1"]
+    once = tmp_path / "once" / "gradebook.csv"
+    assert grade.main([*args, "--out", str(once)]) == 0
+    assert _journaled(once.with_suffix(".db")) == 4
+
+    out = tmp_path / "twice" / "gradebook.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "course_lib.grading.grade", *args, "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while proc.poll() is None and _journaled(out.with_suffix(".db")) < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    tree = [proc.pid, *(p.pid for p in psutil.Process(proc.pid).children(recursive=True))]
+    for pid in tree:  # SIGKILL: no handler runs, nothing is written but what was journaled
+        try:
+            psutil.Process(pid).kill()
+        except psutil.NoSuchProcess:
+            pass
+    proc.wait()
+    done = _journaled(out.with_suffix(".db"))
+    assert 1 <= done < 4 and not out.exists(), "the run must be killed after some, not all, runs"
+    assert grade.main([*args, "--out", str(out)]) == 0
+    assert out.read_text() == once.read_text()
+    assert _journaled(out.with_suffix(".db")) == 4, "a resumed run grades only what was not journaled"
+    # (a regrade's history: tests/grading/test_journal.py)
+
+
+def test_grading_stops_when_the_course_library_changes_during_a_run(mini, tmp_path, monkeypatch):
+    n00 = MINI[0]
+    _write(_solved(mini, n00), tmp_path / "subs" / "a" / n00)
+    course = load_course(mini["dir"], hidden=HIDDEN, names=[n00])
+    prints = iter(["before", "after"])
+    monkeypatch.setattr(grade, "library_fingerprint", lambda: next(prints))
+    with pytest.raises(grade.CourseChangedError, match="changed on disk while a's 00_introduction.ipynb"):
+        grade.grade_class(tmp_path / "subs", course, jobs=1)
