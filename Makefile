@@ -15,7 +15,7 @@ NO_BROWSER ?=
 # Jupyter refuses to start as root (containers, CI) unless told --allow-root.
 LAB_FLAGS := $(if $(NO_BROWSER),--no-browser,) $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: help install data lab test test-numpy lint notebooks bench clean release grade check
+.PHONY: help install prereqs data lab test test-numpy lint notebooks bench clean release grade check
 
 help:
 	@echo "make lab        open the course in JupyterLab (installs on first use)"
@@ -49,7 +49,25 @@ lab: data
 lint: install
 	$(BIN)/ruff check course_lib tests hidden_tests
 
-test: data lint test-numpy
+# System packages the tests and the grader need (Debian/Ubuntu names): installed when we can (root, or
+# passwordless sudo), else make stops at once with the one command to run.
+SYSTEM_PACKAGES := bubblewrap chromium
+prereqs:
+	@missing=""; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	if [ -z "$$COURSE_CHROMIUM" ] && [ ! -x /usr/bin/chromium ]; then missing="$$missing chromium"; fi; \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "missing system packages:$$missing (no apt-get here: install them with your package manager)"; exit 1; \
+	  elif [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	  elif sudo -n true 2>/dev/null; then SUDO="sudo"; \
+	  else echo "missing system packages:$$missing. Install them, then run make again:"; \
+	       echo "    sudo apt-get install$$missing"; exit 1; fi; \
+	  echo "installing system packages:$$missing"; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+test: prereqs data lint test-numpy
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 
 # The NumPy technique modules under the newest Python found (a student's own Python is rarely
@@ -86,7 +104,7 @@ GRADE_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 release: install
 	$(BIN)/python -m course_lib.release --out student
 
-grade: data
+grade: prereqs data
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder (one subfolder or .zip per student)"; exit 1; }
 	$(BIN)/python -m course_lib.grade "$(SUBMISSIONS)" --out $(GRADES)/gradebook.csv --feedback $(GRADES)/feedback --jobs $(GRADE_JOBS)
 

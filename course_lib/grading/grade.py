@@ -30,6 +30,7 @@ are re-exported here.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import os
 import signal
@@ -63,6 +64,7 @@ from .notebooks import (  # noqa: F401
     submission_ids,
 )
 from .runner import Limits, RunResult, build_graded_notebook, reference_line, run_nbval  # noqa: F401
+from .sandbox import SandboxUnavailable, why_unavailable
 from .scoring import MAX_SOURCE_CHARS, grade_notebook_data, zero_results  # noqa: F401
 from .submissions import MAX_FILES, MAX_NOTEBOOK_MB, SubmissionFiles, list_submissions, match_notebooks  # noqa: F401
 
@@ -74,7 +76,7 @@ __all__ = ["Course", "ExerciseResult", "StudentResult", "load_course", "grade_cl
 
 def grade_class(submissions, course: Course | None = None, *, jobs: int | None = None,
                 limits: Limits | None = None, data_dir=None, progress=None,
-                journal: Journal | None = None) -> list[StudentResult]:
+                journal: Journal | None = None, sandbox: bool = True) -> list[StudentResult]:
     """Grade every student of the ``submissions`` folder; results sorted by student id.
 
     Every (student, notebook) pair is one nbval run in its own process; ``jobs`` of them
@@ -102,6 +104,9 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
         Journal each finished run there, and reuse the runs it already holds for the same
         course and submission (:mod:`~course_lib.grading.journal`): an interrupted class
         graded again with the same journal resumes.
+    sandbox : bool, keyword-only
+        Run every notebook in the bubblewrap sandbox (:mod:`~course_lib.grading.sandbox`;
+        default). False runs them as plain processes: only for a machine without one.
 
     Returns
     -------
@@ -110,12 +115,16 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
 
     Raises
     ------
+    SandboxUnavailable
+        If ``sandbox`` is true and no sandbox can be made here (the message says what to install).
     CourseChangedError
         If the course library's source changed on disk during a run (a submission that
         edits the instructor's ``course_lib``): the class stops, what was journaled before stays.
     """
     course = course or load_course(hidden=DEFAULT_HIDDEN if DEFAULT_HIDDEN.exists() else None)
-    limits = limits or Limits()
+    if sandbox and why_unavailable():
+        raise SandboxUnavailable(why_unavailable())
+    limits = dataclasses.replace(limits or Limits(), sandbox=bool(sandbox))
     jobs = jobs or os.cpu_count() or 1
     entries = list_submissions(Path(submissions))
     students = {sid: StudentResult(sid) for sid, _ in entries}
@@ -277,7 +286,8 @@ def main(argv=None) -> int:
     -------
     int
         0 on success, 2 if a ``--self`` notebook cannot be read, 3 if the course library
-        changed during grading, 130 if interrupted (argparse exits with 2 for bad arguments).
+        changed during grading, 4 if no sandbox can be made (and no ``--no-sandbox``),
+        130 if interrupted (argparse exits with 2 for bad arguments).
     """
     parser = argparse.ArgumentParser(
         prog="python -m course_lib.grading.grade",
@@ -299,6 +309,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", help="data folder for the kernels (default: $COURSE_DATA_DIR, else data/)")
     parser.add_argument("--journal", help="SQLite gradebook journal (default: --out with the suffix .db); "
                                           "a run started again with the same arguments resumes from it")
+    parser.add_argument("--no-sandbox", action="store_true", help="run the notebooks without the bubblewrap "
+                                                                   "sandbox (recorded in the journal)")
     parser.add_argument("--regrade", action="store_true", help="grade every notebook again (the journal keeps "
                                                                 "the earlier results as history)")
     args = parser.parse_args(argv)
@@ -336,10 +348,14 @@ def _run(parser, args) -> int:
     before = journal.count()
     try:
         results = grade_class(args.submissions, course, jobs=args.jobs, limits=limits, data_dir=args.data_dir,
-                              progress=lambda line: print(line, file=sys.stderr, flush=True), journal=journal)
+                              progress=lambda line: print(line, file=sys.stderr, flush=True), journal=journal,
+                              sandbox=not args.no_sandbox)
     except CourseChangedError as exc:
         print(f"grading stopped: {exc}", file=sys.stderr)
         return 3
+    except SandboxUnavailable as exc:
+        print(f"grading refused: {exc}", file=sys.stderr)
+        return 4
     finally:
         journal.close()
     if before and not args.regrade:

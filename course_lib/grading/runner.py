@@ -40,6 +40,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import sandbox
 from .notebooks import META_KEY, CourseNotebook, stub_source
 from .processes import ResultReader, kill_processes, tree_memory
 
@@ -49,6 +50,7 @@ CHECK_TAG = "nbval-check-output"
 _CORRECT_LINE = re.compile(r"^\[(?P<id>[^\]]+)\] correct: \d+/\d+ cases pass\.$", re.M)
 # Set to stop every run at once (the grader was interrupted): their process trees are killed.
 CANCEL = threading.Event()
+_REPO = Path(__file__).resolve().parents[2]
 # Results come back over a pipe the kernel does not inherit; Windows has no pass_fds: a file.
 USE_PIPE = os.name == "posix"
 # RLIMIT_AS counts address space, not memory: a kernel that imported torch reserves
@@ -66,12 +68,16 @@ class Limits:
         Seconds per cell (the kernel is interrupted) and per run (the process tree is killed).
     memory_mb, max_file_mb : int
         Resident memory of the run's process tree, and largest file it may write, in MB.
+    sandbox : bool or None
+        Run inside the bubblewrap sandbox (:mod:`~course_lib.grading.sandbox`): True (a run
+        where it cannot be made fails), False (never), None (where it works: the self-check).
     """
 
     cell_timeout: float = 300.0
     notebook_timeout: float = 1200.0
     memory_mb: int = 4096
     max_file_mb: int = 1024
+    sandbox: bool | None = None
 
     def rlimits(self) -> str:
         """The resource limits as ``COURSE_GRADE_RLIMITS`` passes them to the nbval process.
@@ -278,7 +284,7 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
     read_fd, write_fd = os.pipe() if use_pipe else (-1, -1)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": str(_REPO), "PYTHONDONTWRITEBYTECODE": "1",
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "JUPYTER_PLATFORM_DIRS": "1", "MPLBACKEND": "agg",
         "MPLCONFIGDIR": str(home / "matplotlib"), "IPYTHONDIR": str(home / "ipython"),
         # parallel runs share the cores: idle OpenMP threads sleep instead of spinning
@@ -295,6 +301,14 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
            "-p", "nbval", "-p", "course_lib.grading._nbval_plugin", "-p", "no:cacheprovider",
            "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={limits.cell_timeout:g}",
            "--nbval-kernel-startup-timeout=120", "-q", "--tb=no", "--color=no"]
+    if limits.sandbox or (limits.sandbox is None and sandbox.sandbox_available()):
+        if sandbox.why_unavailable():
+            shutil.rmtree(root, ignore_errors=True)
+            return RunResult(status="crashed", detail=sandbox.why_unavailable())
+        env["TMPDIR"] = "/tmp"
+        env.setdefault("COURSE_DATA_DIR", str(_REPO / "data"))
+        readable = [p for p in (env["COURSE_DATA_DIR"], str(_REPO / "data" / "checkpoints")) if os.path.isdir(p)]
+        cmd = sandbox.sandbox_command(cmd, writable=[root], readable=readable)
     result = RunResult()
     start = time.monotonic()
     seen: dict = {}
