@@ -73,7 +73,7 @@ class TTExplorer:
         self.model = model.eval()
         self.layers = ("fc1", "fc2")
         self._dense = {n: linear[n] for n in self.layers}
-        self._weights = {n: linear[n].weight.detach().double().numpy().T for n in self.layers}  # in x out
+        self._weights = {n: linear[n].weight.detach().numpy().T for n in self.layers}  # in x out, float32
         self._top: dict[tuple, TTMatrix] = {}
         self._reconstructed = copy.deepcopy(self.model)  # dense layers holding W_TT: the accuracy
         self._tt = copy.deepcopy(self.model)  # TT layers: the latency

@@ -21,11 +21,11 @@ def tt_explorer():
 def test_compute_matches_the_library(tt_explorer, one_thread):
     res = tt_explorer.compute(4, 4)
     model = cl.load_pretrained("wide_mlp")
-    w = model.fc2.weight.detach().double().numpy().T
+    w = model.fc2.weight.detach().numpy().T  # the explorer decomposes in float32
     top = tt_matrix(w, *WIDE_MLP_MODES[4]["fc2"], max(TT_RANKS))
     rounded = tt_round([c.reshape(c.shape[0], -1, c.shape[-1]) for c in top.cores], 4)
     dense = rounded.reconstruct().reshape(4, 4, 8, 8, 8, 8, 4, 4).transpose(0, 2, 4, 6, 1, 3, 5, 7).reshape(1024, 1024)
-    assert res["errors"]["fc2"] == pytest.approx(np.linalg.norm(w - dense) / np.linalg.norm(w), rel=1e-9)
+    assert res["errors"]["fc2"] == pytest.approx(np.linalg.norm(w - dense) / np.linalg.norm(w), rel=1e-5)
     assert res["ranks"]["fc2"] == (1, 4, 4, 4, 1)
     assert res["params"] == (tt_matrix_params(*WIDE_MLP_MODES[4]["fc1"], 4)
                              + tt_matrix_params(*WIDE_MLP_MODES[4]["fc2"], 4))

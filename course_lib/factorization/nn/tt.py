@@ -21,7 +21,7 @@ from torch import nn
 from ..._validation import check_bool, check_choice, check_int, check_model, check_names, check_random_state
 from ...layers import set_submodule
 from ..tt import check_tt_ranks
-from ..ttmatrix import check_modes, random_tt_matrix, tt_matrix
+from ..ttmatrix import TTMatrix, check_modes, random_tt_matrix, tt_matrix
 
 __all__ = ["TTLinear", "TT_INITS", "tt_linear_from", "tt_model", "tt_linear_layers", "init_std"]
 
@@ -92,6 +92,30 @@ class TTLinear(nn.Module):
         """The dense ``out x in`` weight, as ``nn.Linear`` stores it (for checks; never used in forward)."""
         return _tt_forward(list(self.cores), torch.eye(self.in_features, dtype=self.cores[0].dtype)).t()
 
+    @classmethod
+    def from_matrix(cls, matrix, bias=None) -> TTLinear:
+        """A layer holding the cores of a :class:`~course_lib.factorization.TTMatrix` (copied) and ``bias``.
+
+        Raises
+        ------
+        TypeError
+            If ``matrix`` is not a TTMatrix.
+        ValueError
+            If ``bias`` does not have ``prod(out_modes)`` entries.
+        """
+        if not isinstance(matrix, TTMatrix):
+            raise TypeError(f"matrix must be a TTMatrix (from tt_matrix), got {type(matrix).__name__}.")
+        out = cls(matrix.in_modes, matrix.out_modes, matrix.ranks, bias=bias is not None)
+        with torch.no_grad():
+            for p, c in zip(out.cores, matrix.cores):
+                p.copy_(torch.from_numpy(np.asarray(c)))
+            if bias is not None:
+                b = torch.as_tensor(bias).detach().reshape(-1)
+                if b.numel() != out.out_features:
+                    raise ValueError(f"bias has {b.numel()} entries, must have {out.out_features}.")
+                out.bias.copy_(b)
+        return out
+
     @property
     def params(self) -> int:
         """Numbers in the cores (the bias excluded)."""
@@ -124,13 +148,7 @@ def tt_linear_from(layer, in_modes, out_modes, rank=None, *, eps=None) -> TTLine
         raise TypeError(f"layer must be a torch.nn.Linear, got {type(layer).__name__}.")
     in_modes, out_modes = check_modes(in_modes, out_modes, layer.in_features, layer.out_features)
     tm = tt_matrix(layer.weight.detach().double().numpy().T, in_modes, out_modes, rank, eps=eps)
-    out = TTLinear(in_modes, out_modes, tm.ranks, bias=layer.bias is not None)
-    with torch.no_grad():
-        for p, c in zip(out.cores, tm.cores):
-            p.copy_(torch.from_numpy(c))
-        if layer.bias is not None:
-            out.bias.copy_(layer.bias.detach())
-    return out
+    return TTLinear.from_matrix(tm, layer.bias)
 
 
 def tt_linear_layers(model) -> dict[str, nn.Linear]:
