@@ -37,6 +37,7 @@ COLAB_DIR = "/content/compression-course"
 COLAB_REQUIREMENTS = {
     "numpy": "numpy",
     "scipy": "scipy",
+    "sklearn": "scikit-learn",
     "matplotlib": "matplotlib",
     "torch": "torch",
     "torchvision": "torchvision",

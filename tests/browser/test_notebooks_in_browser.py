@@ -37,20 +37,21 @@ from browser_helpers import NB, ROOT, WIDGET_PROBLEMS, check_widget, error_outpu
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 RUN_TIMEOUT_S = float(os.environ.get("COURSE_BROWSER_TIMEOUT", "900"))
-WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 TIMINGS: dict[str, dict] = {}
 
 
 def widget_cells(path: Path) -> list[int]:
-    """Indices of the explorer cells: a widget as saved output, or ending in ``something.widget(...)``."""
+    """Indices of the explorer cells: those ending in ``something.widget(...)``.
+
+    Other cells may show widgets too (tqdm's progress bars), but those have no slider to move.
+    """
     nb = json.loads(path.read_text())
     found = []
     for i, cell in enumerate(nb["cells"]):
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"]).strip().splitlines() or [""]
-        if (any(WIDGET_MIME in out.get("data", {}) for out in cell.get("outputs", []))
-                or re.match(r"^[\w.]+\.widget\(.*\)$", source[-1].strip())):
+        if re.match(r"^[\w.]+\.widget\(.*\)$", source[-1].strip()):
             found.append(i)
     return found
 
