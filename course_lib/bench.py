@@ -270,44 +270,6 @@ def _bench_widgets(quick: bool) -> list[Row]:
     return rows
 
 
-@benchmark("grading")
-def _bench_grading(quick: bool) -> list[Row]:
-    """Grading a class: wall time per student with one job per core vs one student's runs back to back.
-
-    Each student hands in the instructor notebooks (every exercise right, hidden tests on), so the
-    runs are the full-length ones; a class of 100 is extrapolated from the measured batch.
-    """
-    import os
-    import tempfile
-    from pathlib import Path
-
-    import nbformat
-
-    from .grading import grade
-
-    hidden = grade.DEFAULT_HIDDEN if grade.DEFAULT_HIDDEN.exists() else None
-    course = grade.load_course(hidden=hidden, names=["01_weight_pruning.ipynb"] if quick else None)
-    n_students, jobs = (2, 2) if quick else (4, os.cpu_count() or 1)
-    with tempfile.TemporaryDirectory(prefix="course-bench-grading-") as tmp:
-        for i in range(n_students):
-            folder = Path(tmp, f"student{i:02d}")
-            folder.mkdir()
-            for nb in course.notebooks:
-                nbformat.write(nb.nb, folder / nb.name)
-        start = time.perf_counter()
-        results = grade.grade_class(tmp, course, jobs=jobs)
-        wall = time.perf_counter() - start
-    full = sum(course.points.values())
-    wrong = [r.student_id for r in results if r.total != full]
-    if wrong:
-        raise RuntimeError(f"the instructor notebooks did not score full marks for {wrong}: "
-                           "run `python -m pytest tests/test_grading.py` to see why")
-    back_to_back = sum(r.seconds for r in results) / n_students
-    case = f"{n_students} students x {len(course.notebooks)} notebooks, --jobs {jobs}"
-    return [Row("grading", case, "wall per student", wall / n_students, "runs back to back", back_to_back, "s"),
-            Row("grading", "a class of 100 (extrapolated)", "wall", 100 * wall / n_students, "1 hour", 3600.0, "s")]
-
-
 def _plugin(name: str, module: str, function: str) -> None:
     """Register a benchmark that lives in a technique's package (imported when it runs)."""
     def run_plugin(quick: bool) -> list[Row]:
@@ -317,6 +279,7 @@ def _plugin(name: str, module: str, function: str) -> None:
     BENCHMARKS[name] = run_plugin
 
 
+_plugin("grading", "course_lib.grading.bench_grading", "bench_grading")
 for _name in ("svd", "flattened", "tt"):  # course_lib/factorization/{name}_bench.py: bench_{name}(quick)
     _plugin(_name, f"course_lib.factorization.{_name}_bench", f"bench_{_name}")
 

@@ -42,11 +42,12 @@ def test_bench_quantization_quick_rows():
 
 
 def test_bench_grading_quick_grades_the_instructor_notebooks(mnist_available):
-    per_student, class_of_100 = bench.run(["grading"], quick=True)
+    per_student, class_of_100, sandbox = bench.run(["grading"], quick=True)
     assert per_student.case == "2 students x 1 notebooks, --jobs 2"
     # two runs at once on two workers: the wall time per student is below one run back to back
     assert 0 < per_student.a < 1.5 * per_student.b
     assert class_of_100.a == pytest.approx(100 * per_student.a)
+    assert (sandbox.a_label, sandbox.b_label) == ("sandboxed", "plain process") and sandbox.a > 0 and sandbox.b > 0
 
 
 def test_bench_unknown_name():

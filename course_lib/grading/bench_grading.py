@@ -1,0 +1,68 @@
+"""``python -m course_lib.bench grading``: what grading a class costs, and what its sandbox costs."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from ..bench import Row
+from . import grade
+from .notebooks import submission_answers
+from .runner import Limits, build_graded_notebook, run_nbval
+
+__all__ = ["bench_grading"]
+
+
+def _sandbox_cost(course, repeats: int) -> Row:
+    """One notebook's graded run with and without the bubblewrap sandbox, interleaved."""
+    nb = course.notebooks[0]
+    cells = json.loads(nbformat.writes(nb.nb))["cells"]  # the instructor's notebook handed in as a submission
+    answers = {ex.id: submission_answers(cells, ex)[0] for ex in nb.exercises}
+    graded = build_graded_notebook(nb, answers, case_counts=course.case_counts, hidden_source=course.hidden_source)[0]
+    times = {True: [], False: []}
+    for _ in range(repeats):
+        for sandboxed in (False, True):
+            start = time.perf_counter()
+            run = run_nbval(graded, limits=Limits(sandbox=sandboxed))
+            if run.status != "ok":
+                raise RuntimeError(f"the graded run of {nb.name} failed (sandbox={sandboxed}): {run.detail}")
+            times[sandboxed].append(time.perf_counter() - start)
+    return Row("grading", f"{nb.name}, one run, median of {repeats}", "sandboxed", sorted(times[True])[repeats // 2],
+               "plain process", sorted(times[False])[repeats // 2], "s")
+
+
+def bench_grading(quick: bool) -> list[Row]:
+    """Grading a class: wall time per student with one job per core vs one student's runs back to back.
+
+    Each student hands in the instructor notebooks (every exercise right, hidden tests on), so the
+    runs are the full-length ones; a class of 100 is extrapolated from the measured batch. The last
+    row is the sandbox's cost on one notebook's run.
+    """
+    hidden = grade.DEFAULT_HIDDEN if grade.DEFAULT_HIDDEN.exists() else None
+    course = grade.load_course(hidden=hidden, names=["01_weight_pruning.ipynb"] if quick else None)
+    n_students, jobs = (2, 2) if quick else (4, os.cpu_count() or 1)
+    with tempfile.TemporaryDirectory(prefix="course-bench-grading-") as tmp:
+        for i in range(n_students):
+            folder = Path(tmp, f"student{i:02d}")
+            folder.mkdir()
+            for nb in course.notebooks:
+                nbformat.write(nb.nb, folder / nb.name)
+        start = time.perf_counter()
+        results = grade.grade_class(tmp, course, jobs=jobs)
+        wall = time.perf_counter() - start
+    full = sum(course.points.values())
+    wrong = [r.student_id for r in results if r.total != full]
+    if wrong:
+        raise RuntimeError(f"the instructor notebooks did not score full marks for {wrong}: "
+                           "run `python -m pytest tests/grading/test_grading.py` to see why")
+    back_to_back = sum(r.seconds for r in results) / n_students
+    case = f"{n_students} students x {len(course.notebooks)} notebooks, --jobs {jobs}"
+    one = grade.load_course(hidden=hidden, names=["01_weight_pruning.ipynb"])
+    return [Row("grading", case, "wall per student", wall / n_students, "runs back to back", back_to_back, "s"),
+            Row("grading", "a class of 100 (extrapolated)", "wall", 100 * wall / n_students, "1 hour", 3600.0, "s"),
+            _sandbox_cost(one, 1 if quick else 3)]
