@@ -214,7 +214,8 @@ WIDGET_BUDGET_MS = 150.0
 @benchmark("widgets")
 def _bench_widgets(quick: bool) -> list[Row]:
     """Update time of each notebook explorer against the 150 ms budget for 'instant' (median)."""
-    __import__("matplotlib").use("Agg")  # before any explorer imports pyplot
+    import matplotlib
+    matplotlib.use("Agg")
     from .checkpoints import load_pretrained
     from .data import load_mnist
     from .pruning import nn as prune_nn
