@@ -147,13 +147,14 @@ def tt_matrix_dense(cores) -> np.ndarray:
         If ``cores`` breaks :func:`~course_lib.factorization.check_cores` (4-D cores).
     """
     cores = check_cores(cores, ndim=4)
-    full = np.ones((1, 1, 1))  # (M_<k, N_<k, r)
+    full = np.ones((1, 1))  # (m_1 n_1 ... m_k n_k, r_k): one product per core, no copy in between
     for c in cores:
         r0, m, n, r1 = c.shape
-        a, b = full.shape[:2]
-        prod = (full.reshape(a * b, r0) @ c.reshape(r0, m * n * r1)).reshape(a, b, m, n, r1)
-        full = prod.transpose(0, 2, 1, 3, 4).reshape(a * m, b * n, r1)
-    return full[:, :, 0]
+        full = full.reshape(-1, r0) @ c.reshape(r0, m * n * r1)
+    ms, ns = [c.shape[1] for c in cores], [c.shape[2] for c in cores]
+    d = len(cores)
+    full = full.reshape([x for pair in zip(ms, ns) for x in pair])  # (m_1, n_1, ..., m_d, n_d), r_d = 1
+    return full.transpose([*range(0, 2 * d, 2), *range(1, 2 * d, 2)]).reshape(math.prod(ms), math.prod(ns))
 
 
 def random_tt_matrix(in_modes, out_modes, ranks, *, std: float, rng=None, dtype=np.float64) -> TTMatrix:
