@@ -1,0 +1,18 @@
+"""The course's summary (notebook 09): every technique on the same models, measured, and the seed's ИТОГ checked.
+
+* :mod:`.pareto` -- NumPy: the Pareto front of an (accuracy, cost) table and the most accurate
+  configuration under a budget;
+* :mod:`.claims` -- NumPy: the seed's summary slide as claims, the verdict each measurement gives,
+  and the "which technique when" table derived from a measured table;
+* :mod:`.nn` -- PyTorch: every technique and combination built from the library's own converters
+  (pruning, quantization, SVD, flattened convolutions, TT) and measured (accuracy, bytes, latency).
+"""
+
+from .._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    exports={"pareto": ["pareto_front", "best_under_budget", "check_table"],
+             "claims": ["SEED_CLAIMS", "VERDICTS", "CONSTRAINTS", "claims_table", "decision_table"]},
+    submodules=["pareto", "claims", "nn"],
+)

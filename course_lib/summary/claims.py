@@ -1,0 +1,239 @@
+"""The seed's summary slide (ИТОГ) as claims with verdicts, and "which technique when" from a measured table.
+
+NumPy-free even: plain Python over the numbers the notebook measured. A verdict is a rule applied to
+measurements (never typed in), so that a different CPU that measures differently can get a different
+verdict -- and the notebook says which numbers decided it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from .._validation import check_float
+from .pareto import best_under_budget
+
+__all__ = ["SEED_CLAIMS", "VERDICTS", "CONSTRAINTS", "EVIDENCE_KEYS", "claims_table", "decision_table"]
+
+VERDICTS = ("supported", "partly", "contradicted")
+
+#: key, the seed's words (ИТОГ), the claim in English
+SEED_CLAIMS = (
+    ("neurons", "удаление нейронов дает улучшение в памяти и скорости",
+     "Pruning: removing neurons improves memory and speed"),
+    ("synapses", "удаление синапсов дает улучшение в памяти и в скорости, если поддерживается вычисление на "
+                 "разреженных матрицах на аппаратном уровне",
+     "Pruning: removing synapses improves memory, and speed if sparse computation is supported in hardware"),
+    ("quant_memory", "уменьшение памяти в 4 раза", "Quantization: 4x less memory"),
+    ("quant_compute", "все еще надо расширять до изначальных значений, чтобы производить вычисления. Возможно "
+                      "улучшение в скорости",
+     "Quantization: values must still be expanded back to compute; a speed-up is possible"),
+    ("scratch", "Pruning и Quantization: не дают возможности обучать с нуля",
+     "Pruning and quantization cannot train from scratch"),
+    ("fact_memory", "имеет существенную экономию в памяти", "Factorization: substantial memory savings"),
+    ("fact_speed", "может давать ускорение в вычислении", "Factorization: can speed up the computation"),
+    ("fact_scratch", "дает возможность обучать с нуля", "Factorization: can train from scratch"),
+    ("fact_hard", "значительно сложнее в реализации", "Factorization: considerably harder to implement"),
+)
+
+#: the measured numbers each claim's rule reads (ratios are "old / new": > 1 is a gain)
+EVIDENCE_KEYS = {
+    "neurons": ("bytes_ratio", "speedup_1", "speedup_100", "acc_drop"),
+    "synapses": ("sparsity", "csr_ratio", "dense_run_speedup", "sparse_crossover"),
+    "quant_memory": ("bytes_ratio",),
+    "quant_compute": ("int8_kernel", "speedup_1", "speedup_100", "integer_match"),
+    "scratch": ("dense", "qat", "sparse", "sparsity"),
+    "fact_memory": ("svd_ratio", "tt_ratio", "acc_drop"),
+    "fact_speed": ("speedup_1", "speedup_100"),
+    "fact_scratch": ("dense", "tt", "tt_ratio"),
+    "fact_hard": ("pruning_lines", "svd_lines", "tt_lines"),
+}
+
+
+def _x(r: float) -> str:
+    return f"{r:.1f}x"
+
+
+def _neurons(e):
+    text = (f"{_x(e['bytes_ratio'])} fewer bytes, {_x(e['speedup_1'])} / {_x(e['speedup_100'])} the speed at "
+            f"1 / 100 images, {e['acc_drop']:.2f} points lost")
+    return text, "supported" if e["bytes_ratio"] > 1 and e["speedup_100"] > 1 else "partly"
+
+
+def _synapses(e):
+    cross = e["sparse_crossover"]
+    where = f"CSR beats dense BLAS only from {100 * cross:.0f}% sparsity" if cross is not None else \
+        "CSR never beat dense BLAS"
+    text = (f"at {100 * e['sparsity']:.0f}% sparsity: {_x(e['csr_ratio'])} fewer bytes in CSR; run dense, "
+            f"{_x(e['dense_run_speedup'])} the speed; {where} on this CPU")
+    memory = e["csr_ratio"] > 1
+    no_free_speed = e["dense_run_speedup"] < 1.2
+    return text, "supported" if memory and no_free_speed else "partly"
+
+
+def _quant_memory(e):
+    r = e["bytes_ratio"]
+    return f"{r:.2f}x (scales and float32 biases keep it under 4)", "supported" if r >= 3.8 else "partly"
+
+
+def _quant_compute(e):
+    text = (f"int8 kernel '{e['int8_kernel']}' computes on int8 codes with int32 sums (integer model == float "
+            f"simulation: {e['integer_match']}); dynamic int8 vs float32: {_x(e['speedup_1'])} at 1 image, "
+            f"{_x(e['speedup_100'])} at 100")
+    if e["int8_kernel"] and e["integer_match"]:
+        return text, "partly"  # speed possible (true where measured), "must expand back" contradicted
+    return text, "supported"
+
+
+def _scratch(e):
+    text = (f"from random weights, same budget: dense {100 * e['dense']:.1f}%, QAT int8 {100 * e['qat']:.1f}%, "
+            f"{100 * e['sparsity']:.0f}% sparse {100 * e['sparse']:.1f}%")
+    close = e["dense"] - e["qat"] <= 0.02 and e["dense"] - e["sparse"] <= 0.02
+    return text, "contradicted" if close else "partly" if min(e["qat"], e["sparse"]) > 0.5 else "supported"
+
+
+def _fact_memory(e):
+    text = (f"within {e['acc_drop']:.1f} points: SVD {_x(e['svd_ratio'])}, TT {_x(e['tt_ratio'])} fewer bytes "
+            f"(whole model)")
+    return text, "supported" if max(e["svd_ratio"], e["tt_ratio"]) >= 2 else "partly"
+
+
+def _fact_speed(e):
+    text = f"SVD layers: {_x(e['speedup_1'])} at 1 image, {_x(e['speedup_100'])} at 100 (whole model)"
+    return text, "supported" if max(e["speedup_1"], e["speedup_100"]) > 1.1 else "contradicted"
+
+
+def _fact_scratch(e):
+    text = (f"TT layers from random cores: {100 * e['tt']:.1f}% vs dense {100 * e['dense']:.1f}%, same budget, "
+            f"{_x(e['tt_ratio'])} fewer parameters")
+    return text, "supported" if e["dense"] - e["tt"] <= 0.03 else "partly"
+
+
+def _fact_hard(e):
+    p, s, t = e["pruning_lines"], e["svd_lines"], e["tt_lines"]
+    text = f"library lines to run it: pruning {p}, SVD {s}, TT {t}"
+    return text, "supported" if s > p and t > p else "partly" if t > p else "contradicted"
+
+
+_RULES = {"neurons": _neurons, "synapses": _synapses, "quant_memory": _quant_memory, "quant_compute": _quant_compute,
+          "scratch": _scratch, "fact_memory": _fact_memory, "fact_speed": _fact_speed,
+          "fact_scratch": _fact_scratch, "fact_hard": _fact_hard}
+
+
+def claims_table(evidence: Mapping) -> list[dict]:
+    """The seed's ИТОГ as rows: the claim, the course's measurement, the verdict its rule gives.
+
+    Parameters
+    ----------
+    evidence : mapping of str -> mapping
+        For every key of :data:`SEED_CLAIMS`, the measured numbers named in :data:`EVIDENCE_KEYS`.
+
+    Returns
+    -------
+    list of dict
+        ``{"claim", "seed", "measured", "verdict"}`` per claim, in the seed's order; ``verdict`` is
+        one of :data:`VERDICTS`.
+
+    Raises
+    ------
+    TypeError
+        If ``evidence`` or one of its values is not a mapping.
+    ValueError
+        If a claim or one of its numbers is missing, or a key is unknown.
+
+    Notes
+    -----
+    The rules: neurons -- fewer bytes and faster at 100 images; synapses -- CSR smaller while the
+    pruned model run dense is not faster; 4x memory -- a ratio >= 3.8; "must be expanded back" -- an
+    int8 kernel whose integer arithmetic matches gives *partly* (speed possible, no expansion needed);
+    cannot train from scratch -- *contradicted* when QAT and sparse training from random weights end
+    within 2 points of dense training; factorization memory >= 2x, speed > 1.1x, from scratch within
+    3 points, harder -- more library lines than pruning.
+    """
+    if not isinstance(evidence, Mapping):
+        raise TypeError(f"evidence must be a dict of claim -> measured numbers, got {type(evidence).__name__}.")
+    unknown = sorted(set(evidence) - set(EVIDENCE_KEYS))
+    if unknown:
+        raise ValueError(f"evidence names {unknown}, must name only claims among {list(EVIDENCE_KEYS)}.")
+    rows = []
+    for key, seed, claim in SEED_CLAIMS:
+        if key not in evidence:
+            raise ValueError(f"evidence has no {key!r}, must have every claim of SEED_CLAIMS.")
+        numbers = evidence[key]
+        if not isinstance(numbers, Mapping):
+            raise TypeError(f"evidence[{key!r}] must be a dict of measured numbers, got {type(numbers).__name__}.")
+        missing = [k for k in EVIDENCE_KEYS[key] if k not in numbers]
+        if missing:
+            raise ValueError(f"evidence[{key!r}] misses {missing}, must have {list(EVIDENCE_KEYS[key])}.")
+        measured, verdict = _RULES[key](numbers)
+        rows.append({"claim": claim, "seed": seed, "measured": measured, "verdict": verdict})
+    return rows
+
+
+#: constraint -> (cost column, which data the technique may need)
+CONSTRAINTS = {
+    "smallest file": ("bytes", ("none", "sample", "labels")),
+    "fastest for one image": ("ms_1", ("none", "sample", "labels")),
+    "fastest for batches of 100": ("ms_100", ("none", "sample", "labels")),
+    "no data at all": ("bytes", ("none",)),
+    "unlabelled data only": ("bytes", ("none", "sample")),
+}
+_COLUMNS = ("model", "name", "needs", "accuracy", "bytes", "ms_1", "ms_100")
+
+
+def decision_table(rows: Sequence[Mapping], *, tolerance: float = 0.01, baseline: str = "float32") -> list[dict]:
+    """"Which technique when": for each model and constraint, the measured winner within ``tolerance``.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        The measured configurations, each with ``model``, ``name``, ``needs`` (``"none"``,
+        ``"sample"`` or ``"labels"``: the data it was built with), ``accuracy`` (a fraction),
+        ``bytes``, ``ms_1`` and ``ms_100``.
+    tolerance : float in [0, 1], keyword-only
+        The accuracy a configuration may lose against the baseline and still count.
+    baseline : str, keyword-only
+        The name of each model's uncompressed configuration.
+
+    Returns
+    -------
+    list of dict
+        ``{"constraint", "model", "technique", "gain", "accuracy change"}`` per model and
+        :data:`CONSTRAINTS` entry: the cheapest configuration (in that constraint's cost) among those
+        within ``tolerance`` of the baseline, chosen by
+        :func:`~course_lib.summary.pareto.best_under_budget` on the negated cost.
+
+    Raises
+    ------
+    TypeError
+        If ``rows`` is not a sequence of mappings.
+    ValueError
+        If a row misses a column, a model has no baseline row, or ``tolerance`` is out of range.
+    """
+    tolerance = check_float("tolerance", tolerance, low=0.0, high=1.0)
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or not rows:
+        raise TypeError(f"rows must be a non-empty list of dicts (measured configurations), got "
+                        f"{type(rows).__name__}.")
+    for i, r in enumerate(rows):
+        if not isinstance(r, Mapping):
+            raise TypeError(f"rows[{i}] must be a dict, got {type(r).__name__}.")
+        missing = [c for c in _COLUMNS if c not in r]
+        if missing:
+            raise ValueError(f"rows[{i}] misses {missing}, must have {list(_COLUMNS)}.")
+    out = []
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    for constraint, (column, allowed) in CONSTRAINTS.items():
+        for model in models:
+            mine = [r for r in rows if r["model"] == model]
+            base = [r for r in mine if r["name"] == baseline]
+            if not base:
+                raise ValueError(f"rows has no {baseline!r} row for model {model!r}, must have its baseline.")
+            base = base[0]
+            ok = [r for r in mine if r["needs"] in allowed and r["accuracy"] >= base["accuracy"] - tolerance]
+            # the cheapest one: the "most accurate" under no budget, with accuracy := -cost
+            pick = ok[best_under_budget([-float(r[column]) for r in ok], [0.0] * len(ok), 0.0)]
+            gain = base[column] / pick[column] if pick[column] else float("inf")
+            what = "fewer bytes" if column == "bytes" else "the speed"
+            out.append({"constraint": constraint, "model": model, "technique": pick["name"],
+                        "gain": f"{gain:.1f}x {what}",
+                        "accuracy change": f"{100 * (pick['accuracy'] - base['accuracy']):+.1f} points"})
+    return out

@@ -1,0 +1,18 @@
+"""The torch side of the summary: every technique built by the library's converters, and measured.
+
+* :mod:`.configs` -- the configurations of LeNet-300-100 and of the CIFAR-10 CNN: float16, int8 (dynamic
+  and full integer), neurons removed, synapses removed (+ fine-tuning), truncated SVD, flattened
+  convolutions, TT layers, and the combinations pruning + int8 (Deep Compression's first two stages),
+  SVD + int8 and TT + int8, each with the bytes its storage format needs;
+* :mod:`.evaluate` -- accuracy, latency at 1 and 100 images (one thread), and the from-scratch
+  experiment (dense, QAT int8, sparse and TT training of LeNet-300-100 from random weights).
+"""
+
+from ..._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    exports={"configs": ["Config", "lenet300_configs", "cnn_configs", "pruned_bytes", "tt_int8"],
+             "evaluate": ["measure_configs", "from_scratch"]},
+    submodules=["configs", "evaluate"],
+)

@@ -1,0 +1,136 @@
+"""Measure the summary's configurations (accuracy, bytes, latency) and train LeNet-300-100 from scratch four ways."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..._validation import check_int
+from ...measure import accuracy
+from ...models import to_tensor
+from ...timing import latency
+
+__all__ = ["measure_configs", "from_scratch"]
+
+
+def measure_configs(configs, test, *, model_name: str, repeats: int = 20, progress: bool = False) -> list[dict]:
+    """Accuracy on ``test``, stored bytes and CPU latency (one thread) at 1 and 100 images, per configuration.
+
+    Parameters
+    ----------
+    configs : list of Config
+        From :func:`~course_lib.summary.nn.configs.lenet300_configs` or ``cnn_configs``.
+    test : Dataset
+        A fixed test subset (its first 100 images are the batch that is timed).
+    model_name : str, keyword-only
+        The ``model`` column of the rows.
+    repeats : int, keyword-only
+        Timed calls per latency (median; a fifth of them, at least 3, for the batch of 100).
+    progress : bool, keyword-only
+        A tqdm bar over the configurations.
+
+    Returns
+    -------
+    list of dict
+        ``model, name, family, needs, accuracy, bytes, ms_1, ms_100`` per configuration: the table
+        :func:`course_lib.summary.decision_table`, the Pareto charts and the explorer read.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``configs`` is empty or not configurations, or ``repeats`` is not a positive int.
+    """
+    from ..._validation import check_bool
+    from .configs import Config
+
+    repeats = check_int("repeats", repeats, minimum=1)
+    if not isinstance(configs, (list, tuple)) or not configs or not all(isinstance(c, Config) for c in configs):
+        raise TypeError("configs must be a non-empty list of Config (summary.nn.lenet300_configs / cnn_configs).")
+    one, hundred = to_tensor(test.images[:1]), to_tensor(test.images[:100])
+    items = configs
+    if check_bool("progress", progress):
+        from tqdm.auto import tqdm
+
+        items = tqdm(configs, desc=f"measure {model_name}")
+    rows = []
+    for c in items:
+        net = c.model.eval()
+        with torch.inference_mode():
+            ms_1 = latency(lambda net=net: net(one), repeats=repeats, threads=1).median_ms
+            ms_100 = latency(lambda net=net: net(hundred), warmup=1, repeats=max(3, repeats // 5), threads=1).median_ms
+        rows.append({"model": model_name, "name": c.name, "family": c.family, "needs": c.needs,
+                     "accuracy": accuracy(net, test.images, test.labels), "bytes": int(c.bytes),
+                     "ms_1": ms_1, "ms_100": ms_100})
+    return rows
+
+
+def from_scratch(train, test, *, steps: int = 300, sparsity: float = 0.9, seed: int = 0) -> dict:
+    """LeNet-300-100 trained from random weights with the same budget: dense, QAT int8, sparse, TT fc1.
+
+    The seed says pruning and quantization "не дают возможности обучать с нуля" (cannot train from
+    scratch). Two counter-examples, each with the dense run's budget (``steps`` Adam steps):
+
+    * **QAT from scratch**: fake-quantized int8 weights and activations in the loop from the first step
+      (:func:`~course_lib.quantization.nn.prepare_qat` of an untrained model), then converted to int8;
+    * **sparse from scratch**: a fixed ``sparsity`` mask drawn at random initialisation (magnitude of the
+      random weights, per layer) and held during training (:func:`~course_lib.pruning.nn.fine_tune`),
+      the static-sparse baseline of the sparse-training literature (e.g. Evci et al. 2020, RigL);
+
+    and, for the factorization claim, fc1 as a rank-8 TT layer from random cores (notebook 08).
+
+    Parameters
+    ----------
+    train, test : Dataset
+        MNIST training and test images.
+    steps : int, keyword-only
+        Adam steps of every run (batch 128; the TT run batch 64 as in notebook 08).
+    sparsity : float in [0, 1), keyword-only
+    seed : int, keyword-only
+        Seeds the initial weights and the shuffling.
+
+    Returns
+    -------
+    dict
+        ``dense``, ``qat``, ``sparse``, ``tt`` (test accuracies), ``sparsity``, ``steps`` and
+        ``tt_ratio`` (dense parameters / TT parameters of the whole network).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``steps`` or ``sparsity`` is out of range.
+    """
+    from ..._validation import check_fraction
+    from ...factorization.nn import tt_model
+    from ...models import build_model
+    from ...pruning import nn as prune_nn
+    from ...quantization import nn as qt
+    from ...train import adam_steps
+    from .configs import LENET_TT_MODES
+
+    steps = check_int("steps", steps, minimum=1)
+    sparsity = check_fraction("sparsity", sparsity, allow_one=False)
+    x = to_tensor(train.images)
+
+    def fresh():
+        torch.manual_seed(seed)
+        return build_model("lenet300")
+
+    def score(m):
+        return accuracy(m.eval(), test.images, test.labels)
+
+    dense = fresh()
+    torch.manual_seed(seed)
+    adam_steps(dense, x, train.labels, epochs=100, max_steps=steps, batch_size=128, lr=1e-3,
+               gen=np.random.default_rng(seed), progress=False, desc="")
+    qat = qt.train_qat(qt.prepare_qat(fresh(), bits=8), train.images, train.labels, epochs=100, max_steps=steps,
+                       lr=1e-3, rng=seed)
+    init = fresh()
+    sparse = prune_nn.fine_tune(init, prune_nn.masks_for(init, sparsity), train.images, train.labels, epochs=100,
+                                max_steps=steps, lr=1e-3, rng=seed)
+    tt = tt_model(fresh(), LENET_TT_MODES, 8, decompose=False, seed=seed)
+    torch.manual_seed(seed)
+    adam_steps(tt, x, train.labels, epochs=100, max_steps=steps, batch_size=64, lr=3e-3,
+               gen=np.random.default_rng(seed), progress=False, desc="")
+    n_dense, n_tt = (sum(p.numel() for p in m.parameters()) for m in (dense, tt))
+    return {"dense": score(dense), "qat": score(qt.convert_qat(qat)), "sparse": score(sparse), "tt": score(tt),
+            "sparsity": sparsity, "steps": steps, "tt_ratio": n_dense / n_tt}
