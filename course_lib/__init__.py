@@ -5,6 +5,7 @@ One package per technique family, shared infrastructure flat beside them::
     pruning/        masks, storage, sparse products, schedules, neurons; nn/ (torch)
     quantization/   seed scheme, grid, uniform quantizer, ranges, tensors, storage; nn/ (torch)
     factorization/  low-rank bookkeeping shared by SVD, flattened convolutions and TT
+    summary/        notebook 09: Pareto front, best under a budget, the seed's claims; nn/ measures everything
     widgets/        the explorers, one module per family
     exercises/      the checking mechanism and the bank of exercises
     grading/        release, self-check and class grading
@@ -29,7 +30,7 @@ __getattr__, __dir__, __all__ = attach(
         "exercises": ["check", "compare"],
         "formats": ["register_format", "storage_bytes"],
         "measure": ["Latency", "accuracy", "accuracy_difference", "count_macs", "count_parameters", "fixed_threads",
-                    "latency", "predict"],
+                    "latency", "paired_difference", "predict"],
         "checkpoints": ["ChecksumError", "load_manifest", "load_pretrained"],
         "layers": ["weight_layers"],
         "models": ["MODELS", "CifarVGG", "LeNet5", "LeNet300100", "WideMLP", "build_model", "to_tensor"],
@@ -41,7 +42,7 @@ __getattr__, __dir__, __all__ = attach(
         "timing": ["cpu_capability"],
     },
     submodules=["bench", "checkpoints", "data", "exercises", "factorization", "formats", "grading", "layers",
-                "measure", "models", "notebook", "plots", "pruning", "quantization", "report", "sweeps", "timing",
-                "train", "widgets"],
+                "measure", "models", "notebook", "plots", "pruning", "quantization", "report", "summary", "sweeps",
+                "timing", "train", "widgets"],
     aliases={"prune_torch": "pruning.nn", "quant_torch": "quantization.nn"},
 )

@@ -226,6 +226,7 @@ def _bench_widgets(quick: bool) -> list[Row]:
         PTQExplorer,
         QuantizationExplorer,
         ScheduleExplorer,
+        SummaryExplorer,
         SVDExplorer,
         TTExplorer,
         WeightPruningExplorer,
@@ -256,7 +257,7 @@ def _bench_widgets(quick: bool) -> list[Row]:
                                                                (6, False, "percentile"))]),
         ("06 SVD, rank per layer and q", SVDExplorer(load_pretrained("wide_mlp"), load_mnist("test", limit=1000)),
          [dict(ranks={"fc1": a, "fc2": b}, method=m) for a, b, m in SVDExplorer.BENCH_CALLS]),
-        FlattenedExplorer.bench_case(), TTExplorer.bench_case(),
+        FlattenedExplorer.bench_case(), TTExplorer.bench_case(), SummaryExplorer.bench_case(),
     ]
     rows = []
     for label, explorer, calls in cases:

@@ -16,8 +16,9 @@ __getattr__, __dir__, __all__ = attach(
         "pruning": ["NeuronPruningExplorer", "WeightPruningExplorer"],
         "quantization": ["QuantizationExplorer", "PTQExplorer"],
         "schedules": ["ScheduleExplorer"],
+        "summary": ["SummaryExplorer"],
         "svd": ["SVDExplorer"],
         "tt": ["TTExplorer"],
     },
-    submodules=["flattened", "layout", "prediction", "pruning", "quantization", "schedules", "svd", "tt"],
+    submodules=["flattened", "layout", "prediction", "pruning", "quantization", "schedules", "summary", "svd", "tt"],
 )

@@ -13,7 +13,8 @@ from ...timing import latency
 __all__ = ["measure_configs", "from_scratch"]
 
 
-def measure_configs(configs, test, *, model_name: str, repeats: int = 20, progress: bool = False) -> list[dict]:
+def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds: int = 3,
+                    progress: bool = False) -> list[dict]:
     """Accuracy on ``test``, stored bytes and CPU latency (one thread) at 1 and 100 images, per configuration.
 
     Parameters
@@ -25,9 +26,12 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, progre
     model_name : str, keyword-only
         The ``model`` column of the rows.
     repeats : int, keyword-only
-        Timed calls per latency (median; a fifth of them, at least 3, for the batch of 100).
+        Timed calls per latency over all rounds (a fifth of them for the batch of 100).
+    rounds : int, keyword-only
+        The configurations are timed in turn, ``rounds`` times over; each latency is the median of
+        its rounds' medians, so that a burst of load on a shared machine does not favour one of them.
     progress : bool, keyword-only
-        A tqdm bar over the configurations.
+        A tqdm bar over the configurations (their accuracy).
 
     Returns
     -------
@@ -38,7 +42,7 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, progre
     Raises
     ------
     TypeError, ValueError
-        If ``configs`` is empty or not configurations, or ``repeats`` is not a positive int.
+        If ``configs`` is empty or not configurations, or ``repeats`` or ``rounds`` is not a positive int.
     """
     from ..._validation import check_bool
     from .configs import Config
@@ -46,21 +50,26 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, progre
     repeats = check_int("repeats", repeats, minimum=1)
     if not isinstance(configs, (list, tuple)) or not configs or not all(isinstance(c, Config) for c in configs):
         raise TypeError("configs must be a non-empty list of Config (summary.nn.lenet300_configs / cnn_configs).")
+    rounds = check_int("rounds", rounds, minimum=1)
     one, hundred = to_tensor(test.images[:1]), to_tensor(test.images[:100])
     items = configs
     if check_bool("progress", progress):
         from tqdm.auto import tqdm
 
         items = tqdm(configs, desc=f"measure {model_name}")
-    rows = []
-    for c in items:
-        net = c.model.eval()
-        with torch.inference_mode():
-            ms_1 = latency(lambda net=net: net(one), repeats=repeats, threads=1).median_ms
-            ms_100 = latency(lambda net=net: net(hundred), warmup=1, repeats=max(3, repeats // 5), threads=1).median_ms
-        rows.append({"model": model_name, "name": c.name, "family": c.family, "needs": c.needs,
-                     "accuracy": accuracy(net, test.images, test.labels), "bytes": int(c.bytes),
-                     "ms_1": ms_1, "ms_100": ms_100})
+    rows = [{"model": model_name, "name": c.name, "family": c.family, "needs": c.needs,
+             "accuracy": accuracy(c.model.eval(), test.images, test.labels), "bytes": int(c.bytes)} for c in items]
+    times = {k: [[] for _ in configs] for k in ("ms_1", "ms_100")}
+    per_round = max(1, repeats // rounds)
+    with torch.inference_mode():
+        for _ in range(rounds):  # interleaved: a burst of load on a shared machine hits every configuration
+            for i, c in enumerate(configs):
+                net = c.model
+                times["ms_1"][i].append(latency(lambda net=net: net(one), repeats=per_round, threads=1).median_ms)
+                times["ms_100"][i].append(latency(lambda net=net: net(hundred), warmup=1,
+                                                  repeats=max(1, per_round // 5), threads=1).median_ms)
+    for i, row in enumerate(rows):
+        row.update({k: float(np.median(v[i])) for k, v in times.items()})
     return rows
 
 

@@ -1,0 +1,202 @@
+"""The summary's NumPy side: the Pareto front, the best under a budget, the claims' rules, the decision table."""
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from course_lib.summary import (
+    EVIDENCE_KEYS,
+    SEED_CLAIMS,
+    VERDICTS,
+    best_under_budget,
+    claims_table,
+    code_lines,
+    decision_table,
+    pareto_front,
+)
+
+from helpers import raises
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def brute_front(acc, cost):
+    """By the definition, pair by pair."""
+    n = len(acc)
+    return sorted(i for i in range(n) if not any(
+        acc[j] >= acc[i] and cost[j] <= cost[i] and (acc[j] > acc[i] or cost[j] < cost[i]) for j in range(n)))
+
+
+def test_pareto_by_hand():
+    acc = [0.90, 0.95, 0.80, 0.95, 0.97, 0.97]
+    cost = [10, 20, 30, 40, 50, 50]
+    # 2 is beaten by 0; 3 by 1 (same accuracy, cheaper); 4 and 5 are identical: both stay
+    assert pareto_front(acc, cost).tolist() == [0, 1, 4, 5]
+    assert pareto_front([0.5], [3.0]).tolist() == [0]
+    # equal cost: only the more accurate survives, and the order is by cost
+    assert pareto_front([0.7, 0.9, 0.8], [5, 5, 1]).tolist() == [2, 1]
+    assert pareto_front(np.array([1, 2]), np.array([1, 2])).dtype == np.int64
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=1, max_size=12))
+def test_pareto_matches_the_definition(points):
+    acc = [a / 4 for a, _ in points]
+    cost = [float(c) for _, c in points]
+    front = pareto_front(acc, cost)
+    assert sorted(front.tolist()) == brute_front(acc, cost)
+    assert all(cost[a] <= cost[b] for a, b in itertools.pairwise(front))  # cheapest first
+    # the most accurate point that is cheapest among the most accurate is always on it
+    best = best_under_budget(acc, cost, max(cost))
+    assert best in front
+
+
+def test_best_under_budget_by_hand():
+    acc, cost = [0.9, 0.95, 0.8, 0.95], [10, 20, 5, 15]
+    assert best_under_budget(acc, cost, 15) == 3      # 0.95 at 15 fits; 0.95 at 20 does not
+    assert best_under_budget(acc, cost, 100) == 3     # equal accuracy: the cheaper
+    assert best_under_budget(acc, cost, 9.99) == 2
+    assert best_under_budget(acc, cost, 4) is None
+    assert best_under_budget([0.5, 0.5], [1, 1], 1) == 0  # a full tie: the first
+    assert best_under_budget([0.5], [0.0], 0) == 0        # a zero budget fits a zero cost
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=10), st.integers(0, 6))
+def test_best_under_budget_is_the_best_that_fits(points, budget):
+    acc, cost = [float(a) for a, _ in points], [float(c) for _, c in points]
+    got = best_under_budget(acc, cost, budget)
+    fits = [i for i in range(len(acc)) if cost[i] <= budget]
+    if not fits:
+        assert got is None
+    else:
+        assert got == min(fits, key=lambda i: (-acc[i], cost[i], i))
+        assert got in pareto_front(acc, cost) or any(acc[j] == acc[got] and cost[j] == cost[got] for j in fits)
+
+
+def test_bad_tables():
+    raises(ValueError, "accuracy has 2 entries and cost 3, must have one each per configuration.",
+           pareto_front, [1, 2], [1, 2, 3])
+    raises(ValueError, "cost holds 1 negative value(s), must be >= 0.", pareto_front, [1, 2], [1, -2])
+    raises(ValueError, "accuracy is empty (shape (0,)), must have at least one element.", pareto_front, [], [])
+    raises(ValueError, "accuracy contains 1 NaN or infinite value(s), must be finite.", pareto_front, [np.nan], [1])
+    raises(TypeError, "cost must be an array of real numbers, got dtype <U1.", pareto_front, [1], ["a"])
+    raises(ValueError, "accuracy has 2 dimension(s) (shape (1, 2)), must have 1.", pareto_front, [[1, 2]], [1, 2])
+    raises(ValueError, "budget == -1.0, must be >= 0.", best_under_budget, [1], [1], -1)
+    raises(TypeError, "budget must be a real number, got str ('10').", best_under_budget, [1], [1], "10")
+
+
+def evidence(**over):
+    base = {
+        "neurons": {"bytes_ratio": 1.6, "speedup_1": 0.9, "speedup_100": 1.5, "acc_drop": 0.2},
+        "synapses": {"sparsity": 0.9, "csr_ratio": 6.6, "dense_run_speedup": 1.0, "sparse_crossover": 0.95},
+        "quant_memory": {"bytes_ratio": 3.96},
+        "quant_compute": {"int8_kernel": "x86", "speedup_1": 0.7, "speedup_100": 1.8, "integer_match": True},
+        "scratch": {"dense": 0.944, "qat": 0.946, "sparse": 0.905, "sparsity": 0.9},
+        "fact_memory": {"svd_ratio": 5.1, "svd_drop": 0.5, "tt_ratio": 7.5, "tt_drop": 4.2},
+        "fact_speed": {"speedup_1": 1.1, "speedup_100": 3.8},
+        "fact_scratch": {"dense": 0.944, "tt": 0.937, "tt_ratio": 7.5},
+        "fact_hard": {"pruning_lines": 161, "quantization_lines": 375, "svd_lines": 216, "tt_lines": 376},
+    }
+    for key, numbers in over.items():
+        base[key] = {**base[key], **numbers}
+    return base
+
+
+def test_claims_follow_their_rules():
+    rows = claims_table(evidence())
+    assert [r["claim"] for r in rows] == [c for _, _, c in SEED_CLAIMS]
+    assert [r["seed"] for r in rows] == [s for _, s, _ in SEED_CLAIMS]
+    verdicts = {k: r["verdict"] for (k, _, _), r in zip(SEED_CLAIMS, rows)}
+    assert verdicts == {"neurons": "supported", "synapses": "supported", "quant_memory": "supported",
+                        "quant_compute": "partly", "scratch": "contradicted", "fact_memory": "supported",
+                        "fact_speed": "supported", "fact_scratch": "supported", "fact_hard": "partly"}
+    assert set(verdicts.values()) <= set(VERDICTS)
+    assert "95% sparsity" in rows[1]["measured"] and "3.96x" in rows[2]["measured"]
+    # the verdicts change with the measurements
+    worse = evidence(
+        neurons={"speedup_100": 0.9}, synapses={"dense_run_speedup": 2.0, "sparse_crossover": None},
+        quant_memory={"bytes_ratio": 2.0}, quant_compute={"int8_kernel": None},
+        scratch={"qat": 0.5, "sparse": 0.1}, fact_memory={"svd_drop": 3.0},
+        fact_speed={"speedup_1": 0.5, "speedup_100": 0.9}, fact_scratch={"tt": 0.8},
+        fact_hard={"svd_lines": 400, "tt_lines": 500})
+    again = {k: r["verdict"] for (k, _, _), r in zip(SEED_CLAIMS, claims_table(worse))}
+    assert again == {"neurons": "partly", "synapses": "partly", "quant_memory": "partly",
+                     "quant_compute": "supported", "scratch": "supported", "fact_memory": "partly",
+                     "fact_speed": "contradicted", "fact_scratch": "partly", "fact_hard": "supported"}
+    assert claims_table(evidence(scratch={"sparse": 0.8}))[4]["verdict"] == "partly"
+    assert "never beat" in claims_table(evidence(synapses={"sparse_crossover": None}))[1]["measured"]
+
+
+def test_claims_refuse_bad_evidence():
+    raises(TypeError, "evidence must be a dict of claim -> measured numbers, got list.", claims_table, [])
+    e = evidence()
+    del e["scratch"]
+    raises(ValueError, "evidence has no 'scratch', must have every claim of SEED_CLAIMS.", claims_table, e)
+    raises(ValueError, f"evidence names ['typo'], must name only claims among {list(EVIDENCE_KEYS)}.",
+           claims_table, {**evidence(), "typo": {}})
+    e = evidence()
+    del e["fact_speed"]["speedup_1"]
+    raises(ValueError, "evidence['fact_speed'] misses ['speedup_1'], must have ['speedup_1', 'speedup_100'].",
+           claims_table, e)
+    raises(TypeError, "evidence['neurons'] must be a dict of measured numbers, got float.", claims_table,
+           {**evidence(), "neurons": 1.0})
+
+
+def row(model, name, acc, b, ms1, ms100, needs="none"):
+    return {"model": model, "name": name, "needs": needs, "accuracy": acc, "bytes": b, "ms_1": ms1, "ms_100": ms100}
+
+
+TABLE = [row("m", "float32", 0.98, 1000, 1.0, 10.0), row("m", "int8", 0.979, 250, 1.5, 5.0),
+         row("m", "svd", 0.975, 200, 0.8, 4.0, "labels"), row("m", "tiny", 0.90, 50, 0.5, 2.0, "labels"),
+         row("m", "calib", 0.978, 240, 2.0, 20.0, "sample")]
+
+
+def test_decision_table_by_hand():
+    got = {r["constraint"]: r for r in decision_table(TABLE, tolerance=0.01)}
+    assert got["smallest file"]["technique"] == "svd" and got["smallest file"]["gain"] == "5.0x fewer bytes"
+    assert got["fastest for one image"]["technique"] == "svd" and got["fastest for one image"]["gain"] == \
+        "1.2x the speed"
+    assert got["fastest for batches of 100"]["technique"] == "svd"
+    assert got["no data at all"]["technique"] == "int8"           # svd needs labels
+    assert got["unlabelled data only"]["technique"] == "calib"    # 240 < 250 bytes
+    assert got["no data at all"]["accuracy change"] == "-0.1 points"
+    # a looser tolerance lets the tiny model in; zero tolerance leaves the baseline only
+    assert decision_table(TABLE, tolerance=0.1)[0]["technique"] == "tiny"
+    assert {r["technique"] for r in decision_table(TABLE, tolerance=0.0)} == {"float32"}
+
+
+def test_decision_table_refuses_bad_rows():
+    raises(TypeError, "rows must be a non-empty list of dicts (measured configurations), got list.",
+           decision_table, [])
+    raises(TypeError, "rows[0] must be a dict, got int.", decision_table, [1])
+    raises(ValueError, "rows[0] misses ['ms_100'], must have ['model', 'name', 'needs', 'accuracy', 'bytes', "
+                       "'ms_1', 'ms_100'].", decision_table, [{k: v for k, v in TABLE[0].items() if k != "ms_100"}])
+    raises(ValueError, "rows has no 'float32' row for model 'm', must have its baseline.", decision_table, TABLE[1:])
+    raises(ValueError, "tolerance == 2.0, must be in [0, 1].", decision_table, TABLE, tolerance=2.0)
+
+
+def test_code_lines(tmp_path):
+    f = tmp_path / "mod.py"
+    f.write_text('"""Module doc\nover two lines."""\n\n# a comment\nimport os\n\n\ndef f(x):\n'
+                 '    """Doc."""\n    return x  # trailing comment counts\n')
+    assert code_lines(f) == 3  # import, def, return
+    assert code_lines(f, f) == 6
+    raises(ValueError, "paths is empty, must name at least one Python file.", code_lines)
+    with pytest.raises(ValueError, match="paths\\[0\\]"):
+        code_lines(tmp_path / "missing.py")
+
+
+def test_numpy_side_is_torch_free():
+    code = ("import sys\nimport course_lib.summary.pareto, course_lib.summary.claims, course_lib.widgets\n"
+            "from course_lib.summary import pareto_front, claims_table\npareto_front([1], [1])\n"
+            "print('TORCH' if any(m == 'torch' or m.startswith('torch.') for m in sys.modules) else 'CLEAN')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "CLEAN"

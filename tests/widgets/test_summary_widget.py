@@ -1,0 +1,86 @@
+"""The summary explorer: the library's best under a budget, from a real measured table; drawing; bad input."""
+
+import numpy as np
+import pytest
+
+import course_lib as cl
+from course_lib.summary import best_under_budget, pareto_front
+from course_lib.summary import nn as snn
+from course_lib.widgets.summary import COSTS, pareto_plot
+
+from helpers import raises
+
+
+@pytest.fixture(scope="module")
+def rows():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    with cl.fixed_threads(1):
+        configs = snn.lenet300_configs(cl.load_pretrained("lenet300"), cl.load_mnist("train", limit=2000), steps=5)
+        return snn.measure_configs(configs, cl.load_mnist("test", limit=300), model_name="lenet300", repeats=2,
+                                   rounds=1)
+
+
+@pytest.fixture(scope="module")
+def explorer(rows):
+    return cl.widgets.SummaryExplorer(rows)
+
+
+@pytest.mark.parametrize("cost", list(COSTS))
+@pytest.mark.parametrize("budget", [0.02, 0.1, 0.3, 1.0, 3.0])
+def test_compute_is_best_under_budget(explorer, rows, cost, budget):
+    res = explorer.compute("lenet300", cost, budget)
+    base = next(r for r in rows if r["name"] == "float32")
+    assert res["limit"] == pytest.approx(budget * base[cost]) and res["baseline"] == base
+    i = best_under_budget([r["accuracy"] for r in rows], [r[cost] for r in rows], res["limit"])
+    assert (res["best"] is None) == (i is None)
+    if i is not None:
+        assert res["best"]["name"] == rows[i]["name"] and res["best"][cost] <= res["limit"]
+    assert res["front"] == [rows[j]["name"] for j in pareto_front([r["accuracy"] for r in rows],
+                                                                   [r[cost] for r in rows])]
+    assert res["fits"] == sum(r[cost] <= res["limit"] for r in rows)
+
+
+def test_budget_one_always_fits_float32(explorer):
+    # float32 costs exactly 1x its own cost, so something always fits at budget 1
+    assert explorer.compute("lenet300", "bytes", 1.0)["best"] is not None
+    # at a tiny byte budget nothing does
+    assert explorer.compute("lenet300", "bytes", 1e-4)["best"] is None
+
+
+def test_update_rings_the_best_and_widget_builds(explorer):
+    res = explorer.update("lenet300", "bytes", 0.1)
+    ax = explorer._ax
+    ringed = [c for c in ax.collections if c.get_sizes().size and c.get_sizes()[0] == 180]
+    assert len(ringed) == 1
+    x, y = ringed[0].get_offsets()[0]
+    assert x == pytest.approx(res["best"]["bytes"]) and y == pytest.approx(100 * res["best"]["accuracy"])
+    assert ax.get_lines()[-1].get_xdata()[0] == pytest.approx(res["limit"])  # the budget line
+    explorer.update("lenet300", "ms_100", 1e-4)  # nothing fits: the ring is hidden
+    ringed = [c for c in explorer._ax.collections if c.get_sizes().size and c.get_sizes()[0] == 180]
+    assert len(ringed) == 1 and np.isnan(ringed[0].get_offsets()).all()
+    box = explorer.widget(model="lenet300", cost="bytes", budget=0.1)
+    assert "best under" in box.children[-2].value and res["best"]["name"] in box.children[-2].value
+
+
+def test_pareto_plot_draws_every_point(rows):
+    ax = pareto_plot(rows, "bytes")
+    n = sum(len(c.get_offsets()) for c in ax.collections)
+    assert n == len(rows) and ax.get_xscale() == "log"
+
+
+def test_bad_input(explorer, rows):
+    raises(ValueError, "model == 'vgg', must be one of 'lenet300'.", explorer.compute, "vgg")
+    raises(ValueError, "cost == 'watts', must be one of 'bytes', 'ms_1', 'ms_100'.", explorer.compute, "lenet300",
+           "watts")
+    raises(ValueError, "budget == 0.0, must be > 0.", explorer.compute, "lenet300", "bytes", 0.0)
+    raises(TypeError, "rows must be a non-empty list of dicts (measured configurations), got dict.",
+           cl.widgets.SummaryExplorer, {})
+    raises(ValueError, "rows has no 'float32' row for model 'lenet300', must have its uncompressed model.",
+           cl.widgets.SummaryExplorer, [r for r in rows if r["name"] != "float32"])
+    bad = [dict(rows[0], family="magic")]
+    raises(ValueError, "rows[0]['family'] == 'magic', must be one of 'baseline', 'pruning', 'quantization', "
+                       "'factorization', 'combination'.", cl.widgets.SummaryExplorer, bad)
+    raises(ValueError, "rows[0] misses ['ms_1'], must have ['model', 'name', 'family', 'accuracy', 'bytes', 'ms_1', "
+                       "'ms_100'].", pareto_plot, [{k: v for k, v in rows[0].items() if k != "ms_1"}])
