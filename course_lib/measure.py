@@ -22,6 +22,7 @@ __all__ = [
     "STORAGE_FORMATS",
     "accuracy",
     "accuracy_difference",
+    "paired_difference",
     "count_macs",
     "predict",
     "Latency",
@@ -122,13 +123,16 @@ def accuracy_difference(model_a: torch.nn.Module, model_b: torch.nn.Module, imag
     (difference, standard_error) : (float, float)
         Fractions (multiply by 100 for points).
 
+    Raises
+    ------
+    TypeError, ValueError
+        For a model that is not a ``torch.nn.Module``, or images and labels as :func:`accuracy` refuses them.
+
     Notes
     -----
-    The two models are scored on the *same* images, so the difference is the mean of the
-    paired per-image differences :math:`d_i = [b_i \text{ right}] - [a_i \text{ right}] \in \{-1, 0, 1\}`,
-    with standard error :math:`\operatorname{sd}(d) / \sqrt{n}` -- only the images the
-    two models disagree on contribute. On 1,000 images one image is 0.1 point: a
-    difference of 0.2 points with a standard error of 0.15 is noise.
+    ``paired_difference(predict(model_a, images), predict(model_b, images), labels)``: see
+    :func:`paired_difference`, which takes predictions already computed (a notebook that
+    scored its models once need not run them again).
     """
     check_model(model_a, "model_a")
     check_model(model_b, "model_b")
@@ -136,8 +140,56 @@ def accuracy_difference(model_a: torch.nn.Module, model_b: torch.nn.Module, imag
     labels = check_labels(labels, n_images, num_classes=num_outputs(model_a))
     if len(labels) == 0:
         raise ValueError("labels is empty, must have at least one example.")
-    right_a = predict(model_a, images, batch_size=batch_size) == labels
-    right_b = predict(model_b, images, batch_size=batch_size) == labels
+    return paired_difference(predict(model_a, images, batch_size=batch_size),
+                             predict(model_b, images, batch_size=batch_size), labels)
+
+
+def paired_difference(predictions_a, predictions_b, labels) -> tuple[float, float]:
+    r"""Accuracy of ``predictions_b`` minus that of ``predictions_a`` on the same images, and its standard error.
+
+    Parameters
+    ----------
+    predictions_a, predictions_b : 1-D integer arrays, shape (N,)
+        Predicted classes of two models on the same ``N`` images (:func:`predict`).
+    labels : 1-D integer array, shape (N,)
+        The true classes.
+
+    Returns
+    -------
+    (difference, standard_error) : (float, float)
+        Fractions (multiply by 100 for points).
+
+    Raises
+    ------
+    TypeError
+        If an argument is not an array of integer class indices.
+    ValueError
+        If the three differ in length, are not 1-D, hold a negative class, or are empty.
+
+    Notes
+    -----
+    The two models are scored on the *same* images, so the difference is the mean of the
+    paired per-image differences :math:`d_i = [b_i \text{ right}] - [a_i \text{ right}] \in \{-1, 0, 1\}`,
+    with standard error :math:`\operatorname{sd}(d) / \sqrt{n}` -- only the images the
+    two models disagree on contribute. On 1,000 images one image is 0.1 point: a
+    difference of 0.2 points with a standard error of 0.15 is noise.
+
+    Examples
+    --------
+    >>> paired_difference([0, 1, 1, 0], [0, 1, 0, 0], [0, 1, 0, 1])
+    (0.25, 0.25)
+    """
+    labels = check_labels(labels)
+    if len(labels) == 0:
+        raise ValueError("labels is empty, must have at least one example.")
+    right = []
+    for name, predictions in (("predictions_a", predictions_a), ("predictions_b", predictions_b)):
+        predictions = check_labels(predictions, name=name)
+        if len(predictions) != len(labels):
+            raise ValueError(f"{name} has {len(predictions)} prediction(s) and labels {len(labels)}, "
+                             f"must be equal (one per image).")
+        right.append(predictions == labels)
+    right_a, right_b = right
     d = right_b.astype(np.float64) - right_a.astype(np.float64)
     se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
     return float(d.mean()), se

@@ -73,8 +73,21 @@ def magnitude_ranks(magnitudes) -> np.ndarray:
 
 
 def _smallest_removed(magnitudes: np.ndarray, k: int) -> np.ndarray:
-    """1-D keep-mask without the ``k`` smallest ``magnitudes``; ties: lower index first (stable sort)."""
-    return magnitude_ranks(magnitudes) >= k
+    """1-D keep-mask without the ``k`` smallest ``magnitudes``; ties: lower index first (stable sort).
+
+    The same mask as ``magnitude_ranks(magnitudes) >= k``, in linear time: ``np.partition``
+    finds the ``k``-th smallest value ``t``; everything below ``t`` goes, and of the entries
+    equal to ``t`` the first ones (by index) go until ``k`` are gone.
+    """
+    if k == 0:
+        return np.ones(magnitudes.size, dtype=bool)
+    if k >= magnitudes.size:
+        return np.zeros(magnitudes.size, dtype=bool)
+    t = np.partition(magnitudes, k - 1)[k - 1]
+    keep = magnitudes > t
+    ties = np.flatnonzero(magnitudes == t)
+    keep[ties[k - int(np.count_nonzero(magnitudes < t)):]] = True
+    return keep
 
 
 
