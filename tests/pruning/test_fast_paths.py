@@ -102,3 +102,20 @@ def test_iterative_prune_scores_the_input_model_once(mnist, monkeypatch):
     assert len(calls) == 1 + 2 * 2  # the input once, then after pruning and after retraining in each round
     assert calls.count(model) == 1
     assert history[0]["accuracy"] == history[0]["accuracy_pruned"] == real(model, test.images, test.labels)
+
+
+def test_iterative_prune_equals_rounds_of_public_fine_tune(mnist):
+    """The images are converted once per run; the result is that of the plain loop, bit for bit."""
+    train, test = mnist
+    model = fresh_model()
+    pruned, masks, _ = prune_nn.iterative_prune(model, 0.75, rounds=2, train=train, test=test,
+                                                max_steps_per_round=3, batch_size=64, scope="global", rng=5)
+    gen, current, kept = np.random.default_rng(5), model, None
+    for target in pruning.iterative_schedule(0.75, 2):
+        new = prune_nn.masks_for(current, target, scope="global")
+        kept = new if kept is None else {n: new[n] & kept[n] for n in new}
+        current = prune_nn.fine_tune(prune_nn.apply_masks(current, kept), kept, train.images, train.labels,
+                                     max_steps=3, batch_size=64, rng=gen)
+    assert all(np.array_equal(masks[n], kept[n]) for n in masks)
+    for (name, a), b in zip(pruned.state_dict().items(), current.state_dict().values()):
+        assert torch.equal(a, b), name

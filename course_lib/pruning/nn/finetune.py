@@ -81,17 +81,30 @@ def fine_tune(model: nn.Module, masks: dict, images, labels, *, epochs: int = 1,
     .. [1] Han et al., NeurIPS 2015, sec. 3.
     """
     checked = check_masks(model, masks)
-    x_all = check_images(model, images)
-    labels = check_labels(labels, len(x_all), num_classes=num_outputs(model))
-    if len(labels) == 0:
-        raise ValueError("labels is empty, must have at least one example.")
+    x_all, labels = _training_data(model, images, labels)
     epochs = check_int("epochs", epochs, minimum=0)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     lr = check_positive_float("lr", lr)
     max_steps = check_int("max_steps", max_steps, minimum=0, allow_none=True)
     progress = check_bool("progress", progress)
     gen = check_random_state(rng)
+    return _fine_tune_tensors(model, checked, x_all, labels, epochs=epochs, max_steps=max_steps,
+                              batch_size=batch_size, lr=lr, gen=gen, progress=progress)
 
+
+def _training_data(model: nn.Module, images, labels) -> tuple[torch.Tensor, np.ndarray]:
+    """The checked training images as a float tensor, and their checked labels."""
+    x_all = check_images(model, images)
+    labels = check_labels(labels, len(x_all), num_classes=num_outputs(model))
+    if len(labels) == 0:
+        raise ValueError("labels is empty, must have at least one example.")
+    return x_all, labels
+
+
+def _fine_tune_tensors(model: nn.Module, checked: dict, x_all: torch.Tensor, labels: np.ndarray, *, epochs: int,
+                       max_steps: int | None, batch_size: int, lr: float, gen: np.random.Generator,
+                       progress: bool) -> nn.Module:
+    """:func:`fine_tune` on checked arguments (the images already a tensor: converted once per run)."""
     new = apply_masks(model, checked)
     params = prunable_params(new)
     # multiplying by a 0/1 float mask is ~10x faster than masked_fill_ with a bool mask on CPU, and
@@ -178,11 +191,12 @@ def iterative_prune(model: nn.Module, final_sparsity, *, rounds: int, train, tes
     max_steps_per_round = check_int("max_steps_per_round", max_steps_per_round, minimum=0, allow_none=True)
     check_choice("scope", scope, ("layer", "global"))
     check_bool("keep_last", keep_last)
-    check_int("batch_size", batch_size, minimum=1)
-    check_positive_float("lr", lr)
-    check_bool("progress", progress)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    lr = check_positive_float("lr", lr)
+    progress = check_bool("progress", progress)
     gen = check_random_state(rng)
 
+    x_train, train_labels = _training_data(model, train_images, train_labels)  # converted once, not per round
     start_acc = accuracy(model, test_images, test_labels)
     history = [_record(0, 0.0, start_acc, model, test_images, test_labels, acc=start_acc)]  # evaluated once
     current, masks = model, None
@@ -193,9 +207,9 @@ def iterative_prune(model: nn.Module, final_sparsity, *, rounds: int, train, tes
         masks = new_masks
         pruned = apply_masks(current, masks)
         pruned_acc = accuracy(pruned, test_images, test_labels)
-        current = fine_tune(pruned, masks, train_images, train_labels, epochs=epochs_per_round,
-                            max_steps=max_steps_per_round, batch_size=batch_size, lr=lr, rng=gen,
-                            progress=progress)
+        current = _fine_tune_tensors(pruned, check_masks(pruned, masks), x_train, train_labels,
+                                     epochs=epochs_per_round, max_steps=max_steps_per_round,
+                                     batch_size=batch_size, lr=lr, gen=gen, progress=progress)
         history.append(_record(k, target, pruned_acc, current, test_images, test_labels))
     return current, masks, history
 
