@@ -9,11 +9,23 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .core import EXERCISES, CheckResult, Exercise, add_cases, compare, compare_fields, exercise
+from .core import (
+    EXCHANGE_ENV,
+    EXERCISES,
+    Case,
+    CheckResult,
+    Exercise,
+    add_cases,
+    collect,
+    compare,
+    compare_fields,
+    exercise,
+    judge,
+)
 from .core import check as check_registered
 
-__all__ = ["Exercise", "CheckResult", "exercise", "add_cases", "check", "compare", "compare_fields", "EXERCISES",
-           "load_bank"]
+__all__ = ["Case", "Exercise", "CheckResult", "EXCHANGE_ENV", "collect", "judge", "exercise", "add_cases", "check",
+           "compare", "compare_fields", "EXERCISES", "load_bank"]
 
 
 def load_bank() -> dict[str, Exercise]:

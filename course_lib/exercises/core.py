@@ -9,54 +9,106 @@ An exercise is two cells:
 2. the **check cell**, tagged ``nbval-check-output``, that calls
    ``cl.check("<exercise id>", answer)``.
 
-The check runs the exercise's registered checker, which computes the expected
-result itself (from the library or a real model -- never from a literal an
-answer could be copied from) and compares. It prints **one** short line:
+A **case** is data: how to make its inputs (:attr:`Case.inputs`, plain data: numbers,
+strings, NumPy arrays, lists and tuples of them) and its **verdict**
+(:attr:`Case.verdict`), which computes the expected result itself -- from the library
+or a real model, never from a literal an answer could be copied from -- and compares
+it with what the answer returned. Checking a case is three steps, kept apart:
 
-* ``[00-mlp-params] correct: 3/3 cases pass.`` when everything matches -- this
-  line is deterministic and is what nbval compares with the reference notebook;
-* ``[00-mlp-params] not yet: ...`` followed by what is wrong (type, shape,
-  dtype, which entries) when it does not. The feedback never prints expected
-  values, so the answer cannot be read from the output.
+* *collect*: the exercise's probe calls the answer on a copy of the inputs (usually
+  ``answer(*inputs)``) and what comes back is reduced to plain data
+  (:func:`course_lib.exercises.records.plain`); an answer that raises is recorded as such;
+* *verdict*: ``case.verdict(got, *inputs)`` returns the problems (empty: correct);
+* *report*: one line, ``[00-mlp-params] correct: 3/3 cases pass.`` or ``not yet:``
+  followed by what is wrong (type, shape, dtype, which entries) -- never an expected value.
 
-Checkers receive the student's answer (usually a function, so that it can be
-called on cases the student never saw -- the hook for hidden tests: extra
-cases registered with :func:`add_cases`).
+In a student's notebook the three steps run in the kernel, for immediate feedback. In
+a graded run and in the self-check (``$COURSE_EXCHANGE`` names the run's exchange
+folder) the kernel only *collects*: it reads each case's inputs (hidden cases included)
+from ``<exchange>/cases/<id>/<k>/``, writes what the answer returned to
+``<exchange>/results/<id>/<k>.*`` and prints ``[<id>] answers recorded: n cases.``; the
+grader, in its own process, reads the records within strict limits and computes the
+verdicts (:mod:`course_lib.grading.scoring`). No expected value, verdict or hidden test
+source is ever in the student's process, so nothing done there -- patching the checker,
+hooking the output, inspecting frames -- changes a verdict.
 """
 
 from __future__ import annotations
 
+import copy
+import os
+import shutil
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import records
+
 __all__ = [
+    "Case",
     "Exercise",
     "CheckResult",
+    "EXCHANGE_ENV",
     "exercise",
     "add_cases",
     "check",
+    "collect",
+    "judge",
     "compare",
     "compare_fields",
     "EXERCISES",
 ]
 
+# Set (by the grader and the self-check, identically) to the run's exchange folder: the kernel then
+# only records what the answers return.
+EXCHANGE_ENV = "COURSE_EXCHANGE"
+
+
+def _call(answer, args):
+    return answer(*args)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case of an exercise: its inputs and its verdict.
+
+    Parameters
+    ----------
+    inputs : callable or None
+        ``inputs()`` returns the tuple of arguments the answer is called with (plain data).
+        None: the answer is a value (e.g. a matrix worked out by hand), not called.
+    verdict : callable
+        ``verdict(got, *inputs)`` returns a list of problems (empty when ``got`` is right);
+        ``got`` is what the answer returned, as plain data. It computes the expected value itself.
+    """
+
+    inputs: Callable[[], tuple] | None
+    verdict: Callable[..., list[str]]
+
+    def __call__(self, answer: Any, probe: Callable[[Any, tuple], Any] = _call) -> list[str]:
+        """Run the whole case here: make the inputs, call ``answer`` with ``probe``, return the problems."""
+        args = self.inputs() if self.inputs is not None else None
+        return judge(self, _plain_answer(probe, answer, args), args)
+
 
 @dataclass
 class Exercise:
-    """A registered exercise: an id that never changes, a title, points and its cases.
+    """A registered exercise: an id that never changes, a title, points, its cases and its probe.
 
-    ``cases`` is a list of ``(label, run)`` where ``run(answer)`` returns a list of
-    problems (empty when the answer is right for that case).
+    ``cases`` is a list of ``(label, Case)``. ``probe(answer, args)`` calls the answer on
+    one case's inputs in the student's kernel and returns what is recorded (default:
+    ``answer(*args)``); it never sees an expected value.
     """
 
     id: str
     title: str
     points: int = 1
-    cases: list[tuple[str, Callable[[Any], list[str]]]] = field(default_factory=list)
+    cases: list[tuple[str, Case]] = field(default_factory=list)
+    probe: Callable[[Any, tuple], Any] = _call
 
 
 EXERCISES: dict[str, Exercise] = {}
@@ -64,39 +116,55 @@ EXERCISES: dict[str, Exercise] = {}
 
 @dataclass
 class CheckResult:
-    """What :func:`check` found; truthy when the answer is correct."""
+    """What :func:`check` found; truthy when the answer is correct.
+
+    ``recorded`` is True in a graded run: the answers were recorded for the grader,
+    which alone knows whether they are right (the result is then falsy).
+    """
 
     exercise_id: str
     passed: int
     total: int
     problems: list[str]
+    recorded: bool = False
 
     def __bool__(self):
-        return self.passed == self.total and not self.problems
+        return not self.recorded and self.passed == self.total and not self.problems
 
     def _ipython_display_(self):
         """Show nothing when a check is the last line of a cell: check() already printed."""
 
     @property
     def line(self) -> str:
+        if self.recorded:
+            return f"[{self.exercise_id}] answers recorded: {self.total} cases."
         if self:
             return f"[{self.exercise_id}] correct: {self.passed}/{self.total} cases pass."
         return f"[{self.exercise_id}] not yet: {self.passed}/{self.total} cases pass."
 
 
-def exercise(exercise_id: str, title: str, *, points: int = 1) -> Exercise:
-    """Register (or return the already registered) exercise ``exercise_id``."""
+def exercise(exercise_id: str, title: str, *, points: int = 1, probe: Callable | None = None) -> Exercise:
+    """Register (or return the already registered) exercise ``exercise_id``.
+
+    ``probe(answer, args)`` is how the answer is called on a case's inputs (default ``answer(*args)``).
+    """
     if not isinstance(exercise_id, str) or not exercise_id:
         raise TypeError(f"exercise_id must be a non-empty str, got {exercise_id!r}.")
+    if probe is not None and not callable(probe):
+        raise TypeError(f"probe must be callable or None, got {type(probe).__name__}.")
     if exercise_id not in EXERCISES:
-        EXERCISES[exercise_id] = Exercise(exercise_id, title, points)
+        EXERCISES[exercise_id] = Exercise(exercise_id, title, points, probe=probe or _call)
     return EXERCISES[exercise_id]
 
 
-def add_cases(exercise_id: str, *cases: tuple[str, Callable[[Any], list[str]]]) -> None:
-    """Add ``(label, run)`` cases to a registered exercise (used for hidden tests)."""
+def add_cases(exercise_id: str, *cases: tuple[str, Case]) -> None:
+    """Add ``(label, Case)`` pairs to a registered exercise (used for hidden tests)."""
     if exercise_id not in EXERCISES:
         raise ValueError(f"exercise_id == {exercise_id!r}, must be one of {sorted(EXERCISES)}.")
+    for item in cases:
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+                and isinstance(item[1], Case)):
+            raise TypeError(f"cases must be (label, Case) pairs, got {type(item).__name__}.")
     EXERCISES[exercise_id].cases.extend(cases)
 
 
@@ -105,25 +173,81 @@ def _describe_error(exc: BaseException) -> str:
         return "not implemented yet (replace the `raise NotImplementedError` with your code)"
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" (line {frame.lineno})" if frame and frame.filename.startswith("<ipython") else ""
-    return f"your code raised {type(exc).__name__}: {exc}{where}"
+    return f"your code raised {type(exc).__name__}: {str(exc)[:300]}{where}"
+
+
+def _call_answer(probe, answer: Any, args: tuple | None) -> Any:
+    """What the answer returns (``args`` None: the answer itself), or a Raised marker."""
+    try:
+        return answer if args is None else probe(answer, copy.deepcopy(args))
+    except Exception as exc:  # the student's code may raise anything
+        return records.Raised(_describe_error(exc))
+
+
+def _plain_answer(probe, answer: Any, args: tuple | None) -> Any:
+    value = _call_answer(probe, answer, args)
+    try:
+        return records.plain(value)
+    except Exception as exc:  # e.g. an __array__ that raises something odd
+        return records.Raised(_describe_error(exc))
+
+
+def collect(ex: Exercise, answer: Any, args: tuple | None) -> Any:
+    """Call ``answer`` on a copy of ``args`` with the exercise's probe; what it returned, as plain data.
+
+    ``args`` None: the answer is a value, taken as it is. An answer that raises gives a
+    :class:`~course_lib.exercises.records.Raised` marker, never an exception.
+    """
+    return _plain_answer(ex.probe, answer, args)
+
+
+def judge(case: Case, got: Any, args: tuple | None) -> list[str]:
+    """The problems of ``got`` (plain data, as :func:`collect` returns it) for ``case``: its verdict."""
+    if isinstance(got, records.Raised):
+        return [got.message]
+    try:
+        return [str(p) for p in case.verdict(got, *copy.deepcopy(args or ()))]
+    except Exception as exc:  # a value of a shape no verdict expects
+        return [f"your answer could not be compared ({type(exc).__name__}): check what it returns"]
+
+
+def _record(ex: Exercise, answer: Any, exchange: Path) -> CheckResult:
+    """A graded run: call the answer on the grader's inputs and record what it returns, nothing more."""
+    cases_dir, out = exchange / "cases" / ex.id, exchange / "results" / ex.id
+    shutil.rmtree(out, ignore_errors=True)  # a later check replaces an earlier one
+    out.mkdir(parents=True, exist_ok=True)
+    k = 0
+    while (cases_dir / str(k) / "inputs.json").is_file():
+        value = _call_answer(ex.probe, answer, records.read_inputs(cases_dir / str(k)))
+        try:
+            records.write_record(out, str(k), value)
+        except Exception as exc:  # an answer whose value cannot even be encoded
+            records.write_record(out, str(k), records.Raised(_describe_error(exc)))
+        k += 1
+    return CheckResult(ex.id, 0, k, [], recorded=True)
 
 
 def check(exercise_id: str, answer: Any, *, quiet: bool = False) -> CheckResult:
     """Check ``answer`` for exercise ``exercise_id``; print one line of feedback.
 
     Returns a :class:`CheckResult` (truthy when correct). Never raises because
-    of the answer: an answer that crashes is reported as a problem.
+    of the answer: an answer that crashes is reported as a problem. In a graded run
+    (``$COURSE_EXCHANGE`` set) the answers are only recorded (see the module's docstring).
     """
 
     if exercise_id not in EXERCISES:
         raise ValueError(f"exercise_id == {exercise_id!r}, must be one of {sorted(EXERCISES)}.")
     ex = EXERCISES[exercise_id]
+    exchange = os.environ.get(EXCHANGE_ENV)
+    if exchange:
+        result = _record(ex, answer, Path(exchange))
+        if not quiet:
+            print(result.line)
+        return result
     passed, problems = 0, []
-    for label, run in ex.cases:
-        try:
-            found = run(answer)
-        except Exception as exc:  # the student's code may raise anything
-            found = [_describe_error(exc)]
+    for label, case in ex.cases:
+        args = case.inputs() if case.inputs is not None else None
+        found = judge(case, collect(ex, answer, args), args)
         if found:
             problems.extend(f"{label}: {p}" for p in found)
         else:
@@ -147,6 +271,8 @@ def compare(answer: Any, expected: Any, *, name: str = "answer", rtol: float = 1
     differ (their indices, at most five, never the expected numbers).
     """
     expected = np.asarray(expected)
+    if isinstance(answer, records.Unsupported):
+        return [f"{name} is a {answer.type_name}, not numbers or an array"]
     try:
         got = np.asarray(answer)
     except Exception:

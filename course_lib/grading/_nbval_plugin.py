@@ -8,7 +8,8 @@ things before any submitted code runs:
 * takes the file descriptor of the result pipe (``COURSE_GRADE_REPORT=fd:N``), makes it
   non-inheritable (the kernel never gets it) and removes both variables from the
   environment the kernel will inherit (on Windows, ``file:PATH``: a file outside the
-  kernel's working directory);
+  kernel's working directory); on Linux it makes the pytest process non-dumpable, so
+  the kernel cannot reach the pipe through ``/proc/<pid>/fd`` either;
 * after collection, deletes the graded notebook from the kernel's working directory
   (nbval has read it; the submission then finds no reference outputs or hidden tests
   on disk);
@@ -22,8 +23,10 @@ gigantic output short.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import sys
 
 import pytest
 
@@ -62,6 +65,17 @@ def _apply_limits(spec: str) -> None:
             pass
 
 
+def _not_dumpable() -> None:
+    """Linux: make this process non-dumpable, so that the kernel (same uid) cannot open its
+    ``/proc/<pid>/fd/*`` -- the result pipe -- or attach to it (``prctl(PR_SET_DUMPABLE, 0)``)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):
+        pass
+
+
 def _patch_nbval() -> None:
     from nbval.plugin import IPyNbCell
 
@@ -98,6 +112,7 @@ def pytest_configure(config):
     """
     global _channel
     _apply_limits(os.environ.pop("COURSE_GRADE_RLIMITS", ""))
+    _not_dumpable()
     target = os.environ.pop("COURSE_GRADE_REPORT", "")
     if target.startswith("fd:") and _channel is None:
         os.set_inheritable(int(target[3:]), False)

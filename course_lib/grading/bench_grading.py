@@ -23,12 +23,13 @@ def _sandbox_cost(course, repeats: int) -> Row:
     nb = course.notebooks[0]
     cells = json.loads(nbformat.writes(nb.nb))["cells"]  # the instructor's notebook handed in as a submission
     answers = {ex.id: submission_answers(cells, ex)[0] for ex in nb.exercises}
-    graded = build_graded_notebook(nb, answers, case_counts=course.case_counts, hidden_source=course.hidden_source)[0]
+    graded = build_graded_notebook(nb, answers)[0]
+    cases = {e: course.inputs(e) for e in nb.exercise_ids}
     times = {True: [], False: []}
     for _ in range(repeats):
         for sandboxed in (False, True):
             start = time.perf_counter()
-            run = run_nbval(graded, limits=Limits(sandbox=sandboxed))
+            run = run_nbval(graded, limits=Limits(sandbox=sandboxed), cases=cases)
             if run.status != "ok":
                 raise RuntimeError(f"the graded run of {nb.name} failed (sandbox={sandboxed}): {run.detail}")
             times[sandboxed].append(time.perf_counter() - start)

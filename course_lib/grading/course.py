@@ -1,20 +1,23 @@
-"""The course being graded: its notebooks, exercises, points and hidden test cases.
+"""The course being graded: its notebooks, exercises, points and cases (hidden ones included).
 
 :func:`load_course` reads the instructor notebooks (``notebooks/``) and the hidden
-test file(s) (``hidden_tests/``) into a :class:`Course`; :func:`count_cases` counts
-each exercise's cases once the hidden tests have run, the number the reference
-output of a check cell announces.
+test file(s) (``hidden_tests/``) into a :class:`Course`. The hidden test source runs
+here, in the grader's process, and nowhere else (:func:`course_cases`): a graded
+kernel receives only the *inputs* of the cases (:meth:`Course.inputs`), never a
+verdict, an expected value or the hidden source.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from .notebooks import CourseNotebook, load_course_notebook
 
-__all__ = ["REPO", "DEFAULT_COURSE", "DEFAULT_HIDDEN", "Course", "count_cases", "load_course"]
+__all__ = ["REPO", "DEFAULT_COURSE", "DEFAULT_HIDDEN", "Course", "course_cases", "count_cases", "load_course"]
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_COURSE = REPO / "notebooks"
@@ -31,16 +34,42 @@ class Course:
         The instructor notebooks that hold exercises, in course order.
     points : dict of str -> float
         The points of each exercise.
-    case_counts : dict of str -> int
-        The number of cases of each exercise, hidden ones included.
+    cases : dict of str -> list of (str, Case)
+        Each exercise's cases, hidden ones included, in the order the kernel is given their inputs.
     hidden_source : str or None
-        The text of the hidden test file(s), run before the first exercise (None: public cases only).
+        The text of the hidden test file(s) (None: public cases only); it runs only in the grader.
     """
 
     notebooks: list[CourseNotebook]
     points: dict[str, float]
-    case_counts: dict[str, int] = field(default_factory=dict)
+    cases: dict[str, list] = field(default_factory=dict)
     hidden_source: str | None = None
+    _inputs: dict = field(default_factory=dict, repr=False, compare=False)
+    _lock: Any = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def case_counts(self) -> dict[str, int]:
+        """The number of cases of each exercise, hidden ones included."""
+        return {e: len(c) for e, c in self.cases.items()}
+
+    def inputs(self, exercise_id: str) -> list:
+        """The inputs of every case of ``exercise_id`` (made once, then shared by every run).
+
+        Parameters
+        ----------
+        exercise_id : str
+            One of the course's exercises.
+
+        Returns
+        -------
+        list of tuple or None
+            One per case, in order (None: the answer is a value, not called).
+        """
+        with self._lock:
+            if exercise_id not in self._inputs:
+                self._inputs[exercise_id] = [c.inputs() if c.inputs is not None else None
+                                             for _, c in self.cases[exercise_id]]
+            return self._inputs[exercise_id]
 
     @property
     def exercise_ids(self) -> list[str]:
@@ -85,8 +114,38 @@ def _hidden_text(hidden) -> str | None:
     return "\n".join(parts) or None
 
 
+def course_cases(hidden_source: str | None) -> dict[str, list]:
+    """Every registered exercise's cases once the hidden file has run here (the registry is left as it was).
+
+    Parameters
+    ----------
+    hidden_source : str or None
+        The text of the hidden test file(s); None or empty: public cases only.
+
+    Returns
+    -------
+    dict of str -> list of (str, Case)
+        The cases of every registered exercise, public then hidden.
+    """
+    from ..exercises import load_bank
+
+    EXERCISES = load_bank()
+
+    saved = {k: list(v.cases) for k, v in EXERCISES.items()}
+    try:
+        if hidden_source:
+            exec(compile(hidden_source, "<hidden tests>", "exec"), {"__name__": "__hidden_tests__"})
+        return {k: list(v.cases) for k, v in EXERCISES.items()}
+    finally:
+        for k in list(EXERCISES):
+            if k in saved:
+                EXERCISES[k].cases[:] = saved[k]
+            else:
+                del EXERCISES[k]
+
+
 def count_cases(hidden_source: str | None) -> dict[str, int]:
-    """Cases per exercise once the hidden file has run (the grader's process is left as it was).
+    """Cases per exercise once the hidden file has run (see :func:`course_cases`).
 
     Parameters
     ----------
@@ -98,21 +157,7 @@ def count_cases(hidden_source: str | None) -> dict[str, int]:
     dict of str -> int
         The number of cases of every registered exercise.
     """
-    from ..exercises import load_bank
-
-    EXERCISES = load_bank()
-
-    saved = {k: list(v.cases) for k, v in EXERCISES.items()}
-    try:
-        if hidden_source:
-            exec(compile(hidden_source, "<hidden tests>", "exec"), {"__name__": "__hidden_tests__"})
-        return {k: len(v.cases) for k, v in EXERCISES.items()}
-    finally:
-        for k in list(EXERCISES):
-            if k in saved:
-                EXERCISES[k].cases[:] = saved[k]
-            else:
-                del EXERCISES[k]
+    return {k: len(v) for k, v in course_cases(hidden_source).items()}
 
 
 def load_course(course_dir=DEFAULT_COURSE, *, hidden=None, names=None) -> Course:
@@ -146,10 +191,10 @@ def load_course(course_dir=DEFAULT_COURSE, *, hidden=None, names=None) -> Course
     paths = [course_dir / n for n in names] if names else sorted(course_dir.glob("*.ipynb"))
     notebooks = [nb for nb in map(load_course_notebook, paths) if nb.exercises]
     hidden_source = _hidden_text(hidden)
-    counts = count_cases(hidden_source)
+    cases = course_cases(hidden_source)
     ids = [e for nb in notebooks for e in nb.exercise_ids]
-    unknown = [e for e in ids if e not in counts]
+    unknown = [e for e in ids if e not in cases]
     if unknown:
         raise ValueError(f"exercises {unknown} are checked in the notebooks but not registered in course_lib.")
     points = {e: float(EXERCISES[e].points) for e in ids}
-    return Course(notebooks, points, {e: counts[e] for e in ids}, hidden_source)
+    return Course(notebooks, points, {e: cases[e] for e in ids}, hidden_source)

@@ -44,7 +44,7 @@ from . import runner
 
 # This module held all of grading before it was split: the names it defined or imported then
 # stay importable from here (``grade.DEFAULT_HIDDEN``, ``grade.feedback_markdown``, ...), hence the noqa.
-from .course import DEFAULT_COURSE, DEFAULT_HIDDEN, REPO, Course, count_cases, load_course  # noqa: F401
+from .course import DEFAULT_COURSE, DEFAULT_HIDDEN, REPO, Course, count_cases, course_cases, load_course  # noqa: F401
 from .gradebook import (  # noqa: F401
     ExerciseResult,
     StudentResult,
@@ -63,7 +63,7 @@ from .notebooks import (  # noqa: F401
     submission_answers,
     submission_ids,
 )
-from .runner import Limits, RunResult, build_graded_notebook, reference_line, run_nbval  # noqa: F401
+from .runner import Limits, RunResult, build_graded_notebook, recorded_line, run_nbval  # noqa: F401
 from .sandbox import SandboxUnavailable, why_unavailable
 from .scoring import MAX_SOURCE_CHARS, grade_notebook_data, zero_results  # noqa: F401
 from .submissions import MAX_FILES, MAX_NOTEBOOK_MB, SubmissionFiles, list_submissions, match_notebooks  # noqa: F401
@@ -255,9 +255,9 @@ def self_check(path, *, course_dir=None, limits: Limits | None = None, data_dir=
         template = CourseNotebook(path.name, nb, find_exercises(nb, path.name))
     from ..exercises import EXERCISES
 
-    counts = count_cases(None)
+    cases = course_cases(None)
     course = Course([template], {e: float(EXERCISES[e].points) for e in template.exercise_ids},
-                    {e: counts[e] for e in template.exercise_ids})
+                    {e: cases[e] for e in template.exercise_ids})
     results, notes, seconds = grade_notebook_data(course, template, data, limits=limits, data_dir=data_dir)
     if not quiet:
         print(self_check_table(path.name, results, notes, seconds))

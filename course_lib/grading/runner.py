@@ -2,13 +2,17 @@
 
 The **graded notebook** is the instructor notebook with each exercise's solution
 cells replaced by the student's source; every other cell (setup, demos, *check
-cells*) is the instructor's, so a student cannot edit a check. The only stored
-outputs are the reference outputs of the exercise check cells, taken from the
-instructor notebook, with the number of cases updated when hidden cases are added
-(``[<id>] correct: n/n cases pass.``, n counting the hidden ones); the student's own
-outputs are never read. Hidden cases enter as one instructor cell just before the
-first exercise, which executes the hidden test file's text: the file itself is
-never in the kernel's working directory.
+cells*) is the instructor's, so a student cannot edit a check. It holds no stored
+output at all: the student's outputs are never read, and nbval compares nothing --
+it only executes the cells, one at a time, with time limits.
+
+The verdicts are not computed in the kernel. :func:`run_nbval` writes each case's
+*inputs* (hidden cases included, as plain data: :mod:`course_lib.exercises.records`)
+to the run's exchange folder and sets ``$COURSE_EXCHANGE``; each check cell's
+``cl.check`` then only calls the answer on them and records what it returned. The
+records come back as bytes (:attr:`RunResult.answers`), and the grader compares them
+with the expected values it computes itself (:mod:`~course_lib.grading.scoring`). The
+hidden test source never enters the kernel.
 
 :func:`run_nbval` writes the graded notebook to a fresh, empty temporary folder and
 runs ``python -m pytest --nbval-lax`` there in a new session, with
@@ -44,10 +48,12 @@ from . import sandbox
 from .notebooks import META_KEY, CourseNotebook, stub_source
 from .processes import ResultReader, kill_processes, tree_memory
 
-__all__ = ["Limits", "CellResult", "RunResult", "build_graded_notebook", "run_nbval", "reference_line"]
+__all__ = ["Limits", "CellResult", "RunResult", "build_graded_notebook", "run_nbval", "recorded_line",
+           "MAX_ANSWER_BYTES"]
 
-CHECK_TAG = "nbval-check-output"
-_CORRECT_LINE = re.compile(r"^\[(?P<id>[^\]]+)\] correct: \d+/\d+ cases pass\.$", re.M)
+# What a run's records may weigh together (the grader reads no more than this back).
+MAX_ANSWER_BYTES = 256 * 2**20
+_ANSWER_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,80}/[0-9]{1,4}(\.[0-9]{1,3}\.npy|\.json)$")
 # Set to stop every run at once (the grader was interrupted): their process trees are killed.
 CANCEL = threading.Event()
 _REPO = Path(__file__).resolve().parents[2]
@@ -137,16 +143,20 @@ class RunResult:
         ``"ok"``, ``"timeout"``, ``"memory"``, ``"cancelled"`` or ``"crashed"``.
     detail, seconds : str, float
         Why the run stopped (for the feedback), and how long it took.
+    answers : dict of str -> bytes
+        The records the check cells wrote, ``"<exercise id>/<case>.json"`` (and ``.npy``) -> bytes;
+        only names of that form, regular files, :data:`MAX_ANSWER_BYTES` in all.
     """
 
     cells: dict[int, CellResult] = field(default_factory=dict)
     status: str = "ok"
     detail: str = ""
     seconds: float = 0.0
+    answers: dict[str, bytes] = field(default_factory=dict)
 
 
-def reference_line(exercise_id: str, n: int) -> str:
-    """The check line of a correct answer, from :class:`course_lib.exercises.CheckResult` itself.
+def recorded_line(exercise_id: str, n: int) -> str:
+    """The line a check cell prints in a graded run, from :class:`course_lib.exercises.CheckResult` itself.
 
     Parameters
     ----------
@@ -158,38 +168,44 @@ def reference_line(exercise_id: str, n: int) -> str:
     Returns
     -------
     str
-        ``"[<id>] correct: n/n cases pass."``.
+        ``"[<id>] answers recorded: n cases."``.
     """
     from ..exercises import CheckResult
 
-    return CheckResult(exercise_id, n, n, []).line
+    return CheckResult(exercise_id, 0, n, [], recorded=True).line
 
 
-def _reference_outputs(cell, exercise_id: str, n_cases: int | None) -> list:
-    """The instructor's stored output of a check cell, announcing ``n_cases`` cases.
+def _collect_answers(folder: Path) -> dict[str, bytes]:
+    """The record files under ``folder`` (``<id>/<name>``), regular files with safe names, within the cap."""
+    found, budget = {}, MAX_ANSWER_BYTES
+    try:
+        exercises = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return found
+    for ex in exercises:
+        if not ex.is_dir(follow_symlinks=False):
+            continue
+        try:
+            files = sorted(os.scandir(ex.path), key=lambda e: e.name)
+        except OSError:
+            continue
+        for f in files:
+            name = f"{ex.name}/{f.name}"
+            if not _ANSWER_NAME.match(name) or not f.is_file(follow_symlinks=False):
+                continue
+            try:
+                size = f.stat(follow_symlinks=False).st_size
+                if size > budget:
+                    return found
+                with open(f.path, "rb") as handle:
+                    found[name] = handle.read(size + 1)[:size]
+            except OSError:
+                continue
+            budget -= size
+    return found
 
-    Without a stored ``correct`` line (the notebook was not executed) it is the line
-    itself; ``n_cases`` defaults to the cases registered in this process.
-    """
-    if n_cases is None:
-        from ..exercises import load_bank
 
-        EXERCISES = load_bank()
-
-        n_cases = len(EXERCISES[exercise_id].cases)
-    outputs = [copy.deepcopy(o) for o in cell.get("outputs", []) if o.get("output_type") != "error"]
-    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
-    if not any(m.group("id") == exercise_id for m in _CORRECT_LINE.finditer(text)):
-        return [nbformat.v4.new_output("stream", name="stdout", text=reference_line(exercise_id, n_cases) + "\n")]
-    for out in outputs:
-        if out.get("output_type") == "stream":
-            out["text"] = _CORRECT_LINE.sub(lambda m: reference_line(exercise_id, n_cases)
-                                            if m.group("id") == exercise_id else m.group(0), out["text"])
-    return outputs
-
-
-def build_graded_notebook(course_nb: CourseNotebook, answers: dict[str, list[str] | None], *,
-                          case_counts: dict[str, int] | None = None, hidden_source: str | None = None
+def build_graded_notebook(course_nb: CourseNotebook, answers: dict[str, list[str] | None]
                           ) -> tuple[nbformat.NotebookNode, dict[int, tuple[str, str]]]:
     """The notebook nbval runs for one student, and a map code-cell number -> (exercise id, role).
 
@@ -200,15 +216,11 @@ def build_graded_notebook(course_nb: CourseNotebook, answers: dict[str, list[str
     answers : dict of str -> list of str or None
         The student's source for each solution cell of each exercise (None: not found,
         the exercise's stub is used).
-    case_counts : dict of str -> int, optional, keyword-only
-        The cases, hidden ones included, the reference line of each exercise announces.
-    hidden_source : str, optional, keyword-only
-        Hidden test code, run in an instructor cell before the first exercise.
 
     Returns
     -------
     nb : nbformat.NotebookNode
-        The graded notebook.
+        The graded notebook: the instructor's cells, the student's solutions, no outputs.
     code_roles : dict of int -> (str, str)
         Code-cell number -> (exercise id, ``"solution"`` or ``"check"``).
     """
@@ -218,16 +230,10 @@ def build_graded_notebook(course_nb: CourseNotebook, answers: dict[str, list[str
         for part, i in enumerate(ex.solution_cells):
             roles[i] = (ex.id, "solution", part)
         roles[ex.check_cell] = (ex.id, "check", 0)
-    first_solution = min((i for i, r in roles.items() if r[1] == "solution"), default=None)
 
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": copy.deepcopy(src.metadata.get("kernelspec", {}))})
     code_roles: dict[int, tuple[str, str]] = {}
     for i, cell in enumerate(src.cells):
-        if i == first_solution and hidden_source:
-            code = ("# Instructor cell added by the grader: hidden test cases.\n"
-                    f"exec(compile({hidden_source!r}, '<hidden tests>', 'exec'), {{'__name__': '__hidden_tests__'}})\n")
-            nb.cells.append(nbformat.v4.new_code_cell(code, metadata={META_KEY: {"role": "hidden"}},
-                                                      id="course-hidden-tests"))
         cell_id = cell.get("id") or f"cell-{i}"  # the instructor's ids: the graded notebook is reproducible
         if cell.cell_type != "code":
             nb.cells.append(nbformat.v4.new_markdown_cell(cell.source, id=cell_id) if cell.cell_type == "markdown"
@@ -240,16 +246,21 @@ def build_graded_notebook(course_nb: CourseNotebook, answers: dict[str, list[str
             if role == "solution":
                 student = answers.get(ex_id)
                 new.source = student[part] if student and part < len(student) else stub_source(ex_id)
-            else:
-                new.metadata["tags"] = [CHECK_TAG]
-                new.execution_count = cell.get("execution_count") or 1
-                new.outputs = _reference_outputs(cell, ex_id, (case_counts or {}).get(ex_id))
             code_roles[sum(c.cell_type == "code" for c in nb.cells)] = (ex_id, role)
         nb.cells.append(new)
     return nb, code_roles
 
 
-def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_dir=None) -> RunResult:
+def _write_cases(folder: Path, cases: dict[str, list]) -> None:
+    from ..exercises.records import write_inputs
+
+    for ex_id, inputs in cases.items():
+        for k, args in enumerate(inputs):
+            write_inputs(folder / ex_id / str(k), args)
+
+
+def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_dir=None,
+              cases: dict[str, list] | None = None) -> RunResult:
     """Execute ``nb`` with nbval in a separate process and return each code cell's result.
 
     Never raises because of the notebook's content; a run that exceeds its time or
@@ -264,17 +275,26 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
         Time and memory limits (default: ``Limits()``).
     data_dir : str or path, optional, keyword-only
         The data folder the kernel reads (default: ``$COURSE_DATA_DIR``, else ``data/``).
+    cases : dict of str -> list, optional, keyword-only
+        Each exercise's case inputs (:meth:`Course.inputs`), given to the kernel as plain data;
+        its check cells record what the answers return into :attr:`RunResult.answers`.
 
     Returns
     -------
     RunResult
-        One :class:`CellResult` per code cell that reported, and how the run ended.
+        One :class:`CellResult` per code cell that reported, how the run ended, the answers recorded.
     """
     limits = limits or Limits()
     root = Path(tempfile.mkdtemp(prefix="course-grade-"))
     work, home = root / "work", root / "home"
     work.mkdir()
     home.mkdir()
+    # The exchange lives apart from the run's folder (a notebook that wipes `..` keeps its inputs and
+    # answers); in the sandbox its inputs are read-only.
+    exchange = Path(tempfile.mkdtemp(prefix="course-exchange-"))
+    (exchange / "results").mkdir()
+    _write_cases(exchange / "cases", cases or {})
+    (exchange / "cases").mkdir(exist_ok=True)
     nb_path = work / "submission.ipynb"
     nbformat.write(nb, nb_path)
     ini = root / "pytest.ini"
@@ -291,6 +311,7 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
         "OMP_WAIT_POLICY": "PASSIVE",
         "COURSE_GRADE_REPORT": f"fd:{write_fd}" if use_pipe else f"file:{report}",
         "COURSE_GRADE_RLIMITS": limits.rlimits(),
+        "COURSE_EXCHANGE": str(exchange),
     }
     for name in ("COURSE_DATA_DIR", "COURSE_FULL", "TMPDIR"):
         if name in os.environ:
@@ -304,11 +325,13 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
     if limits.sandbox or (limits.sandbox is None and sandbox.sandbox_available()):
         if sandbox.why_unavailable():
             shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(exchange, ignore_errors=True)
             return RunResult(status="crashed", detail=sandbox.why_unavailable())
         env["TMPDIR"] = "/tmp"
         env.setdefault("COURSE_DATA_DIR", str(_REPO / "data"))
         readable = [p for p in (env["COURSE_DATA_DIR"], str(_REPO / "data" / "checkpoints")) if os.path.isdir(p)]
-        cmd = sandbox.sandbox_command(cmd, writable=[root], readable=readable)
+        cmd = sandbox.sandbox_command(cmd, writable=[root, exchange / "results"],
+                                      readable=[*readable, exchange / "cases"])
     result = RunResult()
     start = time.monotonic()
     seen: dict = {}
@@ -322,6 +345,7 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
             os.close(read_fd)
             os.close(write_fd)
         shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(exchange, ignore_errors=True)
         return RunResult(status="crashed", detail=f"could not start pytest: {exc}")
     if use_pipe:
         os.close(write_fd)
@@ -371,5 +395,7 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
         tail = b"".join(stderr_tail).decode("utf-8", "replace").strip().splitlines()
         result.status = "crashed"
         result.detail = f"pytest stopped early (exit status {proc.returncode})" + (f": {tail[-1]}" if tail else "")
+    result.answers = _collect_answers(exchange / "results")
     shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(exchange, ignore_errors=True)
     return result

@@ -11,8 +11,9 @@ graded after it. Inside :func:`sandbox_command`'s sandbox it runs
 * with **only these mounts**: the system's programs and libraries (``/usr``, ``/lib*``,
   ``/bin``, a handful of ``/etc`` files), the Python environment and the course
   library's source (``course_lib/``, no notebooks, no ``hidden_tests/``), the data
-  folder -- all **read-only** -- and, writable, the run's own folder (the notebook, a
-  private home) and a private ``/tmp``. Not the instructor's repository, not the
+  folder and the run's case inputs -- all **read-only** -- and, writable, the run's own
+  folder (the notebook, a private home), its results folder (where ``cl.check``
+  records the answers) and a private ``/tmp``. Not the instructor's repository, not the
   submissions, not the grader's output, no ``/sys``;
 * with the grader's limits on time, memory and file size unchanged (they are applied
   outside, by :mod:`~course_lib.grading.runner`).

@@ -1,23 +1,30 @@
-"""Grade one submitted notebook: run it, and turn each check cell's outcome into points and feedback.
+"""Grade one submitted notebook: run it, then compute every verdict here, outside the student's process.
 
 :func:`grade_notebook_data` finds the student's answer to each exercise, builds the
-graded notebook (:func:`course_lib.grading.runner.build_graded_notebook`), runs it
-(:func:`course_lib.grading.runner.run_nbval`) and scores it: an exercise gets its
-points when its check cell's output matches the reference; otherwise the feedback
-says why not (the solution cell raised, the check printed something else, a time
-limit ...). Solutions that touch the checking machinery are flagged for a human.
+graded notebook (:func:`course_lib.grading.runner.build_graded_notebook`) and runs it
+(:func:`course_lib.grading.runner.run_nbval`) with each case's inputs; the kernel
+records what the answers returned. :func:`score_run` then reads those records within
+strict limits (:mod:`course_lib.exercises.records`: plain data, never a pickle) and
+judges each case with its verdict -- which computes the expected value in *this*
+process. An exercise gets its points when every case, hidden ones included, is right;
+otherwise the feedback says which cases are wrong and why, or why nothing was recorded
+(the solution cell raised, a time limit ...). What a kernel prints, patches or hooks
+cannot change a verdict: only the recorded values count. Solutions that touch the
+checking machinery are still flagged for a human.
 """
 
 from __future__ import annotations
 
 import re
 
+from ..exercises import judge
+from ..exercises.records import RecordError, read_record
 from .course import Course
 from .gradebook import ExerciseResult
 from .notebooks import CourseNotebook, SubmissionError, parse_submission, submission_answers
-from .runner import Limits, RunResult, build_graded_notebook, reference_line, run_nbval
+from .runner import Limits, RunResult, build_graded_notebook, run_nbval
 
-__all__ = ["MAX_SOURCE_CHARS", "grade_notebook_data", "zero_results"]
+__all__ = ["MAX_SOURCE_CHARS", "grade_notebook_data", "score_run", "zero_results"]
 
 MAX_SOURCE_CHARS = 1_000_000
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
@@ -43,8 +50,8 @@ def _quote(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]} ... [{len(text) - limit} more characters not shown]"
 
 
-def _why(run: RunResult, cell: int, role: str, limits: Limits, exercise_id: str = "", expected: str = "") -> str:
-    """A sentence for the feedback: why code cell ``cell`` did not pass."""
+def _why(run: RunResult, cell: int, role: str, limits: Limits) -> str:
+    """A sentence for the feedback: why code cell ``cell`` did not run to its end."""
     res = run.cells.get(cell)
     if res is None:
         if run.status in ("timeout", "memory"):
@@ -56,45 +63,84 @@ def _why(run: RunResult, cell: int, role: str, limits: Limits, exercise_id: str 
     if "Timeout" in msg:
         return (f"did not finish within the time limit of {limits.cell_timeout:g} s per cell "
                 "(an infinite loop? or code that stopped the kernel?)")
-    parts = []
-    if role == "check" and res.stdout.strip():
-        verdict = re.search(rf"^\[{re.escape(exercise_id)}\] .*", res.stdout, re.M | re.S)
-        parts.append(_quote(verdict.group(0), 4 * MAX_QUOTE_CHARS) if verdict else _quote(res.stdout))
-        if not verdict or " correct: " in verdict.group(0).splitlines()[0]:
-            parts.append(f"(the output differs from the reference, which is exactly the line `{expected}`: "
-                         "did your code print something, or change the check?)")
     if res.error:
-        parts.append(("your exercise cell raised " if role == "solution" else "the check raised ") + _quote(res.error))
-    if not parts and res.display.strip():
-        parts.append(_quote(res.display))
-    if not parts:
-        parts.append(msg or f"the cell {res.outcome}")
-    return _clean("\n".join(parts))
+        return _clean(("your exercise cell raised " if role == "solution" else "the check raised ")
+                      + _quote(res.error))
+    return _clean(msg or f"the cell {res.outcome}")
 
 
-def _score_notebook(course: Course, course_nb: CourseNotebook, run: RunResult, code_roles: dict,
-                    found: dict[str, str], limits: Limits) -> dict[str, ExerciseResult]:
+def _verdicts(course: Course, ex_id: str, answers: dict[str, bytes]) -> tuple[int, list[str], bool]:
+    """(cases passed, problems, whether every case was recorded) of one exercise, judged here."""
+    prefix = f"{ex_id}/"
+    files = {name[len(prefix):]: data for name, data in answers.items() if name.startswith(prefix)}
+    cases, inputs = course.cases[ex_id], course.inputs(ex_id)
+    passed, problems, complete = 0, [], True
+    for k, ((label, case), args) in enumerate(zip(cases, inputs)):
+        try:
+            got = read_record(files, str(k))
+        except FileNotFoundError:
+            complete = False
+            problems.append(f"{label}: no answer was recorded")
+            continue
+        except RecordError as exc:
+            problems.append(f"{label}: the recorded answer was refused: {exc}")
+            continue
+        found = judge(case, got, args)
+        if found:
+            problems.extend(_clean(f"{label}: {_quote(p)}") for p in found)
+        else:
+            passed += 1
+    return passed, problems, complete
+
+
+def score_run(course: Course, course_nb: CourseNotebook, run: RunResult, code_roles: dict,
+              found: dict[str, str], limits: Limits) -> dict[str, ExerciseResult]:
+    """Each exercise's points and feedback from the answers a run recorded, judged in this process.
+
+    Parameters
+    ----------
+    course : Course
+        The course (cases, hidden ones included, and points).
+    course_nb : CourseNotebook
+        The notebook graded.
+    run : RunResult
+        The run, with the records its check cells wrote.
+    code_roles : dict of int -> (str, str)
+        Code-cell number -> (exercise id, role), from :func:`build_graded_notebook`.
+    found : dict of str -> str
+        Exercises whose cells were not found in the submission, and why.
+    limits : Limits
+        The run's limits (for the feedback).
+
+    Returns
+    -------
+    dict of str -> ExerciseResult
+        One per exercise of ``course_nb``, in notebook order.
+    """
     by_exercise: dict[str, dict[str, list[int]]] = {}
     for cell, (ex_id, role) in code_roles.items():
         by_exercise.setdefault(ex_id, {}).setdefault(role, []).append(cell)
     results = {}
     for ex_id in course_nb.exercise_ids:
-        check_cell = by_exercise[ex_id]["check"][0]
-        res = run.cells.get(check_cell)
         max_points = course.points[ex_id]
-        if res is not None and res.passed:
-            results[ex_id] = ExerciseResult(ex_id, course_nb.name, max_points, max_points,
-                                            "passed" + (" (after an earlier cell timed out)" if res.xfail else ""))
+        passed, problems, complete = _verdicts(course, ex_id, run.answers)
+        total = len(course.cases[ex_id])
+        if passed == total and not problems:
+            results[ex_id] = ExerciseResult(ex_id, course_nb.name, max_points, max_points, "passed")
             continue
         reasons = [found[ex_id]] if ex_id in found else []
-        for cell in [] if ex_id in found else by_exercise[ex_id].get("solution", []):
-            sol = run.cells.get(cell)
-            if sol is not None and not sol.passed:
-                reasons.append(_why(run, cell, "solution", limits, ex_id))
-        check_reason = _why(run, check_cell, "check", limits, ex_id,
-                            reference_line(ex_id, course.case_counts.get(ex_id, 0)))
-        if check_reason not in reasons:
-            reasons.append(check_reason)
+        if not complete:
+            for cell in [] if ex_id in found else by_exercise[ex_id].get("solution", []):
+                sol = run.cells.get(cell)
+                if sol is not None and not sol.passed:
+                    reasons.append(_why(run, cell, "solution", limits))
+            check_reason = _why(run, by_exercise[ex_id]["check"][0], "check", limits)
+            if check_reason not in reasons and not check_reason.startswith("the cell passed"):
+                reasons.append(check_reason)
+        if complete or passed:
+            shown = problems[:8] + ([f"... and {len(problems) - 8} more"] if len(problems) > 8 else [])
+            verdict = [f"[{ex_id}] not yet: {passed}/{total} cases pass.", *(f"  - {p}" for p in shown)]
+            reasons.append("\n".join(verdict))
         results[ex_id] = ExerciseResult(ex_id, course_nb.name, 0.0, max_points, "\n".join(reasons))
     return results
 
@@ -166,9 +212,9 @@ def grade_notebook_data(course: Course, course_nb: CourseNotebook, data: bytes, 
         if flagged:
             notes.append(f"{ex.id}: the solution uses `{flagged.group(0)}` -- flagged for a human to read "
                          "(not counted against the score)")
-    nb, code_roles = build_graded_notebook(course_nb, answers, case_counts=course.case_counts,
-                                           hidden_source=course.hidden_source)
-    run = run_nbval(nb, limits=limits, data_dir=data_dir)
+    nb, code_roles = build_graded_notebook(course_nb, answers)
+    run = run_nbval(nb, limits=limits, data_dir=data_dir,
+                    cases={e: course.inputs(e) for e in course_nb.exercise_ids})
     if run.status != "ok":
         notes.append(f"{course_nb.name}: {run.detail}")
-    return _score_notebook(course, course_nb, run, code_roles, found, limits), notes, run.seconds
+    return score_run(course, course_nb, run, code_roles, found, limits), notes, run.seconds

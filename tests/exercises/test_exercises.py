@@ -56,13 +56,21 @@ def test_hidden_cases_can_be_added():
     ex = exercises.EXERCISES["00-mlp-params"]
     saved = list(ex.cases)
     try:
-        exercises.add_cases("00-mlp-params", ("hidden", lambda fn: exercises.compare(fn([3, 4]), [16])))
+        exercises.add_cases("00-mlp-params",
+                            ("hidden", exercises.Case(lambda: ([3, 4],), lambda got, w: exercises.compare(got, [16]))))
         hard_coded = {(784, 300, 100, 10): [235500, 30100, 1010], (2048, 512, 512, 10): [1049088, 262656, 5130],
                       (5, 3): [18]}
         result = cl.check("00-mlp-params", lambda w: hard_coded[tuple(w)], quiet=True)
         assert result.passed == 3 and result.total == 4 and "KeyError" in result.problems[0]
     finally:
         ex.cases[:] = saved
+
+
+def test_add_cases_takes_label_case_pairs():
+    with pytest.raises(TypeError, match=r"cases must be \(label, Case\) pairs"):
+        exercises.add_cases("00-mlp-params", ("old style", lambda fn: []))
+    with pytest.raises(TypeError, match="probe must be callable"):
+        exercises.exercise("00-mlp-params", "again", probe=3)
 
 
 def test_unknown_exercise():

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import nbformat
 
@@ -16,6 +17,9 @@ def _notebook_bytes(source="x = 1", version=4) -> bytes:
     if version == 3:
         return nbformat.writes(nbformat.convert(nb, 3), version=3).encode()
     return nbformat.writes(nb).encode()
+
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_zip_with_too_many_entries_is_refused_before_unpacking(tmp_path):
@@ -95,15 +99,27 @@ def test_files_beyond_the_matched_notebooks_are_not_parsed(tmp_path):
     assert matched == {} and any("scratch.ipynb: not graded" in n for n in notes)
 
 
-def test_feedback_quotes_only_a_short_piece_of_what_the_run_printed_or_raised():
+def test_feedback_quotes_only_a_short_piece_of_what_the_run_raised_or_recorded(tmp_path):
+    from course_lib.exercises import records
     from course_lib.grading import scoring
+    from course_lib.grading.course import load_course
     from course_lib.grading.runner import CellResult, Limits, RunResult
 
-    secret = "hidden_source " * 2000  # what a run could smuggle out through its exception or output
-    run = RunResult(cells={0: CellResult(0, "failed", error=f"ValueError: {secret}"),
-                           1: CellResult(1, "failed", stdout=secret)})
+    secret = "hidden_source " * 2000  # what a run could smuggle out through its exception or a recorded error
+    run = RunResult(cells={0: CellResult(0, "failed", error=f"ValueError: {secret}")})
     raised = scoring._why(run, 0, "solution", Limits())
-    printed = scoring._why(run, 1, "check", Limits(), "01-x", "[01-x] correct: 1/1 cases pass.")
     assert raised.startswith("your exercise cell raised ValueError: hidden_source")
-    for text in (raised, printed):
-        assert len(text) < 2 * scoring.MAX_QUOTE_CHARS + 200 and "more characters not shown" in text
+    # a kernel may write any record: an error message as long as it likes
+    course = load_course(ROOT / "notebooks", names=["01_weight_pruning.ipynb"])
+    nb = course.notebooks[0]
+    for k in range(course.case_counts["01-magnitude-mask"]):
+        records.write_record(tmp_path / "01-magnitude-mask", str(k), records.Raised(secret))
+    run.answers = {f"01-magnitude-mask/{f.name}": f.read_bytes() for f in (tmp_path / "01-magnitude-mask").iterdir()}
+    roles = {0: ("01-threshold-by-hand", "solution"), 1: ("01-threshold-by-hand", "check"),
+             2: ("01-magnitude-mask", "solution"), 3: ("01-magnitude-mask", "check"),
+             4: ("01-storage-bytes", "solution"), 5: ("01-storage-bytes", "check")}
+    result = scoring.score_run(course, nb, run, roles, {}, Limits())["01-magnitude-mask"]
+    assert result.points == 0 and "[01-magnitude-mask] not yet: 0/5 cases pass." in result.feedback
+    for line in [raised, *result.feedback.splitlines()]:
+        assert len(line) < 2 * scoring.MAX_QUOTE_CHARS + 200, line
+    assert "more characters not shown" in raised and "more characters not shown" in result.feedback

@@ -4,36 +4,41 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import compare, exercise
+from ..core import Case, compare, exercise
 
 __all__ = ["rank1_case", "trained_rank1_case", "flattened_cost_case", "cnn_layer_cost_case"]
 
 
 def rank1_case(seed, c, y, x):
     """A case for ``rank1_filter(z, v, h)``: the ``C x Y x X`` filter ``W[c, y, x] = z[c] v[y] h[x]``."""
-    def run(fn):
+    def inputs():
+        rng = np.random.default_rng(seed)
+        return rng.standard_normal(c), rng.standard_normal(y), rng.standard_normal(x)
+
+    def verdict(got, z, v, h):
         from ...factorization import rank1_filter
 
-        rng = np.random.default_rng(seed)
-        z, v, h = rng.standard_normal(c), rng.standard_normal(y), rng.standard_normal(x)
-        return compare(fn(z.copy(), v.copy(), h.copy()), rank1_filter(z, v, h),
-                       name=f"rank1_filter(z of {c}, v of {y}, h of {x})", rtol=1e-9, atol=1e-12)
-    return run
+        return compare(got, rank1_filter(z, v, h), name=f"rank1_filter(z of {c}, v of {y}, h of {x})",
+                       rtol=1e-9, atol=1e-12)
+    return Case(inputs, verdict)
 
 
 def trained_rank1_case(layer, filt):
     """A case on the trained CNN: the rank-1 factors ALS finds for filter ``filt`` of ``features.<layer>``."""
-    def run(fn):
+    def inputs():
         from ...checkpoints import load_pretrained
-        from ...factorization import flatten_filters, rank1_filter
+        from ...factorization import flatten_filters
 
         w = load_pretrained("cifar_vgg").features[layer].weight.detach().double().numpy()[filt:filt + 1]
         res = flatten_filters(w)
-        z, v, h = res.lateral[0, 0], res.vertical[0, 0], res.horizontal[0, 0]
-        return compare(fn(z.copy(), v.copy(), h.copy()), rank1_filter(z, v, h),
-                       name=f"rank1_filter of the factors of features.{layer}'s filter {filt}", rtol=1e-9,
-                       atol=1e-12)
-    return run
+        return res.lateral[0, 0].copy(), res.vertical[0, 0].copy(), res.horizontal[0, 0].copy()
+
+    def verdict(got, z, v, h):
+        from ...factorization import rank1_filter
+
+        return compare(got, rank1_filter(z, v, h), name=f"rank1_filter of the factors of features.{layer}'s "
+                       f"filter {filt}", rtol=1e-9, atol=1e-12)
+    return Case(inputs, verdict)
 
 
 exercise("07-rank1-filter", "A rank-1 filter from its lateral, vertical and horizontal vectors").cases.extend([
@@ -44,30 +49,31 @@ exercise("07-rank1-filter", "A rank-1 filter from its lateral, vertical and hori
 ])
 
 
+def _flattened_cost_verdict(got, c, f, y, x, rank, m, n):
+    from ...factorization import conv_macs, conv_params, flattened_macs, flattened_params
+
+    expected = np.array([conv_params(c, f, y, x), flattened_params(c, f, y, x, rank),
+                         conv_macs(c, f, y, x, m, n), flattened_macs(c, f, y, x, m, n, rank)])
+    if not isinstance(got, (tuple, list, np.ndarray)) or len(got) != 4:
+        return [f"flattened_cost returned {type(got).__name__}, expected 4 numbers (3-D weights, flattened "
+                f"weights, 3-D MACs, flattened MACs)"]
+    return compare(np.asarray(got), expected, name=f"flattened_cost({c}, {f}, {y}, {x}, {rank}, {m}, {n})")
+
+
 def flattened_cost_case(c, f, y, x, rank, m, n):
     """A case for ``flattened_cost(C, F, Y, X, R, m, n)``: ``[3-D weights, flattened weights, 3-D MACs,
     flattened MACs]`` of a layer with an ``m x n`` output (stride 1, "same" padding, no bias)."""
-    def run(fn):
-        from ...factorization import conv_macs, conv_params, flattened_macs, flattened_params
-
-        expected = np.array([conv_params(c, f, y, x), flattened_params(c, f, y, x, rank),
-                             conv_macs(c, f, y, x, m, n), flattened_macs(c, f, y, x, m, n, rank)])
-        got = fn(c, f, y, x, rank, m, n)
-        if not isinstance(got, (tuple, list, np.ndarray)) or len(got) != 4:
-            return [f"flattened_cost returned {type(got).__name__}, expected 4 numbers (3-D weights, flattened "
-                    f"weights, 3-D MACs, flattened MACs)"]
-        return compare(np.asarray(got), expected, name=f"flattened_cost({c}, {f}, {y}, {x}, {rank}, {m}, {n})")
-    return run
+    return Case(lambda: (c, f, y, x, rank, m, n), _flattened_cost_verdict)
 
 
 def cnn_layer_cost_case(name, rank, m):
     """A case with the shape of a layer of the trained CNN (read from the checkpoint), ``m x m`` output."""
-    def run(fn):
+    def inputs():
         from ...checkpoints import load_pretrained
 
         f, c, y, x = dict(load_pretrained("cifar_vgg").named_modules())[name].weight.shape
-        return flattened_cost_case(c, f, y, x, rank, m, m)(fn)
-    return run
+        return c, f, y, x, rank, m, m
+    return Case(inputs, _flattened_cost_verdict)
 
 
 exercise("07-flattened-cost", "Weights and multiply-adds of a flattened layer").cases.extend([

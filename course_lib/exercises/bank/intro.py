@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ...measure import count_parameters
-from ..core import compare, exercise
+from ..core import Case, compare, exercise
 
 __all__ = ["mlp_case", "accuracy_case"]
 
@@ -16,39 +16,43 @@ def _linear_counts(widths):
 
 
 def mlp_case(widths):
-    def run(fn):
-        got = fn(list(widths))
+    """A case for ``mlp_parameter_counts(widths)``: the weights and biases of each ``nn.Linear``."""
+    def verdict(got, widths):
         return compare(got, np.array(_linear_counts(widths), dtype=np.int64),
                        name=f"mlp_parameter_counts({list(widths)})")
-    return run
+    return Case(lambda: (list(widths),), verdict)
 
 
-def _real_model_case(fn):
+def _real_model_verdict(got, widths):
     from ...models import LeNet300100
 
     model = LeNet300100()
     expected = np.array([count_parameters(m) for m in (model.fc1, model.fc2, model.fc3)])
-    return compare(fn([784, 300, 100, 10]), expected, name="mlp_parameter_counts([784, 300, 100, 10])")
+    return compare(got, expected, name="mlp_parameter_counts([784, 300, 100, 10])")
 
 
 exercise("00-mlp-params", "Parameters of each fully connected layer").cases.extend([
-    ("LeNet-300-100", _real_model_case),
+    ("LeNet-300-100", Case(lambda: ([784, 300, 100, 10],), _real_model_verdict)),
     ("the CIFAR-10 CNN's classifier", mlp_case((2048, 512, 512, 10))),
     ("a one-layer network", mlp_case((5, 3))),
 ])
 
 
 def accuracy_case(seed, n, k):
-    def run(fn):
+    """A case for ``top1_accuracy(logits, labels)`` on ``n`` random examples of ``k`` classes."""
+    def inputs():
         rng = np.random.default_rng(seed)
         logits = rng.normal(size=(n, k)).astype(np.float32)
         labels = rng.integers(0, k, size=n)
         labels[: n // 2] = logits[: n // 2].argmax(1)  # make it better than chance
+        return logits, labels
+
+    def verdict(got, logits, labels):
         expected = float((logits.argmax(1) == labels).mean())
-        got = fn(logits.copy(), labels.copy())
-        return compare(np.asarray(got, dtype=float) if np.isscalar(got) else got, np.float64(expected),
-                       name=f"top1_accuracy(logits of shape {logits.shape}, labels)", rtol=0, atol=1e-9)
-    return run
+        return compare(np.asarray(got, dtype=float) if isinstance(got, (int, float, np.number)) else got,
+                       np.float64(expected), name=f"top1_accuracy(logits of shape {logits.shape}, labels)",
+                       rtol=0, atol=1e-9)
+    return Case(inputs, verdict)
 
 
 exercise("00-accuracy", "Top-1 accuracy from logits").cases.extend([

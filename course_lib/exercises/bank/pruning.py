@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import compare, compare_fields, exercise
+from ..core import Case, compare, compare_fields, exercise
 
 __all__ = ["EXAMPLE_W", "EXAMPLE_C", "storage_case", "mask_case", "rarely_case", "merge_case", "cubic_case"]
 
@@ -21,20 +21,20 @@ def _threshold_by_hand(answer):
 
 
 exercise("01-threshold-by-hand", "Prune a small matrix by hand with C = 0.1").cases.append(
-    ("the 3x3 matrix W", _threshold_by_hand))
+    ("the 3x3 matrix W", Case(None, _threshold_by_hand)))
 
 
 def mask_case(seed, shape, amount, ties=False):
-    def run(fn):
+    """A case for ``magnitude_mask(w, amount)``: keep all but the ``amount`` smallest magnitudes."""
+    def inputs():
+        w = np.random.default_rng(seed).normal(size=shape)
+        return (np.round(w, 1) if ties else w), amount
+
+    def verdict(got, w, amount):
         from ...pruning import magnitude_mask
 
-        rng = np.random.default_rng(seed)
-        w = rng.normal(size=shape)
-        if ties:
-            w = np.round(w, 1)
-        expected = magnitude_mask(w, amount)
-        return compare(fn(w.copy(), amount), expected, name=f"magnitude_mask(w of shape {shape}, {amount})")
-    return run
+        return compare(got, magnitude_mask(w, amount), name=f"magnitude_mask(w of shape {shape}, {amount})")
+    return Case(inputs, verdict)
 
 
 exercise("01-magnitude-mask", "A count-based magnitude mask").cases.extend([
@@ -46,17 +46,24 @@ exercise("01-magnitude-mask", "A count-based magnitude mask").cases.extend([
 ])
 
 def rarely_case(seed, n, units, threshold, max_rate):
-    def run(fn):
-        from ...pruning import neurons
-
+    """A case for ``rarely_firing(acts, threshold, max_rate)`` on ReLU activations of ``units`` neurons."""
+    def inputs():
         rng = np.random.default_rng(seed)
         acts = np.maximum(rng.normal(size=(n, units)) - rng.uniform(-0.5, 2.5, size=units), 0).astype(np.float32)
+        return acts, threshold, max_rate
+
+    def verdict(got, acts, threshold, max_rate):
+        from ...pruning import neurons
+
         expected = neurons.rarely_active(neurons.activation_stats(acts, threshold=threshold),
                                          max_fire_rate=max_rate)
-        got = fn(acts.copy(), threshold, max_rate)
-        return compare(np.asarray(got, dtype=np.int64) if isinstance(got, (list, tuple)) else got, expected,
-                       name=f"rarely_firing(acts of shape {acts.shape}, {threshold}, {max_rate})")
-    return run
+        if isinstance(got, (list, tuple)):
+            try:
+                got = np.asarray(got, dtype=np.int64)
+            except (TypeError, ValueError):
+                return [f"rarely_firing returned a {type(got).__name__} that is not a list of neuron indices"]
+        return compare(got, expected, name=f"rarely_firing(acts of shape {acts.shape}, {threshold}, {max_rate})")
+    return Case(inputs, verdict)
 
 
 exercise("02-rarely-active", "Which neurons rarely fire?").cases.extend([
@@ -67,19 +74,27 @@ exercise("02-rarely-active", "Which neurons rarely fire?").cases.extend([
 
 
 def cubic_case(s_i, s_f, t0, t_end):
-    def run(fn):
+    """A case for ``cubic_sparsity(t, s_i, s_f, t0, t_end)``, called for every step from ``t0 - 3`` to ``t_end + 3``."""
+    def verdict(got, steps, s_i, s_f, t0, t_end):
         from ...pruning import gradual_sparsity
 
-        steps = list(range(max(0, t0 - 3), t_end + 4))
         expected = np.array([gradual_sparsity(t, final_sparsity=s_f, initial_sparsity=s_i, begin_step=t0,
                                               end_step=t_end) for t in steps])
-        got = np.array([fn(t, s_i, s_f, t0, t_end) for t in steps], dtype=float)
+        try:
+            got = np.array(got, dtype=float)
+        except (TypeError, ValueError):
+            return [f"cubic_sparsity must return a number, got {[type(g).__name__ for g in got][:3]}"]
         return compare(got, expected, name=f"cubic_sparsity(t, {s_i}, {s_f}, {t0}, {t_end}) for t = {steps[0]}.."
                        f"{steps[-1]}", rtol=1e-9, atol=1e-12)
-    return run
+    return Case(lambda: (list(range(max(0, t0 - 3), t_end + 4)), s_i, s_f, t0, t_end), verdict)
 
 
-exercise("03-gradual", "Zhu & Gupta's gradual (cubic) sparsity schedule").cases.extend([
+def _each_step(fn, args):
+    steps, *rest = args
+    return [fn(t, *rest) for t in steps]
+
+
+exercise("03-gradual", "Zhu & Gupta's gradual (cubic) sparsity schedule", probe=_each_step).cases.extend([
     ("0 -> 90% over steps 0..10", cubic_case(0.0, 0.9, 0, 10)),
     ("50% -> 95% over steps 5..25", cubic_case(0.5, 0.95, 5, 25)),
     ("one-step ramp", cubic_case(0.1, 0.8, 3, 4)),
@@ -87,15 +102,18 @@ exercise("03-gradual", "Zhu & Gupta's gradual (cubic) sparsity schedule").cases.
 
 def storage_case(seed, shape, sparsity):
     """A case for ``storage_bytes(w) -> {"dense", "csr", "bitmask"}`` on a pruned float32 matrix."""
-    def run(fn):
-        from ...pruning import bitmask_bytes, csr_bytes
-
+    def inputs():
         rng = np.random.default_rng(seed)
         w = rng.normal(size=shape).astype(np.float32)
         w[rng.random(shape) < sparsity] = 0.0
+        return (w,)
+
+    def verdict(got, w):
+        from ...pruning import bitmask_bytes, csr_bytes
+
         expected = {"dense": 4 * w.size, "csr": csr_bytes(w), "bitmask": bitmask_bytes(w)}
-        return compare_fields(f"storage_bytes(w of shape {shape}, {np.mean(w == 0):.0%} zeros)", fn(w.copy()), expected)
-    return run
+        return compare_fields(f"storage_bytes(w of shape {shape}, {np.mean(w == 0):.0%} zeros)", got, expected)
+    return Case(inputs, verdict)
 
 
 # Seed question 1 ("what problems can arise when zeroing weights?"), measured: zeroing alone
@@ -110,16 +128,17 @@ exercise("01-storage-bytes", "Seed question 1, measured: the bytes of a pruned m
 
 def merge_case(seed, n_in, units, n_out, keep, drop):
     """A case for ``merge_duplicate(w_in, b_in, w_out, keep, drop)``: ``drop`` is an exact copy of ``keep``."""
-    def run(fn):
-        from ...pruning.neurons import merge_neurons
-
+    def inputs():
         rng = np.random.default_rng(seed)
         w_in, b_in = rng.normal(size=(units, n_in)), rng.normal(size=units)
         w_in[drop], b_in[drop] = w_in[keep], b_in[keep]  # an exact duplicate
-        w_out = rng.normal(size=(n_out, units))
-        x = rng.normal(size=(9, n_in))
+        return w_in, b_in, rng.normal(size=(n_out, units)), keep, drop
+
+    def verdict(got, w_in, b_in, w_out, keep, drop):
+        from ...pruning.neurons import merge_neurons
+
+        x = np.random.default_rng(seed + 1000).normal(size=(9, n_in))
         expected = merge_neurons(w_in, b_in, w_out, [(keep, drop)])
-        got = fn(w_in.copy(), b_in.copy(), w_out.copy(), keep, drop)
         label = f"merge_duplicate(layer of {units} neurons, keep={keep}, drop={drop})"
         if not isinstance(got, (tuple, list)) or len(got) != 3:
             return [f"{label} returned {type(got).__name__}, expected (w_in, b_in, w_out)"]
@@ -131,7 +150,7 @@ def merge_case(seed, n_in, units, n_out, keep, drop):
         logits = np.maximum(x @ w_in.T + b_in, 0) @ w_out.T
         merged = np.maximum(x @ np.asarray(got[0]).T + np.asarray(got[1]), 0) @ np.asarray(got[2]).T
         return compare(merged, logits, name=f"{label}: the outputs of the merged layer", rtol=1e-9, atol=1e-9)
-    return run
+    return Case(inputs, verdict)
 
 
 exercise("02-merge-duplicates", "Merge a duplicate neuron: the outputs must not change").cases.extend([

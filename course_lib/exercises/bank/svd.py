@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import compare, exercise
+from ..core import Case, compare, exercise
 
 __all__ = ["rank_plan_case", "break_even_case", "q3_case", "Q3_KINDS"]
 
@@ -14,16 +14,15 @@ Q3_KINDS = ("svd", "pruned", "int8")
 def rank_plan_case(n, m, compression):
     """A case for ``rank_plan(n, m, compression) -> (K, stored)``: the largest rank that compresses an
     ``n x m`` weight at least ``compression`` times, and the numbers its two factors store."""
-    def run(fn):
+    def verdict(got, n, m, compression):
         from ...factorization import low_rank_params, rank_for_compression
 
         k = rank_for_compression(n, m, compression)
-        got = fn(n, m, compression)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             return [f"rank_plan returned {type(got).__name__}, expected a pair (K, stored numbers)"]
         return compare(np.asarray(got), np.array([k, low_rank_params(n, m, k)]),
                        name=f"rank_plan({n}, {m}, {compression})")
-    return run
+    return Case(lambda: (n, m, compression), verdict)
 
 
 exercise("06-rank-for-compression", "The rank K that meets a target compression, and what it stores").cases.extend([
@@ -36,11 +35,11 @@ exercise("06-rank-for-compression", "The rank K that meets a target compression,
 
 def break_even_case(n, m):
     """A case for ``break_even(n, m)``: the largest rank whose factors store fewer numbers (0 if none)."""
-    def run(fn):
+    def verdict(got, n, m):
         from ...factorization import break_even_rank
 
-        return compare(fn(n, m), break_even_rank(n, m), name=f"break_even({n}, {m})")
-    return run
+        return compare(got, break_even_rank(n, m), name=f"break_even({n}, {m})")
+    return Case(lambda: (n, m), verdict)
 
 
 exercise("06-break-even", "The break-even rank of an n x m layer").cases.extend([
@@ -70,12 +69,13 @@ def q3_expected(weight: np.ndarray, rank: int, sparsity: float) -> np.ndarray:
 
 def q3_case(seed, shape, rank, sparsity, decay):
     """A case for ``compare_compressions(weight, rank, sparsity)`` on a matrix with a decaying spectrum."""
-    def run(fn):
+    def inputs():
         from ...factorization import matrix_with_spectrum
 
         s = np.exp(-decay * np.arange(min(shape)))
-        weight = matrix_with_spectrum(s, shape, rng=seed, dtype=np.float64)
-        got = fn(weight.copy(), rank, sparsity)
+        return matrix_with_spectrum(s, shape, rng=seed, dtype=np.float64), rank, sparsity
+
+    def verdict(got, weight, rank, sparsity):
         label = f"compare_compressions(a {shape[0]}x{shape[1]} weight, rank {rank}, sparsity {sparsity})"
         if not isinstance(got, dict) or set(got) != set(Q3_KINDS):
             return [f"{label} must return a dict with the keys {', '.join(Q3_KINDS)}, got "
@@ -86,7 +86,7 @@ def q3_case(seed, shape, rank, sparsity, decay):
             return [f"{label}: each value must be a pair (bytes, relative error)"]
         return compare(table, q3_expected(weight, rank, sparsity), name=f"{label} as rows svd, pruned, int8",
                        rtol=1e-6, atol=1e-9)
-    return run
+    return Case(inputs, verdict)
 
 
 exercise("06-seed-q3", "Seed question 3: bytes and error of SVD vs pruning vs int8, measured").cases.extend([

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..core import compare, exercise
+from ..core import Case, compare, exercise
 
 __all__ = ["tt_cost_case", "tt_entry_case", "trained_entry_case", "modes_case"]
 
@@ -14,17 +14,16 @@ __all__ = ["tt_cost_case", "tt_entry_case", "trained_entry_case", "modes_case"]
 def tt_cost_case(in_modes, out_modes, ranks):
     """A case for ``tt_layer_cost(in_modes, out_modes, ranks) -> (parameters, compression)``: the numbers in
     the cores ``sum_k r_{k-1} m_k n_k r_k`` (no bias) and ``M N`` divided by them."""
-    def run(fn):
+    def verdict(got, in_modes, out_modes, ranks):
         from ...factorization import tt_matrix_params
 
         params = tt_matrix_params(in_modes, out_modes, ranks)
         dense = math.prod(in_modes) * math.prod(out_modes)
-        got = fn(tuple(in_modes), tuple(out_modes), ranks)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             return [f"tt_layer_cost returned {type(got).__name__}, expected a pair (parameters, compression)"]
         return compare(np.asarray(got, dtype=np.float64), np.array([params, dense / params], dtype=np.float64),
                        name=f"tt_layer_cost({in_modes}, {out_modes}, {ranks})", rtol=1e-9)
-    return run
+    return Case(lambda: (tuple(in_modes), tuple(out_modes), ranks), verdict)
 
 
 exercise("08-tt-cost", "Parameters and compression of a TT layer").cases.extend([
@@ -37,30 +36,33 @@ exercise("08-tt-cost", "Parameters and compression of a TT layer").cases.extend(
 
 def tt_entry_case(seed, shape, ranks, index):
     """A case for ``tt_entry_by_hand(cores, index)``: ``G_1[:, i_1, :] ... G_d[:, i_d, :]`` of random cores."""
-    def run(fn):
-        from ...factorization import random_tt, tt_entry
+    def inputs():
+        from ...factorization import random_tt
 
-        cores = random_tt(shape, ranks, rng=seed).cores
-        got = fn([c.copy() for c in cores], tuple(index))
-        return compare(np.float64(got) if np.ndim(got) == 0 else got, np.float64(tt_entry(cores, index)),
-                       name=f"tt_entry_by_hand(cores of a {'x'.join(map(str, shape))} train, {tuple(index)})",
+        return [c.copy() for c in random_tt(shape, ranks, rng=seed).cores], tuple(index)
+    return Case(inputs, _entry_verdict(f"cores of a {'x'.join(map(str, shape))} train"))
+
+
+def _entry_verdict(what):
+    def verdict(got, cores, index):
+        from ...factorization import tt_entry
+
+        if isinstance(got, (int, float, np.number)) and not isinstance(got, bool):
+            got = np.float64(got)
+        return compare(got, np.float64(tt_entry(cores, index)), name=f"tt_entry_by_hand({what}, {tuple(index)})",
                        rtol=1e-9, atol=1e-12)
-    return run
+    return verdict
 
 
 def trained_entry_case(index):
     """A case on the trained wide MLP: an entry of fc2's weight, as a 16x64x64x16 tensor, from its rank-8 TT-SVD."""
-    def run(fn):
+    def inputs():
         from ...checkpoints import load_pretrained
-        from ...factorization import tt_entry, tt_svd
+        from ...factorization import tt_svd
 
         w = load_pretrained("wide_mlp").fc2.weight.detach().double().numpy().reshape(16, 64, 64, 16)
-        cores = tt_svd(w, 8).cores
-        got = fn([c.copy() for c in cores], tuple(index))
-        return compare(np.float64(got) if np.ndim(got) == 0 else got, np.float64(tt_entry(cores, index)),
-                       name=f"tt_entry_by_hand(rank-8 cores of wide_mlp's fc2, {tuple(index)})", rtol=1e-9,
-                       atol=1e-12)
-    return run
+        return [c.copy() for c in tt_svd(w, 8).cores], tuple(index)
+    return Case(inputs, _entry_verdict("rank-8 cores of wide_mlp's fc2"))
 
 
 exercise("08-tt-entry", "An entry of a tensor from its TT cores").cases.extend([
@@ -75,10 +77,9 @@ exercise("08-tt-entry", "An entry of a tensor from its TT cores").cases.extend([
 def modes_case(n, d):
     """A case for ``choose_modes(n, d)``: ``d`` positive ints multiplying to ``n``, as balanced as any can be
     (``max / min`` the smallest possible); any order and any such factorization passes."""
-    def run(fn):
+    def verdict(got, n, d):
         from ...factorization import balanced_modes, mode_spread
 
-        got = fn(n, d)
         label = f"choose_modes({n}, {d})"
         if not isinstance(got, (tuple, list, np.ndarray)):
             return [f"{label} returned {type(got).__name__}, expected a list of {d} ints"]
@@ -92,7 +93,7 @@ def modes_case(n, d):
             return [f"{label}: max/min of your modes is {mode_spread([int(m) for m in got]):.3g}; a more "
                     f"balanced factorization exists"]
         return []
-    return run
+    return Case(lambda: (n, d), verdict)
 
 
 exercise("08-choose-modes", "Balanced modes for a matrix size").cases.extend([
