@@ -14,7 +14,7 @@ from .._validation import check_float
 from .pareto import best_under_budget
 
 __all__ = ["SEED_CLAIMS", "VERDICTS", "CONSTRAINTS", "EVIDENCE_KEYS", "claims_table", "decision_table",
-           "code_lines"]
+           "check_rows", "code_lines"]
 
 VERDICTS = ("supported", "partly", "contradicted")
 
@@ -174,6 +174,40 @@ def claims_table(evidence: Mapping) -> list[dict]:
     return rows
 
 
+def check_rows(rows, columns: Sequence[str]) -> list[dict]:
+    """Check a measured table: a non-empty sequence of mappings, each with every one of ``columns``.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        The measured configurations (:func:`course_lib.summary.nn.measure_configs`'s rows).
+    columns : sequence of str
+        The keys every row must have.
+
+    Returns
+    -------
+    list of dict
+        Copies of the rows.
+
+    Raises
+    ------
+    TypeError
+        If ``rows`` is not a non-empty sequence of mappings.
+    ValueError
+        If a row misses a column.
+    """
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or not rows:
+        raise TypeError(f"rows must be a non-empty list of dicts (measured configurations), got "
+                        f"{type(rows).__name__}.")
+    for i, r in enumerate(rows):
+        if not isinstance(r, Mapping):
+            raise TypeError(f"rows[{i}] must be a dict, got {type(r).__name__}.")
+        missing = [c for c in columns if c not in r]
+        if missing:
+            raise ValueError(f"rows[{i}] misses {missing}, must have {list(columns)}.")
+    return [dict(r) for r in rows]
+
+
 #: constraint -> (cost column, which data the technique may need)
 CONSTRAINTS = {
     "smallest file": ("bytes", ("none", "sample", "labels")),
@@ -215,15 +249,7 @@ def decision_table(rows: Sequence[Mapping], *, tolerance: float = 0.01, baseline
         If a row misses a column, a model has no baseline row, or ``tolerance`` is out of range.
     """
     tolerance = check_float("tolerance", tolerance, low=0.0, high=1.0)
-    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or not rows:
-        raise TypeError(f"rows must be a non-empty list of dicts (measured configurations), got "
-                        f"{type(rows).__name__}.")
-    for i, r in enumerate(rows):
-        if not isinstance(r, Mapping):
-            raise TypeError(f"rows[{i}] must be a dict, got {type(r).__name__}.")
-        missing = [c for c in _COLUMNS if c not in r]
-        if missing:
-            raise ValueError(f"rows[{i}] misses {missing}, must have {list(_COLUMNS)}.")
+    rows = check_rows(rows, _COLUMNS)
     out = []
     models = list(dict.fromkeys(r["model"] for r in rows))
     for constraint, (column, allowed) in CONSTRAINTS.items():

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import numpy as np
 
 from .._validation import check_choice, check_float
+from ..summary.claims import check_rows as check_table_rows
 from ..summary.pareto import best_under_budget, pareto_front
 
 __all__ = ["SummaryExplorer", "COSTS", "pareto_plot", "check_rows"]
@@ -38,18 +37,9 @@ def check_rows(rows) -> list[dict]:
     ValueError
         If a row misses a column or has an unknown family.
     """
-    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or not rows:
-        raise TypeError(f"rows must be a non-empty list of dicts (measured configurations), got "
-                        f"{type(rows).__name__}.")
-    out = []
-    for i, r in enumerate(rows):
-        if not isinstance(r, Mapping):
-            raise TypeError(f"rows[{i}] must be a dict, got {type(r).__name__}.")
-        missing = [c for c in _COLUMNS if c not in r]
-        if missing:
-            raise ValueError(f"rows[{i}] misses {missing}, must have {list(_COLUMNS)}.")
+    out = check_table_rows(rows, _COLUMNS)
+    for i, r in enumerate(out):
         check_choice(f"rows[{i}]['family']", r["family"], _FAMILIES)
-        out.append(dict(r))
     return out
 
 
