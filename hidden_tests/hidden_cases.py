@@ -90,3 +90,14 @@ add_cases("08-tt-entry",
           ("hidden: the trained fc2, another entry", trained_entry_case((15, 63, 0, 7))))
 add_cases("08-choose-modes",
           ("hidden: 2048 in 4 modes", modes_case(2048, 4)), ("hidden: 3600 in 3 modes", modes_case(3600, 3)))
+from course_lib.exercises.bank.summary import budget_case, pareto_case, pruning_table, random_table  # noqa: E402, I001
+
+add_cases("09-pareto-front",
+          ("hidden: 30 configurations, 4 levels", pareto_case(lambda: random_table(91, 30, levels=4),
+                                                               "30 configurations")),
+          ("hidden: LeNet-300-100 pruned at 5 other sparsities",
+           pareto_case(lambda: pruning_table((0.3, 0.6, 0.85, 0.93, 0.99)), "pruned LeNet-300-100")))
+add_cases("09-best-under-budget",
+          ("hidden: a budget equal to a cost", budget_case(lambda: random_table(92, 15), 4000.0, "15 configurations")),
+          ("hidden: LeNet-300-100 pruned, 100 kB",
+           budget_case(lambda: pruning_table((0.3, 0.6, 0.85, 0.93, 0.99)), 100_000.0, "pruned LeNet-300-100")))
