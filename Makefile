@@ -15,7 +15,7 @@ NO_BROWSER ?=
 # Jupyter refuses to start as root (containers, CI) unless told --allow-root.
 LAB_FLAGS := $(if $(NO_BROWSER),--no-browser,) $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: help install prereqs data lab test test-numpy lint notebooks bench clean release grade check
+.PHONY: help install prereqs data lab test test-numpy lint notebooks bench clean release grade check slides
 
 help:
 	@echo "make lab        open the course in JupyterLab (installs on first use)"
@@ -23,6 +23,7 @@ help:
 	@echo "make data       show the data status and download what is missing"
 	@echo "make notebooks  re-execute every notebook in place (instructors)"
 	@echo "make bench      run the benchmarks (ratios: ours vs reference, compressed vs dense)"
+	@echo "make slides     export the lecture deck to offline HTML: slides/build/lecture.slides.html"
 	@echo "make release    write the student versions of the notebooks into student/ (instructors)"
 	@echo "make grade SUBMISSIONS=dir   grade a class into grades/gradebook.csv (instructors)"
 	@echo "make check NOTEBOOK=student/01_weight_pruning.ipynb   check a notebook like the grader (students)"
@@ -51,11 +52,12 @@ lint: install
 
 # System packages the tests and the grader need (Debian/Ubuntu names): installed when we can (root, or
 # passwordless sudo), else make stops at once with the one command to run.
-SYSTEM_PACKAGES := bubblewrap chromium
+SYSTEM_PACKAGES := bubblewrap chromium nodejs npm
 prereqs:
 	@missing=""; \
 	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
 	if [ -z "$$COURSE_CHROMIUM" ] && [ ! -x /usr/bin/chromium ]; then missing="$$missing chromium"; fi; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  if ! command -v apt-get >/dev/null 2>&1; then \
 	    echo "missing system packages:$$missing (no apt-get here: install them with your package manager)"; exit 1; \
@@ -91,6 +93,12 @@ notebooks: install
 
 bench: install
 	$(BIN)/python -m course_lib.bench
+
+# The lecture deck as a self-contained offline HTML slideshow (slides/README.md): npm ci fetches the pinned
+# reveal.js, MathJax 2 and widget manager into slides/node_modules once; the deck is run first, so its
+# tables are the notebooks' latest measurements. Open slides/build/lecture.slides.html, no network needed.
+slides: data
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m course_lib.slides --execute
 
 clean:
 	rm -rf $(VENV) $(NUMPY_VENV) .pytest_cache .ruff_cache .hypothesis

@@ -31,14 +31,16 @@ REVEAL_THEME = "white"
 # package -> files (globs, relative to the package) the offline page loads
 ASSETS = {
     "reveal.js": ["dist/reveal.js", "dist/reveal.css", "dist/reset.css", f"dist/theme/{REVEAL_THEME}.css",
-                  "dist/theme/fonts/source-sans-pro/*", "plugin/notes/notes.js", "LICENSE"],
+                  "dist/theme/fonts/source-sans-pro/*.css",
+                  "dist/theme/fonts/source-sans-pro/*.woff", "dist/theme/fonts/source-sans-pro/LICENSE",
+                  "plugin/notes/notes.js", "LICENSE"],
     "mathjax": ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions/*.js", "extensions/TeX/*.js",
                 "jax/input/TeX/**/*.js", "jax/output/CommonHTML/**/*.js", "jax/element/**/*.js",
                 "localization/en/**/*.js", "fonts/HTML-CSS/TeX/woff/**/*.woff", "LICENSE"],
     "jquery": ["dist/jquery.min.js", "LICENSE.txt"],
     "requirejs": ["require.js"],
-    "@jupyter-widgets/html-manager": ["dist/embed-amd.js", "dist/*.woff", "dist/*.woff2", "dist/*.eot",
-                                      "dist/*.ttf", "dist/*.svg"],
+    # its Font Awesome as woff2 / woff (what browsers load first; eot, ttf and svg are left out)
+    "@jupyter-widgets/html-manager": ["dist/embed-amd.js", "dist/*.woff", "dist/*.woff2"],
 }
 REMOTE_IMPORT = re.compile(r"@import\s+url\(\s*['\"]?(?:https?:)?//[^)]*\)\s*;?")
 REMOTE_REF = re.compile(r"""(?:src|href)\s*=\s*["']((?:https?:)?//[^"']+)["']|url\(\s*['"]?((?:https?:)?//[^)'"]+)""")
