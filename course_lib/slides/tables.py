@@ -184,6 +184,7 @@ def html_table(columns, rows, *, css_class: str = "", caption: str = "") -> str:
     Returns
     -------
     str
+        ``<table class=...>`` with a ``<thead>`` and a ``<tbody>``.
 
     Raises
     ------

@@ -116,7 +116,8 @@ def test_math_is_typeset_by_mathjax_and_no_raw_tex_is_left(slideshow):
 
 def test_navigation_changes_the_slide(slideshow):
     page = slideshow["page"]
-    index_js = "() => [...document.querySelectorAll('.reveal .slides > section')].findIndex(s => s.classList.contains('present'))"
+    index_js = ("() => [...document.querySelectorAll('.reveal .slides > section')]"
+                ".findIndex(s => s.classList.contains('present'))")
     page.evaluate("() => { location.hash = '#/1'; }")
     page.wait_for_function(f"() => ({index_js})() === 1", timeout=10_000)
 
@@ -145,7 +146,8 @@ def test_every_seed_table_is_shown_beside_its_measurement(slideshow):
         .map(d => [d.dataset.table, {
             seed: [...d.querySelectorAll('table.seed-table td')].map(td => td.innerText.trim()),
             course: [...d.querySelectorAll('table.course-table')].map(t =>
-                [...t.querySelectorAll('tbody tr')].map(tr => [...tr.querySelectorAll('td')].map(td => td.innerText.trim())))
+                [...t.querySelectorAll('tbody tr')].map(tr =>
+                    [...tr.querySelectorAll('td')].map(td => td.innerText.trim())))
         }]))""")
     assert set(shown) == set(OUTLINE["tables"])
     for name, spec in OUTLINE["tables"].items():
