@@ -234,7 +234,7 @@ $$y[m, n] = x[m, n] * h[m, n] = \\sum_{j=-\\infty}^{\\infty} \\sum_{i=-\\infty}^
 The largest time cost is here: $F(x, y) = I * W$ — a 3-D filter $W \\in \\mathbb{R}^{C \\times Y \\times X}$
 at every position of the image.
 """, "slide", seed="flattened-1")
-measured("07_flattened_convolutions.ipynb", ["layer", "MACs ratio", "time ratio"],
+measured("07_flattened_convolutions.ipynb", ["layer", "ms 3-D", "time ratio"],
          "the CIFAR CNN's convolutions: 3-D vs flattened, MACs and measured time")
 
 md("""
@@ -249,6 +249,10 @@ $W \\approx \\sum_{r=1}^{R} a_r \\otimes b_r \\otimes c_r$ (Jin et al. 2014).
 The seed's CPU plots (feedforward, backpropagation) remade on this CPU (notebook 07):
 """, "slide", seed="flattened-2")
 figure("07_flattened_convolutions.ipynb", ["timing sweeps"])
+code("""
+# the CPU these timings come from, as notebook 07 printed it
+print(*slides.notebook_table("07_flattened_convolutions.ipynb", ["layer", "ms 3-D", "time ratio"])["before"][:1])
+""")
 
 md("""
 ## Tensor Train: the layer and its cost

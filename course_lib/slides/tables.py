@@ -54,9 +54,11 @@ def _stream_texts(notebook: Path):
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
             continue
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and out.get("name") == "stdout":
-                yield "".join(out["text"])
+        # one text per cell: what it printed, even when the kernel sent it in pieces
+        text = "".join("".join(out["text"]) for out in cell.get("outputs", [])
+                       if out.get("output_type") == "stream" and out.get("name") == "stdout")
+        if text:
+            yield text
 
 
 def _spans(dashes: str) -> list[tuple[int, int]]:
@@ -95,6 +97,18 @@ def _notebook_path(notebook, notebooks_dir) -> Path:
     folder = NOTEBOOKS if notebooks_dir is None else check_path("notebooks_dir", notebooks_dir)
     names = sorted(p.name for p in Path(folder).glob("*.ipynb"))
     return Path(folder) / check_choice("notebook", notebook, names)
+
+
+def _cpu_note(t: dict, notebooks_dir) -> list[str]:
+    """The CPU capability line to print beside a measured table with timings (its own, else its notebook's)."""
+    own = [x for x in t["before"] + t["after"] if "CPU capability" in x]
+    if own or not any("ms" in c.split() or c.endswith(" ms") or "latency" in c.lower() for c in t["columns"]):
+        return own[:1]
+    for text in _stream_texts(_notebook_path(t["notebook"], notebooks_dir)):
+        for line in text.splitlines():
+            if "CPU capability" in line:
+                return [f"timed in the run where the notebook printed: {line.strip()}"]
+    return []
 
 
 def notebook_table(notebook: str, header, *, notebooks_dir=None) -> dict:
@@ -211,12 +225,16 @@ STYLE = """<style>
 .seed-vs-course {display: flex; flex-wrap: wrap; gap: 0.4em 1.2em; align-items: flex-start; font-size: 0.55em;
   line-height: 1.25;}
 .seed-vs-course > div {flex: 1 1 26em; min-width: 0; overflow-x: auto;}
+.seed-vs-course.stacked > div {flex-basis: 100%;}
 .seed-vs-course h4 {margin: 0 0 0.3em 0; font-size: 1.15em;}
 .seed-vs-course table {border-collapse: collapse; margin: 0 0 0.6em 0;}
 .seed-vs-course th, .seed-vs-course td {border-bottom: 1px solid #ccc; padding: 0.15em 0.35em; text-align: left;}
 .seed-vs-course caption, .seed-vs-course .note {caption-side: bottom; font-style: italic; text-align: left;
   color: #444; font-size: 0.95em;}
 </style>"""
+
+
+WIDE = 7  # columns: a wider table is shown below the seed's, not beside it
 
 
 class _HTML:
@@ -233,7 +251,7 @@ class _HTML:
 
 
 def side_by_side(name: str, *, seed: dict | None = None, notebooks_dir=None):
-    """The seed's table ``name`` on the left, the course's measured counterpart(s) on the right.
+    """The seed's table ``name`` beside (or, when wide, above) the course's measured counterpart(s).
 
     Parameters
     ----------
@@ -263,14 +281,18 @@ def side_by_side(name: str, *, seed: dict | None = None, notebooks_dir=None):
     left = html_table(spec["columns"], spec["rows"], css_class="seed-table")
     if spec.get("notes"):
         left += f'<p class="note">{html.escape(spec["notes"])}</p>'
-    right = ""
+    right, measured = "", []
     for src in spec["course"]:
         t = notebook_table(src["notebook"], src["header"], notebooks_dir=notebooks_dir)
+        measured.append(t)
         right += html_table(t["columns"], t["rows"], css_class="course-table",
                             caption=f"{src['caption']} (notebooks/{src['notebook']})")
-        extra = [x for x in t["before"] + t["after"] if "CPU capability" in x or "seed" in x.lower()]
-        right += "".join(f'<p class="note">{html.escape(x)}</p>' for x in extra[:2])
-    return _HTML(f'{STYLE}<div class="seed-vs-course" data-table="{html.escape(name)}">'
+        extra = _cpu_note(t, notebooks_dir) + [x for x in t["before"] + t["after"] if "seed" in x.lower()][:1]
+        right += "".join(f'<p class="note">{html.escape(x)}</p>' for x in extra)
+    # wide tables one above the other, narrow ones side by side
+    widest = max([len(spec["columns"])] + [len(t["columns"]) for t in measured])
+    layout = "seed-vs-course stacked" if widest > WIDE else "seed-vs-course"
+    return _HTML(f'{STYLE}<div class="{layout}" data-table="{html.escape(name)}">'
                  f'<div><h4>Seed: {html.escape(spec["title"])}</h4>{left}</div>'
                  f'<div><h4>Measured by the course</h4>{right}</div></div>')
 
@@ -305,7 +327,8 @@ def course_table(notebook: str, header, *, caption: str = "", notebooks_dir=None
     t = notebook_table(notebook, header, notebooks_dir=notebooks_dir)
     text = html_table(t["columns"], t["rows"], css_class="course-table",
                       caption=f"{caption} (measured: notebooks/{notebook})".strip())
-    text += "".join(f'<p class="note">{html.escape(x)}</p>' for x in (t["before"] + t["after"])[:3])
+    notes = _cpu_note(t, notebooks_dir) + [x for x in t["before"] + t["after"] if "CPU capability" not in x][:2]
+    text += "".join(f'<p class="note">{html.escape(x)}</p>' for x in notes)
     return _HTML(f'{STYLE}<div class="seed-vs-course course-only"><div>{text}</div></div>')
 
 
