@@ -125,12 +125,13 @@ def test_claims_follow_their_rules():
         quant_memory={"bytes_ratio": 2.0}, quant_compute={"int8_kernel": None},
         scratch={"qat": 0.5, "sparse": 0.1}, fact_memory={"svd_drop": 3.0},
         fact_speed={"speedup_1": 0.5, "speedup_100": 0.9}, fact_scratch={"tt": 0.8},
-        fact_hard={"svd_lines": 400, "tt_lines": 500})
+        fact_hard={"svd_lines": 600, "tt_lines": 700})
     again = {k: r["verdict"] for (k, _, _), r in zip(SEED_CLAIMS, claims_table(worse))}
     assert again == {"neurons": "partly", "synapses": "partly", "quant_memory": "partly",
                      "quant_compute": "supported", "scratch": "supported", "fact_memory": "partly",
                      "fact_speed": "contradicted", "fact_scratch": "partly", "fact_hard": "supported"}
     assert claims_table(evidence(scratch={"sparse": 0.8}))[4]["verdict"] == "partly"
+    assert claims_table(evidence(fact_hard={"svd_lines": 200, "tt_lines": 200}))[8]["verdict"] == "contradicted"
     assert "never beat" in claims_table(evidence(synapses={"sparse_crossover": None}))[1]["measured"]
 
 

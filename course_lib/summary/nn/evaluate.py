@@ -28,8 +28,9 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds
     repeats : int, keyword-only
         Timed calls per latency over all rounds (a fifth of them for the batch of 100).
     rounds : int, keyword-only
-        The configurations are timed in turn, ``rounds`` times over; each latency is the median of
-        its rounds' medians, so that a burst of load on a shared machine does not favour one of them.
+        The configurations are timed in turn, ``rounds`` times over; each latency is the smallest of its
+        rounds' medians: a busy machine only ever adds time, and a burst of load then hits one round of
+        every configuration rather than all the calls of one of them.
     progress : bool, keyword-only
         A tqdm bar over the configurations (their accuracy).
 
@@ -69,7 +70,7 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds
                 times["ms_100"][i].append(latency(lambda net=net: net(hundred), warmup=1,
                                                   repeats=max(1, per_round // 5), threads=1).median_ms)
     for i, row in enumerate(rows):
-        row.update({k: float(np.median(v[i])) for k, v in times.items()})
+        row.update({k: float(np.min(v[i])) for k, v in times.items()})
     return rows
 
 
