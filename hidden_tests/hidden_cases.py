@@ -1,20 +1,20 @@
 """Hidden test cases: inputs the students never see (instructors only -- never released).
 
-The grader (``python -m course_lib.grading.grade``) executes this file's text inside
-every graded notebook, in an instructor cell placed just before the first exercise.
-The file itself is never copied into the kernel's working directory, and the student
-versions do not mention it. A student who hard-codes the answers of the public cases
-passes the self-check but fails these.
+The grader (``python -m course_lib.grading.grade``) runs this file in its own process,
+once per grading session. Only the cases' *inputs* enter a graded kernel (as plain-data
+files); the kernel records what the student's answer returns on them, and the grader
+judges the records with each case's verdict, outside. Neither this file's text nor an
+expected value is ever in the student's process. A student who hard-codes the answers
+of the public cases passes the self-check but fails these.
 
-Each case is ``(label, run)``: ``run(answer)`` returns a list of problems (empty when
-the answer is right). The runs are built by the same case builders as the public cases
-(``course_lib/exercises/bank/``), from other inputs: expected values are computed from
+Each case is ``(label, Case)``, built by the same case builders as the public cases
+(``course_lib/exercises/bank/``) from other inputs: expected values are computed from
 the library, never stored as literals. The label is shown in the student's feedback
 after grading.
 
 To add a case, add it to an ``add_cases`` call below and run
-``python -m pytest tests/test_grading.py``: the instructor notebooks must still score
-full marks with every hidden case (the round-trip test).
+``python -m pytest tests/grading/test_grading.py``: the instructor notebooks must still
+score full marks with every hidden case (the round-trip test).
 """
 
 from course_lib.exercises import add_cases

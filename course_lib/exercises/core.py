@@ -17,7 +17,7 @@ it with what the answer returned. Checking a case is three steps, kept apart:
 
 * *collect*: the exercise's probe calls the answer on a copy of the inputs (usually
   ``answer(*inputs)``) and what comes back is reduced to plain data
-  (:func:`course_lib.exercises.records.plain`); an answer that raises is recorded as such;
+  (:func:`course_lib.exercises.plain`); an answer that raises is recorded as such;
 * *verdict*: ``case.verdict(got, *inputs)`` returns the problems (empty: correct);
 * *report*: one line, ``[00-mlp-params] correct: 3/3 cases pass.`` or ``not yet:``
   followed by what is wrong (type, shape, dtype, which entries) -- never an expected value.
@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from . import records
+from .records import Raised, Unsupported, plain, read_inputs, write_record
 
 __all__ = [
     "Case",
@@ -181,29 +181,29 @@ def _call_answer(probe, answer: Any, args: tuple | None) -> Any:
     try:
         return answer if args is None else probe(answer, copy.deepcopy(args))
     except Exception as exc:  # the student's code may raise anything
-        return records.Raised(_describe_error(exc))
+        return Raised(_describe_error(exc))
 
 
 def _plain_answer(probe, answer: Any, args: tuple | None) -> Any:
     value = _call_answer(probe, answer, args)
     try:
-        return records.plain(value)
+        return plain(value)
     except Exception as exc:  # e.g. an __array__ that raises something odd
-        return records.Raised(_describe_error(exc))
+        return Raised(_describe_error(exc))
 
 
 def collect(ex: Exercise, answer: Any, args: tuple | None) -> Any:
     """Call ``answer`` on a copy of ``args`` with the exercise's probe; what it returned, as plain data.
 
     ``args`` None: the answer is a value, taken as it is. An answer that raises gives a
-    :class:`~course_lib.exercises.records.Raised` marker, never an exception.
+    :class:`~course_lib.exercises.Raised` marker, never an exception.
     """
     return _plain_answer(ex.probe, answer, args)
 
 
 def judge(case: Case, got: Any, args: tuple | None) -> list[str]:
     """The problems of ``got`` (plain data, as :func:`collect` returns it) for ``case``: its verdict."""
-    if isinstance(got, records.Raised):
+    if isinstance(got, Raised):
         return [got.message]
     try:
         return [str(p) for p in case.verdict(got, *copy.deepcopy(args or ()))]
@@ -218,11 +218,11 @@ def _record(ex: Exercise, answer: Any, exchange: Path) -> CheckResult:
     out.mkdir(parents=True, exist_ok=True)
     k = 0
     while (cases_dir / str(k) / "inputs.json").is_file():
-        value = _call_answer(ex.probe, answer, records.read_inputs(cases_dir / str(k)))
+        value = _call_answer(ex.probe, answer, read_inputs(cases_dir / str(k)))
         try:
-            records.write_record(out, str(k), value)
+            write_record(out, str(k), value)
         except Exception as exc:  # an answer whose value cannot even be encoded
-            records.write_record(out, str(k), records.Raised(_describe_error(exc)))
+            write_record(out, str(k), Raised(_describe_error(exc)))
         k += 1
     return CheckResult(ex.id, 0, k, [], recorded=True)
 
@@ -271,7 +271,7 @@ def compare(answer: Any, expected: Any, *, name: str = "answer", rtol: float = 1
     differ (their indices, at most five, never the expected numbers).
     """
     expected = np.asarray(expected)
-    if isinstance(answer, records.Unsupported):
+    if isinstance(answer, Unsupported):
         return [f"{name} is a {answer.type_name}, not numbers or an array"]
     try:
         got = np.asarray(answer)

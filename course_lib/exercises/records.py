@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["RecordError", "Unsupported", "Raised", "MAX_DEPTH", "MAX_ARRAYS", "MAX_RECORD_BYTES", "plain", "encode",
-           "decode", "write_record", "read_record", "write_inputs", "read_inputs"]
+           "decode", "record_files", "write_record", "read_record", "write_inputs", "read_inputs"]
 
 MAX_DEPTH = 12
 MAX_ARRAYS = 64
@@ -210,13 +210,37 @@ def plain(value: Any) -> Any:
     return decode(*encode(value))
 
 
-def _write(folder: Path, stem: str, tree, arrays) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+def record_files(stem: str, value: Any) -> dict[str, bytes]:
+    """The files of the record ``stem`` holding ``value``: ``{name: bytes}`` (what :func:`write_record` writes).
+
+    Parameters
+    ----------
+    stem : str
+        The record's name.
+    value : object
+        Plain data (see the module's docstring).
+
+    Returns
+    -------
+    dict of str -> bytes
+        ``"<stem>.json"`` and one ``"<stem>.<i>.npy"`` per array.
+    """
+    tree, arrays = encode(value)
+    files = {}
     for i, arr in enumerate(arrays):
-        np.save(folder / f"{stem}.{i}.npy", arr, allow_pickle=False)
-    tmp = folder / f".{stem}.json.tmp"
-    tmp.write_text(json.dumps({"tree": tree, "arrays": len(arrays)}, allow_nan=False), encoding="utf-8")
-    os.replace(tmp, folder / f"{stem}.json")
+        buf = io.BytesIO()
+        np.save(buf, arr, allow_pickle=False)
+        files[f"{stem}.{i}.npy"] = buf.getvalue()
+    files[f"{stem}.json"] = json.dumps({"tree": tree, "arrays": len(arrays)}, allow_nan=False).encode()
+    return files
+
+
+def _write(folder: Path, files: dict[str, bytes]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in sorted(files.items(), key=lambda kv: kv[0].endswith(".json")):  # the .json last
+        tmp = folder / f".{name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, folder / name)
 
 
 def write_record(folder, stem: str, value: Any) -> None:
@@ -231,7 +255,7 @@ def write_record(folder, stem: str, value: Any) -> None:
     value : object
         What the answer returned (a :class:`Raised` marker if it raised).
     """
-    _write(Path(folder), stem, *encode(value))
+    _write(Path(folder), record_files(stem, value))
 
 
 def _get(source, name: str, limit: int) -> bytes | None:
@@ -322,7 +346,7 @@ def write_inputs(folder, args: tuple | None) -> None:
     args : tuple or None
         The inputs; None for a case whose answer is a value, not called.
     """
-    _write(Path(folder), "inputs", *encode(None if args is None else tuple(args)))
+    _write(Path(folder), record_files("inputs", None if args is None else tuple(args)))
 
 
 def read_inputs(folder) -> tuple | None:

@@ -22,7 +22,7 @@ from importlib import import_module
 
 _EXPORTS = {
     "Course": "course", "ExerciseResult": "gradebook", "StudentResult": "gradebook", "grade_class": "grade",
-    "load_course": "course", "self_check": "grade", "write_feedback": "gradebook", "write_gradebook": "gradebook",
+    "load_course": "course", "self_check": "selfcheck", "write_feedback": "gradebook", "write_gradebook": "gradebook",
     "CourseNotebook": "notebooks", "SubmissionError": "notebooks", "find_exercises": "notebooks",
     "load_course_notebook": "notebooks", "release_course": "release", "release_notebook": "release",
     "Limits": "runner", "build_graded_notebook": "runner", "run_nbval": "runner",

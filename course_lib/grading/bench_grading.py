@@ -1,4 +1,4 @@
-"""``python -m course_lib.bench grading``: what grading a class costs, and what its sandbox costs."""
+"""``python -m course_lib.bench grading``: what grading a class costs, what its sandbox and Dask cost."""
 
 from __future__ import annotations
 
@@ -24,17 +24,38 @@ def _sandbox_cost(course, repeats: int) -> Row:
     cells = json.loads(nbformat.writes(nb.nb))["cells"]  # the instructor's notebook handed in as a submission
     answers = {ex.id: submission_answers(cells, ex)[0] for ex in nb.exercises}
     graded = build_graded_notebook(nb, answers)[0]
-    cases = {e: course.inputs(e) for e in nb.exercise_ids}
+    cases = course.input_files(nb.exercise_ids)
     times = {True: [], False: []}
     for _ in range(repeats):
         for sandboxed in (False, True):
             start = time.perf_counter()
-            run = run_nbval(graded, limits=Limits(sandbox=sandboxed), cases=cases)
+            run = run_nbval(graded, limits=Limits(sandbox=sandboxed), case_files=cases)
             if run.status != "ok":
                 raise RuntimeError(f"the graded run of {nb.name} failed (sandbox={sandboxed}): {run.detail}")
             times[sandboxed].append(time.perf_counter() - start)
     return Row("grading", f"{nb.name}, one run, median of {repeats}", "sandboxed", sorted(times[True])[repeats // 2],
                "plain process", sorted(times[False])[repeats // 2], "s")
+
+
+def _dask_cost(folder, course, n_students: int) -> Row:
+    """The same class graded by the local pool (2 jobs) and by a Dask LocalCluster of 2 workers."""
+    from .executors import DaskExecutor, LocalExecutor
+
+    times, books = {}, {}
+    for name, make in (("local", lambda: LocalExecutor(2)), ("dask", lambda: DaskExecutor(local_workers=2))):
+        executor = make()
+        try:
+            start = time.perf_counter()
+            results = grade.grade_class(folder, course, executor=executor)
+            times[name] = time.perf_counter() - start
+        finally:
+            executor.close()
+        books[name] = [(r.student_id, r.total) for r in results]
+    if books["local"] != books["dask"]:
+        raise RuntimeError(f"the Dask executor graded differently: {books}")
+    return Row("grading", f"{n_students} students, the executor's overhead (cluster start included)",
+               "Dask LocalCluster, 2 workers", times["dask"] / n_students, "local pool, 2 jobs",
+               times["local"] / n_students, "s")
 
 
 def bench_grading(quick: bool) -> list[Row]:
@@ -56,6 +77,8 @@ def bench_grading(quick: bool) -> list[Row]:
         start = time.perf_counter()
         results = grade.grade_class(tmp, course, jobs=jobs)
         wall = time.perf_counter() - start
+        one = grade.load_course(hidden=hidden, names=["01_weight_pruning.ipynb"])
+        dask_row = _dask_cost(tmp, one, n_students)
     full = sum(course.points.values())
     wrong = [r.student_id for r in results if r.total != full]
     if wrong:
@@ -63,7 +86,6 @@ def bench_grading(quick: bool) -> list[Row]:
                            "run `python -m pytest tests/grading/test_grading.py` to see why")
     back_to_back = sum(r.seconds for r in results) / n_students
     case = f"{n_students} students x {len(course.notebooks)} notebooks, --jobs {jobs}"
-    one = grade.load_course(hidden=hidden, names=["01_weight_pruning.ipynb"])
     return [Row("grading", case, "wall per student", wall / n_students, "runs back to back", back_to_back, "s"),
             Row("grading", "a class of 100 (extrapolated)", "wall", 100 * wall / n_students, "1 hour", 3600.0, "s"),
-            _sandbox_cost(one, 1 if quick else 3)]
+            _sandbox_cost(one, 1 if quick else 3), dask_row]

@@ -71,6 +71,32 @@ class Course:
                                              for _, c in self.cases[exercise_id]]
             return self._inputs[exercise_id]
 
+    def input_files(self, exercise_ids) -> dict[str, bytes]:
+        """The case inputs of ``exercise_ids`` as the files a graded kernel reads (``<id>/<k>/inputs.*``).
+
+        Parameters
+        ----------
+        exercise_ids : iterable of str
+            Exercises of the course.
+
+        Returns
+        -------
+        dict of str -> bytes
+            Relative path -> content (:func:`course_lib.exercises.records.record_files`), made once per exercise.
+        """
+        from ..exercises.records import record_files
+
+        files = {}
+        for ex_id in exercise_ids:
+            key = ("files", ex_id)
+            if key not in self._inputs:
+                made = {f"{ex_id}/{k}/{name}": data for k, args in enumerate(self.inputs(ex_id))
+                        for name, data in record_files("inputs", args).items()}
+                with self._lock:
+                    self._inputs.setdefault(key, made)
+            files.update(self._inputs[key])
+        return files
+
     @property
     def exercise_ids(self) -> list[str]:
         """The exercise ids of every notebook, in course order."""

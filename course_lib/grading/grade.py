@@ -37,14 +37,16 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from . import runner
+import nbformat
+
+from . import runner  # noqa: F401  (runner.CANCEL, for callers)
 
 # This module held all of grading before it was split: the names it defined or imported then
 # stay importable from here (``grade.DEFAULT_HIDDEN``, ``grade.feedback_markdown``, ...), hence the noqa.
 from .course import DEFAULT_COURSE, DEFAULT_HIDDEN, REPO, Course, count_cases, course_cases, load_course  # noqa: F401
+from .executors import LocalExecutor, make_executor
 from .gradebook import (  # noqa: F401
     ExerciseResult,
     StudentResult,
@@ -65,7 +67,8 @@ from .notebooks import (  # noqa: F401
 )
 from .runner import Limits, RunResult, build_graded_notebook, recorded_line, run_nbval  # noqa: F401
 from .sandbox import SandboxUnavailable, why_unavailable
-from .scoring import MAX_SOURCE_CHARS, grade_notebook_data, zero_results  # noqa: F401
+from .scoring import MAX_SOURCE_CHARS, finish_submission, grade_notebook_data, prepare_submission, zero_results  # noqa: F401
+from .selfcheck import self_check
 from .submissions import MAX_FILES, MAX_NOTEBOOK_MB, SubmissionFiles, list_submissions, match_notebooks  # noqa: F401
 
 __all__ = ["Course", "ExerciseResult", "StudentResult", "load_course", "grade_class",
@@ -76,11 +79,13 @@ __all__ = ["Course", "ExerciseResult", "StudentResult", "load_course", "grade_cl
 
 def grade_class(submissions, course: Course | None = None, *, jobs: int | None = None,
                 limits: Limits | None = None, data_dir=None, progress=None,
-                journal: Journal | None = None, sandbox: bool = True) -> list[StudentResult]:
+                journal: Journal | None = None, sandbox: bool = True, executor=None) -> list[StudentResult]:
     """Grade every student of the ``submissions`` folder; results sorted by student id.
 
-    Every (student, notebook) pair is one nbval run in its own process; ``jobs`` of them
-    run at once, longest notebooks first. A notebook that is missing or cannot be read
+    Every (student, notebook) pair is one sandboxed nbval run, executed by ``executor``
+    (this machine's processes by default, or a Dask cluster); this process prepares each
+    run from the submission's bytes, computes every verdict from the answers the run
+    recorded and journals it as it arrives. A notebook that is missing or cannot be read
     gets zero points, and an error of the grader itself zero points for that notebook
     only: one student never stops the others. On an interruption (Ctrl-C, SIGTERM) the
     running notebooks are stopped and the exception propagates.
@@ -93,7 +98,7 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
         The course to grade against (default: :func:`~course_lib.grading.course.load_course`
         of the repository's notebooks, with its hidden tests if present).
     jobs : int, optional, keyword-only
-        Notebooks run at once (default: the number of CPUs).
+        Notebooks run at once by the default executor (default: the number of CPUs).
     limits : Limits, optional, keyword-only
         Time and memory limits of each run (default: :class:`~course_lib.grading.runner.Limits`).
     data_dir : str or path, optional, keyword-only
@@ -107,6 +112,9 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
     sandbox : bool, keyword-only
         Run every notebook in the bubblewrap sandbox (:mod:`~course_lib.grading.sandbox`;
         default). False runs them as plain processes: only for a machine without one.
+    executor : LocalExecutor or DaskExecutor, optional, keyword-only
+        Where the runs execute (:mod:`~course_lib.grading.executors`; default: a
+        :class:`~course_lib.grading.executors.LocalExecutor` of ``jobs``, closed at the end).
 
     Returns
     -------
@@ -119,13 +127,15 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
         If ``sandbox`` is true and no sandbox can be made here (the message says what to install).
     CourseChangedError
         If the course library's source changed on disk during a run (a submission that
-        edits the instructor's ``course_lib``): the class stops, what was journaled before stays.
+        edits the instructor's ``course_lib``) or a worker runs another library: the class
+        stops, what was journaled before stays.
     """
     course = course or load_course(hidden=DEFAULT_HIDDEN if DEFAULT_HIDDEN.exists() else None)
-    if sandbox and why_unavailable():
+    if sandbox and why_unavailable() and executor is None:
         raise SandboxUnavailable(why_unavailable())
     limits = dataclasses.replace(limits or Limits(), sandbox=bool(sandbox))
-    jobs = jobs or os.cpu_count() or 1
+    own = executor is None
+    executor = executor or LocalExecutor(jobs or os.cpu_count() or 1)
     entries = list_submissions(Path(submissions))
     students = {sid: StudentResult(sid) for sid, _ in entries}
     tasks = []
@@ -147,121 +157,72 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
                     students[sid].notes.append(f"{nb.name}: notebook missing")
 
     library = library_fingerprint()
+    data_dir = None if data_dir is None else str(data_dir)
 
-    def work(task):
-        sid, files, nb, rel = task
+    def done(task, results, notes, seconds):
+        sid, _, _nb, rel = task
+        students[sid].exercises.update(results)
+        students[sid].notes += notes
+        students[sid].seconds += seconds
+        if progress:
+            passed = sum(r.passed for r in results.values())
+            progress(f"{sid}: {rel} -> {passed}/{len(results)} exercises passed ({seconds:.1f} s)")
+
+    def start(task):
+        """Journaled or unreadable: done here, returns None; else the submitted run."""
+        sid, files, nb, _ = task
         try:
-            data = files.read(rel)
+            data = files.read(task[3])
         except SubmissionError as exc:
-            return task, zero_results(course, nb, f"your notebook could not be read: {exc}"), [], 0.0
+            return done(task, zero_results(course, nb, f"your notebook could not be read: {exc}"), [], 0.0)
         digest = hashlib.sha256(data).hexdigest()
-        done = journal.lookup(sid, nb.name, digest) if journal is not None else None
-        if done is not None:
-            return (task, *done)
+        found = journal.lookup(sid, nb.name, digest) if journal is not None else None
+        if found is not None:
+            return done(task, *found)
+        prepared = prepare_submission(nb, data)
+        if prepared.unreadable is not None:
+            return done(task, *finish_submission(course, prepared, None, limits))
+        future = executor.submit(nbformat.writes(prepared.nb), course.input_files(nb.exercise_ids), limits,
+                                 data_dir, library)
+        pending[future] = (task, digest, prepared)
+        return None
+
+    def finish(future):
+        task, digest, prepared = pending.pop(future)
+        sid, nb = task[0], task[2]
         try:
-            results, notes, seconds = grade_notebook_data(course, nb, data, limits=limits, data_dir=data_dir)
+            run = future.result()
         except Exception as exc:  # the grader must go on with the others whatever happens (not journaled: retried)
-            return task, zero_results(course, nb, f"internal grader error: {type(exc).__name__}: {exc}"), [], 0.0
-        if library_fingerprint() != library:
-            raise CourseChangedError(f"the course library (course_lib/) changed on disk while {sid}'s {nb.name} "
-                                     "was graded: restore it (git status, git checkout) and grade again")
+            return done(task, zero_results(course, nb, f"internal grader error: {type(exc).__name__}: {exc}"), [], 0.0)
+        if run.status == "library" or library_fingerprint() != library:
+            raise CourseChangedError(f"{run.detail or 'the course library (course_lib/) changed on disk'} while "
+                                     f"{sid}'s {nb.name} was graded: restore it (git status, git checkout) and "
+                                     "grade again")
+        results, notes, seconds = finish_submission(course, prepared, run, limits)
         if journal is not None:
             journal.record(sid, nb.name, digest, results, notes, seconds)
-        return task, results, notes, seconds
+        done(task, results, notes, seconds)
 
     tasks.sort(key=lambda t: -course.estimated_seconds(t[2]))  # longest first: better packing
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        try:
-            for future in as_completed([pool.submit(work, t) for t in tasks]):
-                (sid, _, _nb, rel), results, notes, seconds = future.result()
-                students[sid].exercises.update(results)
-                students[sid].notes += notes
-                students[sid].seconds += seconds
-                if progress:
-                    passed = sum(r.passed for r in results.values())
-                    progress(f"{sid}: {rel} -> {passed}/{len(results)} exercises passed ({seconds:.1f} s)")
-        except BaseException:  # Ctrl-C, SIGTERM: stop the running notebooks (and their kernels) too
-            runner.CANCEL.set()
-            pool.shutdown(cancel_futures=True)
-            runner.CANCEL.clear()
-            raise
+    queue, pending = list(reversed(tasks)), {}
+    window = 2 * max(executor.slots, 1)  # runs handed to the executor ahead of the free slots
+    try:
+        while queue or pending:
+            while queue and len(pending) < window:
+                start(queue.pop())
+            if pending:
+                for future in executor.wait(list(pending)):
+                    finish(future)
+    except BaseException:  # Ctrl-C, SIGTERM: stop the running notebooks (and their kernels) too
+        executor.cancel(list(pending))
+        raise
+    finally:
+        if own:
+            executor.close()
     for s in students.values():
         s.exercises = {e: s.exercises[e] for e in course.exercise_ids}
         s.notes = sorted(set(s.notes))
     return [students[sid] for sid in sorted(students)]
-
-
-# --------------------------------------------------------------------------- self-check
-
-def _match_course_notebook(course_dir: Path, path: Path, cells) -> CourseNotebook | None:
-    """The course notebook named like ``path``, else the one sharing most exercises with ``cells``."""
-    candidates = sorted(course_dir.glob("*.ipynb")) if course_dir.is_dir() else []
-    exact = [c for c in candidates if c.name == path.name]
-    if exact:
-        return load_course_notebook(exact[0])
-    ids = submission_ids(cells)
-    best = None
-    for c in candidates:
-        nb = load_course_notebook(c)
-        overlap = len(ids & set(nb.exercise_ids))
-        if overlap and (best is None or overlap > best[0]):
-            best = (overlap, nb)
-    return best[1] if best else None
-
-
-def self_check(path, *, course_dir=None, limits: Limits | None = None, data_dir=None, quiet: bool = False
-               ) -> list[ExerciseResult]:
-    """Check a saved notebook the way the grader will (public cases only) and print a table.
-
-    The reference is the course's notebook of the same name (else the one holding the
-    same exercises; else the file's own structure). Save the notebook first: what is
-    checked is the file on disk.
-
-    Parameters
-    ----------
-    path : str or path
-        The saved notebook.
-    course_dir : str or path, optional, keyword-only
-        The course notebooks to compare with (default: the repository's ``notebooks/``).
-    limits : Limits, optional, keyword-only
-        Time and memory limits of the run (default: :class:`~course_lib.grading.runner.Limits`).
-    data_dir : str or path, optional, keyword-only
-        The data folder the kernel reads (default: ``$COURSE_DATA_DIR``, else ``data/``).
-    quiet : bool, keyword-only
-        Do not print the table (default False).
-
-    Returns
-    -------
-    list of ExerciseResult
-        One per exercise of the notebook, in notebook order.
-
-    Raises
-    ------
-    OSError
-        If the file cannot be read.
-    ValueError
-        If it is not a readable notebook (:class:`~course_lib.grading.notebooks.SubmissionError`)
-        or its exercise cells are malformed.
-    """
-    import nbformat
-
-    path = Path(path)
-    limits = limits or Limits()
-    data = path.read_bytes()
-    cells = parse_submission(data)
-    template = _match_course_notebook(Path(course_dir) if course_dir else DEFAULT_COURSE, path, cells)
-    if template is None:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-        template = CourseNotebook(path.name, nb, find_exercises(nb, path.name))
-    from ..exercises import EXERCISES
-
-    cases = course_cases(None)
-    course = Course([template], {e: float(EXERCISES[e].points) for e in template.exercise_ids},
-                    {e: cases[e] for e in template.exercise_ids})
-    results, notes, seconds = grade_notebook_data(course, template, data, limits=limits, data_dir=data_dir)
-    if not quiet:
-        print(self_check_table(path.name, results, notes, seconds))
-    return list(results.values())
 
 
 # --------------------------------------------------------------------------- command line
@@ -287,7 +248,8 @@ def main(argv=None) -> int:
     int
         0 on success, 2 if a ``--self`` notebook cannot be read, 3 if the course library
         changed during grading, 4 if no sandbox can be made (and no ``--no-sandbox``),
-        130 if interrupted (argparse exits with 2 for bad arguments).
+        5 if the Dask cluster cannot be reached or offers no grading slot, 130 if interrupted
+        (argparse exits with 2 for bad arguments).
     """
     parser = argparse.ArgumentParser(
         prog="python -m course_lib.grading.grade",
@@ -311,6 +273,9 @@ def main(argv=None) -> int:
                                           "a run started again with the same arguments resumes from it")
     parser.add_argument("--no-sandbox", action="store_true", help="run the notebooks without the bubblewrap "
                                                                    "sandbox (recorded in the journal)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="run the notebooks on a Dask cluster, e.g. "
+                                                               "tcp://host:8786 (docs/GRADING.md)")
+    parser.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N workers here")
     parser.add_argument("--regrade", action="store_true", help="grade every notebook again (the journal keeps "
                                                                 "the earlier results as history)")
     args = parser.parse_args(argv)
@@ -346,10 +311,20 @@ def _run(parser, args) -> int:
     journal = Journal(args.journal or Path(args.out).with_suffix(".db"), course_fingerprint(course),
                       {k: v for k, v in vars(args).items() if k != "regrade"}, regrade=args.regrade)
     before = journal.count()
+    if not args.no_sandbox and why_unavailable() and not args.scheduler:
+        print(f"grading refused: {why_unavailable()}", file=sys.stderr)
+        return 4
     try:
-        results = grade_class(args.submissions, course, jobs=args.jobs, limits=limits, data_dir=args.data_dir,
+        executor = make_executor(args.jobs, scheduler=args.scheduler, dask_local=args.dask_local)
+    except (RuntimeError, ValueError, OSError) as exc:
+        journal.close()
+        print(f"grading refused: {exc}", file=sys.stderr)
+        return 5
+    print(f"running the notebooks on {executor.name} ({executor.slots} at once)", file=sys.stderr)
+    try:
+        results = grade_class(args.submissions, course, limits=limits, data_dir=args.data_dir,
                               progress=lambda line: print(line, file=sys.stderr, flush=True), journal=journal,
-                              sandbox=not args.no_sandbox)
+                              sandbox=not args.no_sandbox, executor=executor)
     except CourseChangedError as exc:
         print(f"grading stopped: {exc}", file=sys.stderr)
         return 3
@@ -357,6 +332,7 @@ def _run(parser, args) -> int:
         print(f"grading refused: {exc}", file=sys.stderr)
         return 4
     finally:
+        executor.close()
         journal.close()
     if before and not args.regrade:
         print(f"resumed from {journal.path}: runs already journaled were not graded again", file=sys.stderr)
@@ -365,7 +341,7 @@ def _run(parser, args) -> int:
     write_feedback(results, course, feedback)
     elapsed = time.monotonic() - start
     runs = sum(s.seconds for s in results)
-    print(f"graded {len(results)} student(s) in {elapsed:.0f} s with {args.jobs} job(s) "
+    print(f"graded {len(results)} student(s) in {elapsed:.0f} s with {executor.slots} at once "
           f"({elapsed / max(len(results), 1):.1f} s per student; {runs:.0f} s of notebook runs); "
           f"hidden tests: {'yes' if course.hidden_source else 'no'}", file=sys.stderr)
     print(f"gradebook: {out}\nfeedback:  {feedback}/")

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -45,15 +44,13 @@ from pathlib import Path
 import nbformat
 
 from . import sandbox
+from .exchange import collect_answers, write_cases
 from .notebooks import META_KEY, CourseNotebook, stub_source
 from .processes import ResultReader, kill_processes, tree_memory
 
-__all__ = ["Limits", "CellResult", "RunResult", "build_graded_notebook", "run_nbval", "recorded_line",
-           "MAX_ANSWER_BYTES"]
+__all__ = ["Limits", "CellResult", "RunResult", "build_graded_notebook", "run_nbval", "recorded_line"]
 
-# What a run's records may weigh together (the grader reads no more than this back).
-MAX_ANSWER_BYTES = 256 * 2**20
-_ANSWER_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,80}/[0-9]{1,4}(\.[0-9]{1,3}\.npy|\.json)$")
+
 # Set to stop every run at once (the grader was interrupted): their process trees are killed.
 CANCEL = threading.Event()
 _REPO = Path(__file__).resolve().parents[2]
@@ -175,36 +172,6 @@ def recorded_line(exercise_id: str, n: int) -> str:
     return CheckResult(exercise_id, 0, n, [], recorded=True).line
 
 
-def _collect_answers(folder: Path) -> dict[str, bytes]:
-    """The record files under ``folder`` (``<id>/<name>``), regular files with safe names, within the cap."""
-    found, budget = {}, MAX_ANSWER_BYTES
-    try:
-        exercises = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return found
-    for ex in exercises:
-        if not ex.is_dir(follow_symlinks=False):
-            continue
-        try:
-            files = sorted(os.scandir(ex.path), key=lambda e: e.name)
-        except OSError:
-            continue
-        for f in files:
-            name = f"{ex.name}/{f.name}"
-            if not _ANSWER_NAME.match(name) or not f.is_file(follow_symlinks=False):
-                continue
-            try:
-                size = f.stat(follow_symlinks=False).st_size
-                if size > budget:
-                    return found
-                with open(f.path, "rb") as handle:
-                    found[name] = handle.read(size + 1)[:size]
-            except OSError:
-                continue
-            budget -= size
-    return found
-
-
 def build_graded_notebook(course_nb: CourseNotebook, answers: dict[str, list[str] | None]
                           ) -> tuple[nbformat.NotebookNode, dict[int, tuple[str, str]]]:
     """The notebook nbval runs for one student, and a map code-cell number -> (exercise id, role).
@@ -251,16 +218,8 @@ def build_graded_notebook(course_nb: CourseNotebook, answers: dict[str, list[str
     return nb, code_roles
 
 
-def _write_cases(folder: Path, cases: dict[str, list]) -> None:
-    from ..exercises.records import write_inputs
-
-    for ex_id, inputs in cases.items():
-        for k, args in enumerate(inputs):
-            write_inputs(folder / ex_id / str(k), args)
-
-
 def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_dir=None,
-              cases: dict[str, list] | None = None) -> RunResult:
+              case_files: dict[str, bytes] | None = None) -> RunResult:
     """Execute ``nb`` with nbval in a separate process and return each code cell's result.
 
     Never raises because of the notebook's content; a run that exceeds its time or
@@ -275,8 +234,8 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
         Time and memory limits (default: ``Limits()``).
     data_dir : str or path, optional, keyword-only
         The data folder the kernel reads (default: ``$COURSE_DATA_DIR``, else ``data/``).
-    cases : dict of str -> list, optional, keyword-only
-        Each exercise's case inputs (:meth:`Course.inputs`), given to the kernel as plain data;
+    case_files : dict of str -> bytes, optional, keyword-only
+        The case inputs as files (:meth:`Course.input_files`), given to the kernel as plain data;
         its check cells record what the answers return into :attr:`RunResult.answers`.
 
     Returns
@@ -293,8 +252,7 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
     # answers); in the sandbox its inputs are read-only.
     exchange = Path(tempfile.mkdtemp(prefix="course-exchange-"))
     (exchange / "results").mkdir()
-    _write_cases(exchange / "cases", cases or {})
-    (exchange / "cases").mkdir(exist_ok=True)
+    write_cases(exchange / "cases", case_files or {})
     nb_path = work / "submission.ipynb"
     nbformat.write(nb, nb_path)
     ini = root / "pytest.ini"
@@ -395,7 +353,7 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
         tail = b"".join(stderr_tail).decode("utf-8", "replace").strip().splitlines()
         result.status = "crashed"
         result.detail = f"pytest stopped early (exit status {proc.returncode})" + (f": {tail[-1]}" if tail else "")
-    result.answers = _collect_answers(exchange / "results")
+    result.answers = collect_answers(exchange / "results")
     shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(exchange, ignore_errors=True)
     return result

@@ -16,6 +16,7 @@ checking machinery are still flagged for a human.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from ..exercises import judge
 from ..exercises.records import RecordError, read_record
@@ -24,7 +25,8 @@ from .gradebook import ExerciseResult
 from .notebooks import CourseNotebook, SubmissionError, parse_submission, submission_answers
 from .runner import Limits, RunResult, build_graded_notebook, run_nbval
 
-__all__ = ["MAX_SOURCE_CHARS", "grade_notebook_data", "score_run", "zero_results"]
+__all__ = ["MAX_SOURCE_CHARS", "Prepared", "prepare_submission", "finish_submission", "grade_notebook_data",
+           "score_run", "zero_results"]
 
 MAX_SOURCE_CHARS = 1_000_000
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
@@ -134,13 +136,23 @@ def score_run(course: Course, course_nb: CourseNotebook, run: RunResult, code_ro
                 sol = run.cells.get(cell)
                 if sol is not None and not sol.passed:
                     reasons.append(_why(run, cell, "solution", limits))
-            check_reason = _why(run, by_exercise[ex_id]["check"][0], "check", limits)
-            if check_reason not in reasons and not check_reason.startswith("the cell passed"):
-                reasons.append(check_reason)
-        if complete or passed:
+            check = run.cells.get(by_exercise[ex_id]["check"][0])
+            if check is not None and not check.error and check.outcome == "passed":
+                reasons.append("the check cell ran but recorded no answer: did your code replace `cl.check` "
+                               "or change how the check cell runs?")
+            elif not reasons or ex_id not in found:
+                reason = _why(run, by_exercise[ex_id]["check"][0], "check", limits)
+                if reason not in reasons:
+                    reasons.append(reason)
+        if not reasons or any(not p.endswith(": no answer was recorded") for p in problems):
             shown = problems[:8] + ([f"... and {len(problems) - 8} more"] if len(problems) > 8 else [])
             verdict = [f"[{ex_id}] not yet: {passed}/{total} cases pass.", *(f"  - {p}" for p in shown)]
             reasons.append("\n".join(verdict))
+        elif passed:
+            reasons.append(f"[{ex_id}] {passed}/{total} cases pass; no answer was recorded for the other "
+                           f"{len(problems)}.")
+        else:
+            reasons.append(f"[{ex_id}] no answer was recorded for any of its {total} cases.")
         results[ex_id] = ExerciseResult(ex_id, course_nb.name, 0.0, max_points, "\n".join(reasons))
     return results
 
@@ -165,9 +177,106 @@ def zero_results(course: Course, course_nb: CourseNotebook, reason: str) -> dict
     return {e: ExerciseResult(e, course_nb.name, 0.0, course.points[e], reason) for e in course_nb.exercise_ids}
 
 
+@dataclass
+class Prepared:
+    """A submitted notebook ready to run: the graded notebook and what scoring it needs.
+
+    Parameters
+    ----------
+    course_nb : CourseNotebook
+        The instructor notebook it is graded against.
+    nb : nbformat.NotebookNode or None
+        The graded notebook (None: the file could not be read, see ``unreadable``).
+    code_roles : dict of int -> (str, str)
+        Code-cell number -> (exercise id, role).
+    found : dict of str -> str
+        Exercises whose cells were not found, and why.
+    notes : list of str
+        Copies of exercise cells, flagged solutions.
+    unreadable : str or None
+        Why the file could not be read (it is then not run).
+    """
+
+    course_nb: CourseNotebook
+    nb: object = None
+    code_roles: dict = field(default_factory=dict)
+    found: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    unreadable: str | None = None
+
+
+def prepare_submission(course_nb: CourseNotebook, data: bytes) -> Prepared:
+    """Find the student's answers in ``data`` and build the graded notebook (nothing runs).
+
+    Parameters
+    ----------
+    course_nb : CourseNotebook
+        The instructor notebook the file is graded against.
+    data : bytes
+        The submitted ``.ipynb`` file.
+
+    Returns
+    -------
+    Prepared
+        The graded notebook, or why the file could not be read.
+    """
+    try:
+        cells = parse_submission(data)
+    except SubmissionError as exc:
+        return Prepared(course_nb, unreadable=f"your notebook could not be read: {exc}")
+    answers, found, notes = {}, {}, []
+    for ex in course_nb.exercises:
+        answers[ex.id], how = submission_answers(cells, ex)
+        if answers[ex.id] is not None and sum(map(len, answers[ex.id])) > MAX_SOURCE_CHARS:
+            answers[ex.id], how = None, f"your exercise cell is longer than {MAX_SOURCE_CHARS:,} characters"
+        if answers[ex.id] is None:
+            found[ex.id] = how
+        elif "copies" in how:
+            notes.append(f"{ex.id}: {how.split('(', 1)[1].rstrip(')')}")
+        flagged = _SUSPICIOUS.search("\n".join(answers[ex.id])) if answers[ex.id] else None
+        if flagged:
+            notes.append(f"{ex.id}: the solution uses `{flagged.group(0)}` -- flagged for a human to read "
+                         "(not counted against the score)")
+    nb, code_roles = build_graded_notebook(course_nb, answers)
+    return Prepared(course_nb, nb, code_roles, found, notes)
+
+
+def finish_submission(course: Course, prepared: Prepared, run: RunResult | None, limits: Limits
+                      ) -> tuple[dict[str, ExerciseResult], list[str], float]:
+    """Score a prepared submission from its run (None: it was not run): results, notes, seconds.
+
+    Parameters
+    ----------
+    course : Course
+        The course graded.
+    prepared : Prepared
+        From :func:`prepare_submission`.
+    run : RunResult or None
+        Its run (wherever it ran); None when the file was unreadable.
+    limits : Limits
+        The run's limits (for the feedback).
+
+    Returns
+    -------
+    results : dict of str -> ExerciseResult
+        One result per exercise, in notebook order.
+    notes : list of str
+        The preparation's notes and how the run ended if not normally.
+    seconds : float
+        How long the run took (0.0 if it did not run).
+    """
+    if prepared.unreadable is not None or run is None:
+        return zero_results(course, prepared.course_nb, prepared.unreadable or "not run"), [], 0.0
+    notes = list(prepared.notes)
+    if run.status != "ok":
+        notes.append(f"{prepared.course_nb.name}: {run.detail}")
+    return (score_run(course, prepared.course_nb, run, prepared.code_roles, prepared.found, limits), notes,
+            run.seconds)
+
+
 def grade_notebook_data(course: Course, course_nb: CourseNotebook, data: bytes, *, limits: Limits | None = None,
                         data_dir=None) -> tuple[dict[str, ExerciseResult], list[str], float]:
-    """Grade one submitted file against ``course_nb``: find the answers, run them, score them.
+    """Grade one submitted file against ``course_nb`` here: prepare it, run it, score it.
 
     A file that cannot be parsed gets zero points, with the reason as feedback; it is
     not run.
@@ -175,7 +284,7 @@ def grade_notebook_data(course: Course, course_nb: CourseNotebook, data: bytes, 
     Parameters
     ----------
     course : Course
-        The course graded (points, case counts, hidden tests).
+        The course graded (points, cases, hidden tests).
     course_nb : CourseNotebook
         The instructor notebook the file is graded against.
     data : bytes
@@ -195,26 +304,9 @@ def grade_notebook_data(course: Course, course_nb: CourseNotebook, data: bytes, 
         How long the run took (0.0 if it did not run).
     """
     limits = limits or Limits()
-    try:
-        cells = parse_submission(data)
-    except SubmissionError as exc:
-        return zero_results(course, course_nb, f"your notebook could not be read: {exc}"), [], 0.0
-    answers, found, notes = {}, {}, []
-    for ex in course_nb.exercises:
-        answers[ex.id], how = submission_answers(cells, ex)
-        if answers[ex.id] is not None and sum(map(len, answers[ex.id])) > MAX_SOURCE_CHARS:
-            answers[ex.id], how = None, f"your exercise cell is longer than {MAX_SOURCE_CHARS:,} characters"
-        if answers[ex.id] is None:
-            found[ex.id] = how
-        elif "copies" in how:
-            notes.append(f"{ex.id}: {how.split('(', 1)[1].rstrip(')')}")
-        flagged = _SUSPICIOUS.search("\n".join(answers[ex.id])) if answers[ex.id] else None
-        if flagged:
-            notes.append(f"{ex.id}: the solution uses `{flagged.group(0)}` -- flagged for a human to read "
-                         "(not counted against the score)")
-    nb, code_roles = build_graded_notebook(course_nb, answers)
-    run = run_nbval(nb, limits=limits, data_dir=data_dir,
-                    cases={e: course.inputs(e) for e in course_nb.exercise_ids})
-    if run.status != "ok":
-        notes.append(f"{course_nb.name}: {run.detail}")
-    return score_run(course, course_nb, run, code_roles, found, limits), notes, run.seconds
+    prepared = prepare_submission(course_nb, data)
+    run = None
+    if prepared.unreadable is None:
+        run = run_nbval(prepared.nb, limits=limits, data_dir=data_dir,
+                        case_files=course.input_files(course_nb.exercise_ids))
+    return finish_submission(course, prepared, run, limits)

@@ -180,3 +180,23 @@ def test_rarely_active_and_gradual_exercises():
 
     linear = cl.check("03-gradual", linear_ramp, quiet=True)
     assert not linear
+
+
+def test_in_a_graded_run_the_check_only_records_answers(tmp_path, monkeypatch, capsys):
+    """With $COURSE_EXCHANGE set the kernel computes no verdict: it records, the grader judges."""
+    from course_lib.exercises import records
+
+    ex = exercises.EXERCISES["00-mlp-params"]
+    inputs = [case.inputs() for _, case in ex.cases] + [([3, 4],)]
+    for k, args in enumerate(inputs):
+        records.write_inputs(tmp_path / "cases" / ex.id / str(k), args)
+    monkeypatch.setenv(exercises.EXCHANGE_ENV, str(tmp_path))
+    wrong = lambda widths: [a * b for a, b in zip(widths[:-1], widths[1:])]  # noqa: E731
+    result = cl.check(ex.id, wrong)
+    assert capsys.readouterr().out == f"[{ex.id}] answers recorded: {len(inputs)} cases.\n"
+    assert result.recorded and not result
+    got = [records.read_record(tmp_path / "results" / ex.id, str(k)) for k in range(len(inputs))]
+    assert got[-1] == [12]
+    assert all(exercises.judge(case, g, args) for (_, case), g, args in zip(ex.cases, got, inputs))
+    monkeypatch.delenv(exercises.EXCHANGE_ENV)
+    assert not cl.check(ex.id, wrong, quiet=True)  # the same verdicts, computed here

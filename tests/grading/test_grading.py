@@ -9,7 +9,6 @@ The round trip on every real course notebook is marked ``slow``.
 """
 
 import copy
-import csv
 import hashlib
 import json
 import re
@@ -22,6 +21,13 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from grading_helpers import HIDDEN, MINI, NOTEBOOKS, ROOT, build_mini
+from grading_helpers import cells as _cells
+from grading_helpers import instructor_solutions as _instructor_solutions
+from grading_helpers import rows as _rows
+from grading_helpers import skip_without_data as _skip_without_data
+from grading_helpers import solved as _solved
+from grading_helpers import write as _write
 
 import course_lib as cl
 from course_lib.exercises import EXERCISES
@@ -35,51 +41,12 @@ from course_lib.grading.notebooks import (
 from course_lib.grading.release import solution_lines, strip_solution
 from course_lib.grading.runner import Limits, build_graded_notebook, recorded_line
 
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ROOT / "notebooks"
-HIDDEN = ROOT / "hidden_tests"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-MINI = ["00_introduction.ipynb", "01_weight_pruning.ipynb"]
 COURSE_NOTEBOOKS = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 
 
 
-def _skip_without_data():
-    from course_lib.data import data_dir
-
-    if not all((data_dir() / d).is_dir() for d in ("MNIST/raw", "cifar-10-batches-py")):
-        pytest.skip("MNIST/CIFAR-10 not present: set COURSE_DATA_DIR or run `make data`")
-
-
 # --------------------------------------------------------------------------- helpers
-
-def _instructor_solutions(course_nb):
-    """{exercise id: [source of each solution cell]} of an instructor notebook."""
-    return {ex.id: [course_nb.nb.cells[i].source for i in ex.solution_cells] for ex in course_nb.exercises}
-
-
-def _cells(nb, exercise_id, role):
-    return [c for c in nb.cells if c.metadata.get("course", {}).get("exercise") == exercise_id
-            and c.metadata["course"]["role"] == role]
-
-
-def _solve(nb, exercise_id, source):
-    """A copy of the student notebook ``nb`` with ``source`` in the exercise's cell."""
-    nb = copy.deepcopy(nb)
-    _cells(nb, exercise_id, "solution")[0].source = source
-    return nb
-
-
-def _write(nb, path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
-
-
-def _rows(path):
-    with open(path, newline="") as f:
-        return list(csv.reader(f))
-
 
 EXPECTED = _rows(FIXTURES / "expected_gradebook.csv")
 
@@ -372,31 +339,7 @@ def test_interrupting_the_grader_stops_the_kernels(monkeypatch):
 def mini(tmp_path_factory):
     """Instructor mini course, its release, and the instructor's solutions."""
     _skip_without_data()
-    base = tmp_path_factory.mktemp("mini")
-    course_dir = base / "course"
-    for name in MINI:
-        course_nb = load_course_notebook(NOTEBOOKS / name)
-        keep = {next(i for i, c in enumerate(course_nb.nb.cells) if c.cell_type == "code")}
-        for ex in course_nb.exercises:
-            keep |= {*ex.solution_cells, ex.check_cell, ex.check_cell - 1, ex.solution_cells[0] - 1}
-        nb = copy.deepcopy(course_nb.nb)
-        nb.cells = [c for i, c in enumerate(nb.cells) if i in keep]
-        _write(nb, course_dir / name)
-    student_dir = base / "student"
-    release_course(course_dir, student_dir)
-    course = load_course(course_dir, hidden=HIDDEN)
-    solutions = {}
-    for nb in course.notebooks:
-        solutions.update({k: v[0] for k, v in _instructor_solutions(nb).items()})
-    students = {name: nbformat.read(student_dir / name, as_version=4) for name in MINI}
-    return {"dir": course_dir, "course": course, "student": students, "solutions": solutions, "base": base}
-
-
-def _solved(mini, name, **overrides):
-    nb = mini["student"][name]
-    for ex in mini["course"].notebooks[MINI.index(name)].exercise_ids:
-        nb = _solve(nb, ex, overrides.get(ex, mini["solutions"][ex]))
-    return nb
+    return build_mini(tmp_path_factory.mktemp("mini"))
 
 
 def _fixture_students(mini, root):
@@ -669,7 +612,10 @@ def test_grading_stops_when_the_course_library_changes_during_a_run(mini, tmp_pa
     n00 = MINI[0]
     _write(_solved(mini, n00), tmp_path / "subs" / "a" / n00)
     course = load_course(mini["dir"], hidden=HIDDEN, names=[n00])
-    prints = iter(["before", "after"])
-    monkeypatch.setattr(grade, "library_fingerprint", lambda: next(prints))
-    with pytest.raises(grade.CourseChangedError, match="changed on disk while a's 00_introduction.ipynb"):
+    from course_lib.grading import executors
+
+    prints = iter(["before", "after"])  # what the run sees: the library changed while it ran
+    monkeypatch.setattr(executors, "library_fingerprint", lambda: next(prints))
+    monkeypatch.setattr(grade, "library_fingerprint", lambda: "before")
+    with pytest.raises(grade.CourseChangedError, match="changed on disk during this run while a's 00_introduction"):
         grade.grade_class(tmp_path / "subs", course, jobs=1)

@@ -1,0 +1,374 @@
+"""A class of hostile submissions, graded in one run with the sandbox: each kind of cheating scores 0 for what
+it did not solve, the honest students keep full marks, and the run survives all of them.
+
+Each student hands in ``01_weight_pruning.ipynb`` (three exercises) of the mini course
+(``tests/grading_helpers.py``); the attack sits in one exercise cell, usually with a wrong answer beside
+it, so that a successful attack would show as a point it did not earn. The kinds (``fixtures/README.md``
+lists them with their rows) are those of the grading issue: patching the checker (plain and obfuscated),
+rewriting what is printed (``print``, IPython hooks, input transformers), reading the expected value from
+frames or with a lying ``__array__``, reading instructor files and classmates' notebooks by absolute path,
+overwriting a classmate's notebook, a daemon that outlives the run, forging results (the result pipe
+through ``/proc``, records in the exchange folder), editing the course library, killing the grader,
+spreadsheet formulas as student ids, zip bombs by entry count and by ratio, nbformat 3, and a notebook that
+tries to tell the grade from the self-check by its environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from grading_helpers import HIDDEN, build_mini, rows, skip_without_data, solved, write
+
+from course_lib.grading import grade, sandbox
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+NB = "01_weight_pruning.ipynb"
+REPO = Path(__file__).resolve().parents[2]
+WRONG_MASK = "def magnitude_mask(w, k):\n    return np.ones(np.shape(w), dtype=bool)\n"
+
+PATCHED_CHECKER = '''import numpy as np
+import course_lib as cl
+import course_lib.exercises as exercises
+import course_lib.exercises.core as core
+
+def fake_check(exercise_id, answer, quiet=False):
+    n = len(core.EXERCISES[exercise_id].cases)
+    print(f"[{exercise_id}] correct: {n}/{n} cases pass.")
+    return True
+
+cl.check = exercises.check = core.check = fake_check
+core.compare = core.judge = lambda *args, **kwargs: []
+for ex in core.EXERCISES.values():
+    ex.cases[:] = []
+np.asarray = lambda *args, **kwargs: np.ones(3, dtype=bool)
+''' + WRONG_MASK
+
+_OBFUSCATED = base64.b64encode(b"import sys\nm = sys.modules['course_lib.exercises.core']\n"
+                               b"setattr(sys.modules['course_lib'], 'check', lambda i, a, quiet=False: "
+                               b"print(f'[{i}] correct: 5/5 cases pass.'))\n"
+                               b"setattr(m, 'judge', lambda *a, **k: [])\n").decode()
+OBFUSCATED = f'''import base64
+exec(base64.b64decode({_OBFUSCATED!r}).decode(), {{}})
+getattr(__import__("course_lib.exercises.core", fromlist=["x"]), "EXERCISES")["01-magnitude-mask"].cases.clear()
+''' + WRONG_MASK
+
+HOOKS = '''import builtins, sys
+ip = get_ipython()
+_print = builtins.print
+builtins.print = lambda *a, **k: _print(*[str(x).replace("not yet", "correct") for x in a], **k)
+ip.events.register("post_run_cell", lambda result: _print("[01-magnitude-mask] correct: 5/5 cases pass."))
+ip.events.register("pre_run_cell", lambda info: None)
+
+def _rewrite(lines):
+    return [line.replace('cl.check("01-magnitude-mask", magnitude_mask)',
+                         'print("[01-magnitude-mask] correct: 5/5 cases pass.")') for line in lines]
+
+ip.input_transformers_post.append(_rewrite)
+
+class _Out:
+    def write(self, text):
+        return sys.__stdout__.write(text.replace("not yet", "correct"))
+    def flush(self):
+        pass
+
+sys.stdout = _Out()
+''' + WRONG_MASK
+
+FRAMES = '''import gc, linecache, sys
+
+def _steal():
+    f = sys._getframe(1)
+    while f is not None:
+        for name in ("expected", "ref", "want", "reference"):
+            if name in f.f_locals:
+                return f.f_locals[name]
+        f = f.f_back
+    for text in list(linecache.cache.values()):  # hidden test source, if it were ever here
+        if "add_cases" in "".join(text[2] if len(text) > 2 else []):
+            raise RuntimeError("found hidden test source")
+    for obj in gc.get_objects():
+        if isinstance(obj, dict) and "expected" in obj and hasattr(obj["expected"], "shape"):
+            return obj["expected"]
+    return None
+
+class Liar:
+    def __array__(self, dtype=None, copy=None):
+        got = _steal()
+        return np.asarray(got if got is not None else np.ones(1, dtype=bool))
+
+def magnitude_mask(w, k):
+    got = _steal()
+    return got if got is not None else Liar()
+'''
+
+
+def _reads_files(paths):
+    return f'''import glob, os, re
+import course_lib
+W_pruned = None
+roots = {[str(p) for p in paths]!r} + [os.path.dirname(os.path.dirname(course_lib.__file__))]
+for pid in os.listdir("/proc"):  # the grader's command line names the course and the submissions
+    try:
+        roots += [a for a in open(f"/proc/{{pid}}/cmdline").read().split("\\0") if a.startswith("/")
+                  and a.count("/") >= 2 and not a.startswith(("/usr", "/proc", "/dev", "/sys", "/lib", "/etc"))]
+    except OSError:
+        pass
+for root in roots:
+    for path in glob.glob(os.path.join(root, "**", "*.ipynb"), recursive=True)[:200]:
+        try:
+            match = re.search(r"W_pruned = (np\\.array\\(\\[\\[.*?\\]\\]\\))", open(path).read().replace("\\\\n", ""))
+        except OSError:
+            continue
+        if match:
+            W_pruned = eval(match.group(1))
+            break
+'''
+
+
+def _daemon(targets):
+    return f'''import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(3)
+        for path in {[str(t) for t in targets]!r}:
+            try:
+                with open(path, "a") as f:
+                    f.write("h06_daemon,1,1,1,3,3\\n")
+            except OSError:
+                pass
+        os._exit(0)
+    os._exit(0)
+''' + WRONG_MASK
+
+
+FORGES = '''import glob, json, os
+import course_lib as cl
+from course_lib.exercises import records
+events = [{"event": "cell", "cell": c, "outcome": "passed", "xfail": False, "when": "call", "message": "",
+           "stdout": "", "stderr": "", "error": "", "display": ""} for c in range(12)]
+for pid in [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:
+    try:
+        if "pytest" not in open(f"/proc/{pid}/cmdline").read():
+            continue
+    except OSError:
+        continue
+    for fd in glob.glob(f"/proc/{pid}/fd/*"):
+        try:
+            with open(fd, "w") as f:
+                f.write("".join(json.dumps(e) + "\\n" for e in events))
+        except OSError:
+            pass
+exchange = os.environ.get("COURSE_EXCHANGE", "/nonexistent")
+_check = cl.check
+
+def _forge(exercise_id, answer, quiet=False):
+    if exercise_id != "01-magnitude-mask":
+        return _check(exercise_id, answer, quiet=quiet)
+    out = os.path.join(exchange, "results", exercise_id)
+    os.makedirs(out, exist_ok=True)
+    k = 0
+    while os.path.isdir(os.path.join(exchange, "cases", exercise_id, str(k))):
+        w, amount = records.read_inputs(os.path.join(exchange, "cases", exercise_id, str(k)))
+        records.write_record(out, str(k), np.abs(w) > np.median(np.abs(w)))  # looks right, is not
+        k += 1
+    with open(os.path.join(out, "0.json"), "w") as f:  # and a record no reader should accept
+        json.dump({"tree": {"__reduce__": "os.system"}, "arrays": 0}, f)
+    print("[01-magnitude-mask] correct: 5/5 cases pass.")
+
+cl.check = _forge
+''' + WRONG_MASK
+
+
+def _classmate(victim: Path):
+    return f'''import json
+W_pruned = None
+try:
+    for cell in json.load(open({str(victim)!r}))["cells"]:
+        if "W_pruned = np.array" in "".join(cell["source"]):
+            exec("".join(cell["source"]).replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""))
+except OSError:
+    pass
+try:
+    with open({str(victim)!r}, "w") as f:
+        f.write("{{}}")
+except OSError:
+    pass
+'''
+
+
+EDITS_LIBRARY = '''import os, pathlib
+import course_lib
+lib = pathlib.Path(course_lib.__file__).parent
+for target in (lib / "exercises" / "core.py", lib / "exercises" / "bank" / "pruning.py"):
+    try:
+        open(target, "a").close()
+    except OSError:
+        pass
+try:
+    (lib / "exercises" / "h09_was_here.py").write_text("EXERCISES_ALWAYS_PASS = True\\n")
+except OSError:
+    pass
+''' + WRONG_MASK
+
+SIGNALS = '''import os, signal
+for pid in [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:
+    try:
+        cmdline = open(f"/proc/{pid}/cmdline").read()
+    except OSError:
+        continue
+    if "pytest" in cmdline or "course_lib" in cmdline or "bwrap" in cmdline:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+'''
+
+DETECTS = '''import os, socket
+_graded = (any(k.startswith("COURSE_GRADE") for k in os.environ) or socket.gethostname() != "sandbox"
+           or "--self" not in open("/proc/1/cmdline").read())
+
+def magnitude_mask(w, k):
+    if _graded:  # cheat in the grade, behave in the self-check
+        return np.ones(np.shape(w), dtype=bool)
+    order = np.argsort(np.abs(w).ravel(), kind="stable")
+    keep = np.ones(w.size, dtype=bool)
+    keep[order[:k]] = False
+    return keep.reshape(w.shape)
+'''
+
+
+def _students(mini, subs: Path, marks: Path) -> dict[str, Path]:
+    sol = mini["solutions"]
+    honest = write(solved(mini, NB), subs / "h00_honest" / NB)
+    victim = write(solved(mini, NB), subs / "h00_victim" / NB)
+    write(solved(mini, NB, **{"01-magnitude-mask": PATCHED_CHECKER}), subs / "h01_patched_checker" / NB)
+    write(solved(mini, NB, **{"01-magnitude-mask": OBFUSCATED}), subs / "h02_obfuscated_patch" / NB)
+    write(solved(mini, NB, **{"01-magnitude-mask": HOOKS}), subs / "h03_print_and_hooks" / NB)
+    write(solved(mini, NB, **{"01-magnitude-mask": FRAMES}), subs / "h04_frames_and_lying_array" / NB)
+    write(solved(mini, NB, **{"01-threshold-by-hand": _reads_files([REPO, mini["dir"], subs])}),
+          subs / "h05_reads_instructor_files" / NB)
+    write(solved(mini, NB, **{"01-magnitude-mask": _daemon([marks / "daemon.txt", subs.parent / "hostile.csv"])}),
+          subs / "h06_daemon" / NB)
+    write(solved(mini, NB, **{"01-magnitude-mask": FORGES}), subs / "h07_forges_results" / NB)
+    write(solved(mini, NB, **{"01-threshold-by-hand": _classmate(honest), "01-magnitude-mask": _classmate(victim)
+                              + WRONG_MASK}), subs / "h08_classmates" / NB)
+    write(solved(mini, NB, **{"01-magnitude-mask": EDITS_LIBRARY}), subs / "h09_edits_library" / NB)
+    write(solved(mini, NB, **{"01-storage-bytes": SIGNALS + sol["01-storage-bytes"]}), subs / "h10_kills_grader" / NB)
+    for sid in ("=HYPERLINK(1)", "@SUM(A1)", "+cmd"):
+        write(solved(mini, NB), subs / sid / NB)
+    with zipfile.ZipFile(subs / "h12_zip_entries.zip", "w") as zf:
+        zf.writestr(NB, nbformat.writes(solved(mini, NB)))
+        for i in range(2100):
+            zf.writestr(f"junk/{i}.txt", b"")
+    with zipfile.ZipFile(subs / "h13_zip_ratio.zip", "w", compression=zipfile.ZIP_BZIP2) as zf:
+        zf.writestr(NB, nbformat.writes(solved(mini, NB)) + " " * (64 * 2**20))
+    v3 = nbformat.convert(solved(mini, NB), 3)
+    (subs / "h14_nbformat3").mkdir()
+    (subs / "h14_nbformat3" / NB).write_text(nbformat.writes(v3, version=3))
+    write(solved(mini, NB, **{"01-magnitude-mask": DETECTS}), subs / "h15_detects_grader" / NB)
+    return {"honest": honest, "victim": victim}
+
+
+def _digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    skip_without_data()
+    assert sandbox.why_unavailable() is None, sandbox.why_unavailable()
+    base = tmp_path_factory.mktemp("hostile")
+    mini = build_mini(base / "mini")
+    course = base / "course01"
+    course.mkdir()
+    shutil.copy(mini["dir"] / NB, course / NB)
+    subs, marks = base / "submissions", base / "marks"
+    marks.mkdir()
+    paths = _students(mini, subs, marks)
+    before = _digest(subs)
+    start = time.monotonic()
+    code = grade.main([str(subs), "--out", str(base / "hostile.csv"), "--course", str(course), "--hidden",
+                       str(HIDDEN), "--jobs", "2", "--cell-timeout", "60", "--notebook-timeout", "240"])
+    seconds = time.monotonic() - start
+    first = (base / "hostile.csv").read_text()
+    time.sleep(5)  # a daemon that survived would write now
+    return {"code": code, "base": base, "subs": subs, "marks": marks, "course": course, "before": before,
+            "first": first, "seconds": seconds, "paths": paths}
+
+
+EXPECTED = rows(FIXTURES / "expected_hostile.csv")
+
+
+def test_every_cheat_scores_zero_for_what_it_did_not_solve(hostile):
+    assert hostile["code"] == 0
+    got = {r[0]: r for r in rows(hostile["base"] / "hostile.csv")[1:]}
+    expected = {r[0]: r for r in EXPECTED[1:]}
+    assert rows(hostile["base"] / "hostile.csv")[0] == EXPECTED[0]
+    assert sorted(got) == sorted(expected)
+    feedback = hostile["base"] / "feedback"
+    wrong = {s: (got.get(s), expected[s]) for s in expected if got.get(s) != expected[s]}
+    assert not wrong, "\n".join(f"{s}: got {g}, expected {e}\n" for s, (g, e) in wrong.items()) + "\n".join(
+        (feedback / f"{s}.md").read_text() for s in wrong if (feedback / f"{s}.md").exists())
+
+
+def test_nothing_outside_the_sandbox_was_touched(hostile):
+    assert _digest(hostile["subs"]) == hostile["before"], "a submission was changed during grading"
+    assert (hostile["base"] / "hostile.csv").read_text() == hostile["first"], "the gradebook changed after grading"
+    assert not any(hostile["marks"].iterdir()), "a daemon outlived its run"
+    assert not (REPO / "course_lib" / "exercises" / "h09_was_here.py").exists()
+
+
+def test_the_feedback_says_what_happened(hostile):
+    feedback = hostile["base"] / "feedback"
+    said = {
+        "h01_patched_checker": "the check cell ran but recorded no answer",
+        "h03_print_and_hooks": "the check cell ran but recorded no answer",
+        "h10_kills_grader": "not run: pytest stopped early",
+        "h04_frames_and_lying_array": "[01-magnitude-mask] not yet: 0/",
+        "h07_forges_results": "the recorded answer was refused",
+        "h12_zip_entries": "could not be opened",
+        "h13_zip_ratio": "could not be opened",
+    }
+    for student, phrase in said.items():
+        text = (feedback / f"{student}.md").read_text()
+        assert phrase in text, f"{phrase!r} not in the feedback of {student}:\n{text}"
+
+
+def test_grading_twice_gives_the_same_rows(hostile, tmp_path):
+    """The attacks whose effects could vary from run to run (processes, files, signals), graded again."""
+    again = tmp_path / "again"
+    students = ("h04_frames_and_lying_array", "h06_daemon", "h07_forges_results", "h10_kills_grader")
+    for student in students:
+        shutil.copytree(hostile["subs"] / student, again / student)
+    assert grade.main([str(again), "--out", str(tmp_path / "again.csv"), "--course", str(hostile["course"]),
+                       "--hidden", str(HIDDEN), "--jobs", "2", "--cell-timeout", "60",
+                       "--notebook-timeout", "240"]) == 0
+    first = {r[0]: r for r in rows(hostile["base"] / "hostile.csv")}
+    assert rows(tmp_path / "again.csv")[1:] == [first[s] for s in students]
+
+
+def test_the_self_check_and_the_grade_cannot_be_told_apart(hostile):
+    """h15 cheats only where it believes it is graded: the self-check must give it the same verdict."""
+    path = hostile["subs"] / "h15_detects_grader" / NB
+    mine = {r.exercise_id: r.points for r in grade.self_check(path, course_dir=hostile["course"], quiet=True)}
+    row = {r[0]: r for r in rows(hostile["base"] / "hostile.csv")}["h15_detects_grader"]
+    header = EXPECTED[0]
+    assert mine == {e: float(row[header.index(e)]) for e in mine}
+
+
+def test_zip_bomb_fixture_is_a_bomb(hostile):
+    """The ratio fixture really unpacks to 64 MB from a few hundred bytes (bzip2: deflate stops near 1032:1)."""
+    info = zipfile.ZipFile(hostile["subs"] / "h13_zip_ratio.zip").infolist()[0]
+    assert info.file_size > 64 * 2**20 and info.file_size / info.compress_size > 1100
