@@ -24,10 +24,15 @@ def fig():
     plt.close(figure)
 
 
-def test_figure_png_is_the_figure_at_its_own_dpi(fig):
+def test_figure_png_is_cropped_like_the_inline_display(fig):
     data = figure_png(fig)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert Image.open(io.BytesIO(data)).size == (200, 100)  # 4 x 2 inches at 50 dpi: no tight crop
+    inline = io.BytesIO()  # what Jupyter's inline display makes of the figure
+    fig.canvas.print_figure(inline, format="png", bbox_inches="tight", dpi=fig.dpi)
+    assert Image.open(io.BytesIO(data)).size == Image.open(inline).size
+    ax = fig.axes[0]
+    ax.text(-1.0, 0.5, "a label left of the figure", transform=ax.transAxes)  # outside: the crop keeps it
+    assert Image.open(io.BytesIO(figure_png(fig))).size[0] > 200
     raises(TypeError, "fig must be a matplotlib Figure, got str.", figure_png, "figure")
 
 
