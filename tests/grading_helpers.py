@@ -63,10 +63,11 @@ def rows(path):
         return list(csv.reader(f))
 
 
-def build_mini(base: Path) -> dict:
-    """Instructor mini course under ``base``, its release, and the instructor's solutions."""
+def build_mini(base: Path, names=MINI) -> dict:
+    """The course notebooks ``names`` cut to their first code cell (the setup) and their exercises (each
+    exercise's cells and the Markdown cell before them), under ``base``; their release; the solutions."""
     course_dir = base / "course"
-    for name in MINI:
+    for name in names:
         course_nb = load_course_notebook(NOTEBOOKS / name)
         keep = {next(i for i, c in enumerate(course_nb.nb.cells) if c.cell_type == "code")}
         for ex in course_nb.exercises:
@@ -80,7 +81,7 @@ def build_mini(base: Path) -> dict:
     solutions = {}
     for nb in course.notebooks:
         solutions.update({k: v[0] for k, v in instructor_solutions(nb).items()})
-    students = {name: nbformat.read(student_dir / name, as_version=4) for name in MINI}
+    students = {name: nbformat.read(student_dir / name, as_version=4) for name in names}
     return {"dir": course_dir, "course": course, "student": students, "solutions": solutions, "base": base}
 
 

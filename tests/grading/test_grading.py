@@ -525,39 +525,6 @@ def cl_self_check(path, course_dir):
     return self_check(path, course_dir=course_dir, quiet=True)
 
 
-# --------------------------------------------------------------------------- round trip on the real course
-
-@pytest.mark.slow
-def test_release_solve_grade_round_trip_on_every_course_notebook(tmp_path):
-    """Release every notebook, put the instructor's solutions in, grade with the hidden tests: full marks.
-
-    The instructor notebooks graded as a submission build exactly the same graded
-    notebooks (their solution cells are the same sources), so they score full marks too.
-    """
-    _skip_without_data()
-    course = load_course(NOTEBOOKS, hidden=HIDDEN)
-    release_course(NOTEBOOKS, tmp_path / "student")
-    folder = tmp_path / "submissions" / "solver"
-    for course_nb in course.notebooks:
-        nb = nbformat.read(tmp_path / "student" / course_nb.name, as_version=4)
-        for ex_id, sources in _instructor_solutions(course_nb).items():
-            for cell, source in zip(_cells(nb, ex_id, "solution"), sources):
-                cell.source = source
-        _write(nb, folder / course_nb.name)
-        solved = json.loads((folder / course_nb.name).read_text())["cells"]
-        instructor = json.loads((NOTEBOOKS / course_nb.name).read_text())["cells"]
-        graded = [nbformat.writes(build_graded_notebook(
-            course_nb, {ex.id: submission_answers(cells, ex)[0] for ex in course_nb.exercises})[0])
-            for cells in (solved, instructor)]
-        assert graded[0] == graded[1]
-    results = grade.grade_class(tmp_path / "submissions", course, jobs=2,
-                                limits=Limits(cell_timeout=900, notebook_timeout=3000))
-    (solver,) = results
-    failed = {e: r.feedback for e, r in solver.exercises.items() if not r.passed}
-    assert not failed, failed
-    assert solver.total == course.max_score and len(solver.exercises) == len(course.exercise_ids)
-
-
 # --------------------------------------------------------------------------- the journal: resuming, tampering
 
 def _journaled(db) -> int:
