@@ -283,6 +283,7 @@ def _plugin(name: str, module: str, function: str) -> None:
 
 
 _plugin("grading", "course_lib.grading.bench_grading", "bench_grading")
+_plugin("grading-dask", "course_lib.grading.bench_grading", "bench_grading_dask")
 for _name in ("svd", "flattened", "tt"):  # course_lib/factorization/{name}_bench.py: bench_{name}(quick)
     _plugin(_name, f"course_lib.factorization.{_name}_bench", f"bench_{_name}")
 
