@@ -124,14 +124,17 @@ def test_killing_a_worker_during_the_run_loses_nothing(small_class, cluster):
     _wait_for_workers(cluster["address"], 2)
     out = small_class["base"] / "killed" / "gradebook.csv"
     coordinator = _coordinator(small_class, out, "--scheduler", cluster["address"])
-    timeline, victim = [], cluster["workers"][0]
+    timeline, victim, start = [], cluster["workers"][0], time.monotonic()
     for line in coordinator.stderr:
-        timeline.append(line.strip())
+        timeline.append(f"{time.monotonic() - start:6.1f} s  {line.strip()}")
         if "->" in line and victim.poll() is None:
             os.killpg(victim.pid, signal.SIGKILL)  # the worker and the sandbox it was running
-            timeline.append("killed worker w0")
+            timeline.append(f"{time.monotonic() - start:6.1f} s  killed worker w0 (SIGKILL)")
     assert coordinator.wait(timeout=600) == 0, "\n".join(timeline)
-    assert victim.poll() is not None and "killed worker w0" in timeline
+    artifacts = REPO / "test-artifacts" / "grading"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / "dask-worker-death.log").write_text("\n".join(timeline) + "\n")
+    assert victim.poll() is not None and any("killed worker w0" in t for t in timeline)
     assert out.read_bytes() == small_class["reference"], "\n".join(timeline)
     cluster["more"] = [cluster["worker"](9)]  # a spare worker for the next test
 
