@@ -13,7 +13,7 @@ the library, never stored as literals. The label is shown in the student's feedb
 after grading.
 
 To add a case, add it to an ``add_cases`` call below and run
-``python -m pytest tests/grading/test_grading.py``: the instructor notebooks must still
+``python -m pytest tests/grading/test_round_trip.py``: the instructor notebooks must still
 score full marks with every hidden case (the round-trip test).
 """
 
