@@ -8,6 +8,7 @@ import torch
 from .._validation import check_bits, check_choice, check_float, check_model
 from ..quantization.grid import ROUNDINGS
 from .layout import TestSet, check_dataset, explorer_box, fc1_weights
+from .summary import decade_ticks
 
 __all__ = ["QuantizationExplorer", "PTQExplorer"]
 
@@ -128,21 +129,24 @@ class QuantizationExplorer:
             counts, edges = np.histogram(w, bins=200, range=(-lim, lim))
             self._ax.stairs(counts, edges, fill=True, color="#9bb7d4")
             self._ax.set_yscale("log")
+            decade_ticks(self._ax.yaxis)  # plain-text labels: mathtext ones cost most of a redraw
             self._ax.set_xlabel("fc1 weight value")
-            self._levels = None
             self._clips = [self._ax.axvline(0, color="#d62728", lw=1.5) for _ in range(2)]
+            self._levels = self._ax.vlines([], 0, 1, transform=self._ax.get_xaxis_transform(), color="#2ca02c",
+                                           alpha=0.6)  # over the clip lines, as before
+            self._ax.set_xlim(self._ax.get_xlim())  # fixed limits: an update needs no autoscale
+            self._ax.set_ylim(self._ax.get_ylim())
             self.fig.tight_layout()
-        if self._levels is not None:
-            self._levels.remove()
         step = result["scales"]["fc1.weight"]
         k = 2 ** (bits - 1) - 1
         grid = np.arange(-k, k + 1) * step
-        self._levels = self._ax.vlines(grid, 0, 1, transform=self._ax.get_xaxis_transform(), color="#2ca02c",
-                                       lw=0.6 if len(grid) > 40 else 1.2, alpha=0.6)
+        self._levels.set_segments([[(x, 0), (x, 1)] for x in grid])
+        self._levels.set_linewidth(0.6 if len(grid) > 40 else 1.2)
         for line, x in zip(self._clips, (-k * step, k * step)):
             line.set_xdata([x, x])
         self._ax.set_title(f"{bits} bits: {len(grid)} levels (green), range ±{k * step:.3f} (red) · weight RMSE "
-                           f"{result['rmse']:.2e} · accuracy {100 * result['accuracy']:.2f}%", fontsize=9)
+                           f"{result['rmse']:.2e} · accuracy {100 * result['accuracy']:.2f}%", fontsize=9,
+                           y=1.0)  # y given: no title layout pass per update
         return result
 
     def widget(self, *, bits: int = 4):

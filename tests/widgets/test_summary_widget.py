@@ -6,7 +6,7 @@ import pytest
 import course_lib as cl
 from course_lib.summary import best_under_budget, pareto_front
 from course_lib.summary import nn as snn
-from course_lib.widgets.summary import COSTS, pareto_plot
+from course_lib.widgets.summary import COSTS, decade_ticks, pareto_plot
 
 from helpers import raises
 
@@ -84,3 +84,34 @@ def test_bad_input(explorer, rows):
                        "'factorization', 'combination'.", cl.widgets.SummaryExplorer, bad)
     raises(ValueError, "rows[0] misses ['ms_1'], must have ['model', 'name', 'family', 'accuracy', 'bytes', 'ms_1', "
                        "'ms_100'].", pareto_plot, [{k: v for k, v in rows[0].items() if k != "ms_1"}])
+
+
+def test_each_table_has_its_own_chart_and_one_is_shown(explorer):
+    # a cost switch shows that table's chart (made once, hidden otherwise); a budget only moves its marks
+    seen = {}
+    for cost, budget in (("bytes", 0.1), ("ms_1", 1.0), ("bytes", 0.3), ("ms_100", 1.5), ("ms_1", 2.0)):
+        res = explorer.update("lenet300", cost, budget)
+        shown = [ax for ax in explorer.fig.axes if ax.get_visible()]
+        assert shown == [explorer._ax] and explorer._ax.get_xlabel() == COSTS[cost]
+        assert seen.setdefault(cost, explorer._ax) is explorer._ax  # the same chart when it comes back
+        x, y = explorer._ring.get_offsets()[0]
+        assert x == pytest.approx(res["best"][cost]) and y == pytest.approx(100 * res["best"]["accuracy"])
+        assert explorer._line.get_xdata()[0] == pytest.approx(res["limit"])
+        assert explorer._ax.get_title() == f"lenet300: budget {budget:g}x float32's {cost}"
+    assert len(explorer.fig.axes) == len(explorer.models) * len(COSTS)
+
+
+def test_decade_ticks_are_plain_text_powers_of_ten():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.set_xscale("log")
+    ax.set_xlim(1e-3, 1e4)
+    decade_ticks(ax.xaxis)
+    fig.canvas.draw()
+    labels = {t.get_text() for t in ax.get_xticklabels()} - {""}
+    assert {"10\u207b\u00b3", "10\u2070", "10\u00b9", "10\u2074"} <= labels and not any("$" in t for t in labels)
+    major, minor = ax.xaxis.get_major_formatter(), ax.xaxis.get_minor_formatter()
+    assert major(2e3) == "" and major(1e-2) == "10\u207b\u00b2" and minor(1e2) == ""
+    plt.close(fig)
+    raises(TypeError, "axis must be a matplotlib Axis (ax.xaxis or ax.yaxis), got Axes.", decade_ticks, ax)
