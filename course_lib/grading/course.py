@@ -45,6 +45,7 @@ class Course:
     cases: dict[str, list] = field(default_factory=dict)
     hidden_source: str | None = None
     _inputs: dict = field(default_factory=dict, repr=False, compare=False)
+    _files: dict = field(default_factory=dict, repr=False, compare=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -88,13 +89,12 @@ class Course:
 
         files = {}
         for ex_id in exercise_ids:
-            key = ("files", ex_id)
-            if key not in self._inputs:
+            if ex_id not in self._files:
                 made = {f"{ex_id}/{k}/{name}": data for k, args in enumerate(self.inputs(ex_id))
                         for name, data in record_files("inputs", args).items()}
                 with self._lock:
-                    self._inputs.setdefault(key, made)
-            files.update(self._inputs[key])
+                    self._files.setdefault(ex_id, made)
+            files.update(self._files[ex_id])
         return files
 
     @property

@@ -20,7 +20,6 @@ trusted writer: it computes every verdict from the returned records and journals
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 
 import nbformat
 
@@ -165,7 +164,3 @@ def make_executor(jobs: int, *, scheduler: str | None = None, dask_local: int | 
         return DaskExecutor(scheduler, dask_local)
     return LocalExecutor(jobs)
 
-
-def describe(executor) -> str:
-    """One line for the log: where the runs execute."""
-    return json.dumps({"executor": executor.name, "slots": executor.slots})
