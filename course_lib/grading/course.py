@@ -38,12 +38,17 @@ class Course:
         Each exercise's cases, hidden ones included, in the order the kernel is given their inputs.
     hidden_source : str or None
         The text of the hidden test file(s) (None: public cases only); it runs only in the grader.
+    sources : tuple of Path
+        The files the course was read from: its instructor notebooks and the hidden test file or
+        folder (:func:`load_course` sets them; the grader re-hashes them after every run,
+        :func:`~course_lib.grading.journal.source_digests`). Empty: nothing to re-check.
     """
 
     notebooks: list[CourseNotebook]
     points: dict[str, float]
     cases: dict[str, list] = field(default_factory=dict)
     hidden_source: str | None = None
+    sources: tuple = field(default=(), compare=False)
     _inputs: dict = field(default_factory=dict, repr=False, compare=False)
     _files: dict = field(default_factory=dict, repr=False, compare=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -215,7 +220,9 @@ def load_course(course_dir=DEFAULT_COURSE, *, hidden=None, names=None) -> Course
 
     course_dir = Path(course_dir)
     paths = [course_dir / n for n in names] if names else sorted(course_dir.glob("*.ipynb"))
-    notebooks = [nb for nb in map(load_course_notebook, paths) if nb.exercises]
+    loaded = [(path, load_course_notebook(path)) for path in paths]
+    notebooks = [nb for _, nb in loaded if nb.exercises]
+    sources = tuple(path for path, nb in loaded if nb.exercises) + (() if hidden is None else (Path(hidden),))
     hidden_source = _hidden_text(hidden)
     cases = course_cases(hidden_source)
     ids = [e for nb in notebooks for e in nb.exercise_ids]
@@ -223,4 +230,4 @@ def load_course(course_dir=DEFAULT_COURSE, *, hidden=None, names=None) -> Course
     if unknown:
         raise ValueError(f"exercises {unknown} are checked in the notebooks but not registered in course_lib.")
     points = {e: float(EXERCISES[e].points) for e in ids}
-    return Course(notebooks, points, {e: cases[e] for e in ids}, hidden_source)
+    return Course(notebooks, points, {e: cases[e] for e in ids}, hidden_source, sources)

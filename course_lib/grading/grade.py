@@ -55,7 +55,14 @@ from .gradebook import (  # noqa: F401
     write_feedback,
     write_gradebook,
 )
-from .journal import CourseChangedError, Journal, course_fingerprint, library_fingerprint
+from .journal import (
+    CourseChangedError,
+    Journal,
+    changed_sources,
+    course_fingerprint,
+    library_fingerprint,
+    source_digests,
+)
 from .notebooks import (  # noqa: F401
     CourseNotebook,
     SubmissionError,
@@ -126,9 +133,10 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
     SandboxUnavailable
         If ``sandbox`` is true and no sandbox can be made here (the message says what to install).
     CourseChangedError
-        If the course library's source changed on disk during a run (a submission that
-        edits the instructor's ``course_lib``) or a worker runs another library: the class
-        stops, what was journaled before stays.
+        If the course library's source, one of the instructor notebooks graded or a hidden test
+        file (``course.sources``) changed on disk during a run (a submission that edits the
+        instructor's files), or a worker runs another library: the class stops, what was
+        journaled before stays.
     """
     course = course or load_course(hidden=DEFAULT_HIDDEN if DEFAULT_HIDDEN.exists() else None)
     if sandbox and why_unavailable() and executor is None:
@@ -156,7 +164,7 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
                 if not files.error:
                     students[sid].notes.append(f"{nb.name}: notebook missing")
 
-    library = library_fingerprint()
+    library, sources = library_fingerprint(), source_digests(course.sources)
     data_dir = None if data_dir is None else str(data_dir)
 
     def done(task, results, notes, seconds):
@@ -198,6 +206,11 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
             raise CourseChangedError(f"{run.detail or 'the course library (course_lib/) changed on disk'} while "
                                      f"{sid}'s {nb.name} was graded: restore it (git status, git checkout) and "
                                      "grade again")
+        changed = changed_sources(sources, course.sources)
+        if changed:
+            raise CourseChangedError(f"the instructor notebooks or hidden tests changed on disk "
+                                     f"({', '.join(changed)}) while {sid}'s {nb.name} was graded: restore them "
+                                     "(git status, git checkout) and grade again")
         results, notes, seconds = finish_submission(course, prepared, run, limits)
         if journal is not None:
             journal.record(sid, nb.name, digest, results, notes, seconds)
@@ -236,7 +249,8 @@ def main(argv=None) -> int:
 
     Writes the CSV gradebook (``--out``) and the feedback files (``--feedback``, default
     ``feedback/`` next to the CSV); progress and a summary go to stderr. SIGTERM is
-    handled like Ctrl-C: the running notebooks are stopped and nothing is written.
+    handled like Ctrl-C: the running notebooks are stopped and no CSV or feedback is written;
+    the runs that had finished stay journaled, and the same command resumes from them.
 
     Parameters
     ----------
@@ -246,10 +260,10 @@ def main(argv=None) -> int:
     Returns
     -------
     int
-        0 on success, 2 if a ``--self`` notebook cannot be read, 3 if the course library
-        changed during grading, 4 if no sandbox can be made (and no ``--no-sandbox``),
-        5 if the Dask cluster cannot be reached or offers no grading slot, 130 if interrupted
-        (argparse exits with 2 for bad arguments).
+        0 on success, 2 if a ``--self`` notebook cannot be read, 3 if the course library,
+        an instructor notebook graded or a hidden test changed during grading, 4 if no
+        sandbox can be made (and no ``--no-sandbox``), 5 if the Dask cluster cannot be reached
+        or offers no grading slot, 130 if interrupted (argparse exits with 2 for bad arguments).
     """
     parser = argparse.ArgumentParser(
         prog="python -m course_lib.grading.grade",
@@ -284,7 +298,8 @@ def main(argv=None) -> int:
     try:
         return _run(parser, args)
     except KeyboardInterrupt:
-        print("grading interrupted: the running notebooks were stopped, nothing was written", file=sys.stderr)
+        print("grading interrupted: the running notebooks were stopped and no CSV was written; the finished "
+              "runs are journaled: the same command resumes", file=sys.stderr)
         return 130
     finally:
         if in_main_thread:

@@ -28,7 +28,8 @@ from pathlib import Path
 from .course import REPO, Course
 from .gradebook import ExerciseResult
 
-__all__ = ["Journal", "course_fingerprint", "library_fingerprint", "CourseChangedError"]
+__all__ = ["Journal", "course_fingerprint", "library_fingerprint", "source_digests", "changed_sources",
+           "CourseChangedError"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -54,7 +55,7 @@ CREATE INDEX IF NOT EXISTS results_key ON results (course, student, notebook, su
 
 
 class CourseChangedError(RuntimeError):
-    """The course library changed on disk while a class was being graded."""
+    """The course library, an instructor notebook or a hidden test changed on disk while a class was graded."""
 
 
 def library_fingerprint(root: Path | None = None) -> str:
@@ -76,6 +77,49 @@ def library_fingerprint(root: Path | None = None) -> str:
         h.update(path.relative_to(lib).as_posix().encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
+
+
+def source_digests(paths) -> dict[str, str]:
+    """The sha256 of each file the course was read from (:attr:`Course.sources <course_lib.grading.course.Course>`).
+
+    Parameters
+    ----------
+    paths : iterable of path
+        Files, and folders that stand for their ``*.py`` files (the hidden tests: an added or
+        removed file shows as a key that appears or disappears).
+
+    Returns
+    -------
+    dict of str -> str
+        Path -> 64 hexadecimal digits (``"unreadable"`` for a file that is gone or cannot be read).
+    """
+    digests = {}
+    for path in map(Path, paths):
+        for file in sorted(path.glob("*.py")) if path.is_dir() else [path]:
+            try:
+                digests[str(file)] = hashlib.sha256(file.read_bytes()).hexdigest()
+            except OSError:
+                digests[str(file)] = "unreadable"
+    return digests
+
+
+def changed_sources(before: dict[str, str], paths) -> list[str]:
+    """The files of ``paths`` whose digest differs from ``before`` (edited, added, removed), sorted.
+
+    Parameters
+    ----------
+    before : dict of str -> str
+        :func:`source_digests` of ``paths`` at the start.
+    paths : iterable of path
+        The same paths, hashed again now.
+
+    Returns
+    -------
+    list of str
+        The changed files' paths; empty: nothing changed.
+    """
+    now = source_digests(paths)
+    return sorted(f for f in before.keys() | now.keys() if before.get(f) != now.get(f))
 
 
 def course_fingerprint(course: Course, library: str | None = None) -> str:

@@ -3,7 +3,9 @@
 A small class of the mini course's ``01_weight_pruning.ipynb`` (``tests/grading_helpers.py``) is graded
 by the local pool (the reference), by a ``LocalCluster`` of two worker processes (``--dask-local 2``),
 and by a scheduler and two workers started as separate processes (``dask scheduler``, ``dask worker``),
-once undisturbed, once with one worker killed (SIGKILL) as soon as the first result arrives, and once
+once undisturbed, once with one worker killed (SIGKILL) while it is running a notebook (chosen, once the
+first result has arrived, among the workers that are executing a task: the scheduler must then see it die
+with that run in flight and run it again elsewhere), and once
 with the coordinator killed after its first journaled run and started again with the same arguments.
 Every one of them must write a byte-identical gradebook.
 """
@@ -120,21 +122,76 @@ def test_a_scheduler_and_two_worker_processes_give_the_same_gradebook(small_clas
     assert out.read_bytes() == small_class["reference"]
 
 
+def _executing(client) -> dict[str, dict[str, float]]:
+    """The tasks each worker is executing now (holding its grading slot), by worker name: key -> seconds running."""
+
+    def running(dask_worker):
+        now = time.time()
+        return {str(ts.key): round(now - (ts.start_time or now), 1) for ts in dask_worker.state.executing}
+
+    names = {address: w["name"] for address, w in client.scheduler_info()["workers"].items()}
+    return {str(names[a]): tasks for a, tasks in client.run(running).items() if tasks and a in names}
+
+
+def _seen_dying(client, name: str, keys: list[str], timeout: float = 60) -> dict[str, tuple]:
+    """Once the scheduler has removed worker ``name``: each of ``keys``' (state, times on a dead worker, worker)."""
+
+    def look(dask_scheduler, name=name, keys=keys):
+        if any(str(ws.name) == name for ws in dask_scheduler.workers.values()):
+            return None
+        tasks = {str(k): ts for k, ts in dask_scheduler.tasks.items()}
+        return {k: (tasks[k].state, tasks[k].suspicious, tasks[k].processing_on and str(tasks[k].processing_on.name))
+                for k in keys if k in tasks}
+
+    deadline = time.monotonic() + timeout
+    while (seen := client.run_on_scheduler(look)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return seen or {}
+
+
 def test_killing_a_worker_during_the_run_loses_nothing(small_class, cluster):
+    from dask.distributed import Client
+
     _wait_for_workers(cluster["address"], 2)
     out = small_class["base"] / "killed" / "gradebook.csv"
-    coordinator = _coordinator(small_class, out, "--scheduler", cluster["address"])
-    timeline, victim, start = [], cluster["workers"][0], time.monotonic()
-    for line in coordinator.stderr:
-        timeline.append(f"{time.monotonic() - start:6.1f} s  {line.strip()}")
-        if "->" in line and victim.poll() is None:
-            os.killpg(victim.pid, signal.SIGKILL)  # the worker and the sandbox it was running
-            timeline.append(f"{time.monotonic() - start:6.1f} s  killed worker w0 (SIGKILL)")
-    assert coordinator.wait(timeout=600) == 0, "\n".join(timeline)
-    artifacts = REPO / "test-artifacts" / "grading"
-    artifacts.mkdir(parents=True, exist_ok=True)
-    (artifacts / "dask-worker-death.log").write_text("\n".join(timeline) + "\n")
-    assert victim.poll() is not None and any("killed worker w0" in t for t in timeline)
+    timeline, victim, killed, seen, coordinator, start = [], None, None, {}, None, time.monotonic()
+
+    def log(text):
+        timeline.append(f"{time.monotonic() - start:6.1f} s  {text}")
+
+    try:
+        with Client(cluster["address"]) as client:
+            coordinator = _coordinator(small_class, out, "--scheduler", cluster["address"])
+            for line in coordinator.stderr:
+                log(line.strip())
+                if "->" in line and victim is None:  # the first result is in: runs remain in flight
+                    running = _executing(client)
+                    log(f"executing now: {running or 'nothing'}")
+                    assert running, "no worker was running a notebook after the first result: nothing to retry"
+                    # the worker whose run started last: the furthest from finishing before the kill lands
+                    name = min(running, key=lambda w: min(running[w].values()))
+                    killed = sorted(running[name])
+                    victim = cluster["workers"][int(name[1:])]
+                    os.killpg(victim.pid, signal.SIGKILL)  # the worker and the sandbox it was running
+                    log(f"killed worker {name} (SIGKILL) while it ran {', '.join(killed)}")
+                    seen = _seen_dying(client, name, killed)
+                    log(f"the scheduler removed {name}; its runs: " + "; ".join(
+                        f"{k}: {state}, on a dead worker {n} time(s), now on {w or 'no worker yet'}"
+                        for k, (state, n, w) in seen.items()))
+            assert coordinator.wait(timeout=600) == 0, "\n".join(timeline)
+            log(f"coordinator finished (exit {coordinator.returncode})")
+    finally:
+        if coordinator is not None and coordinator.poll() is None:  # a failed assertion: stop the run too
+            os.killpg(coordinator.pid, signal.SIGKILL)
+            coordinator.wait()
+        artifacts = REPO / "test-artifacts" / "grading"
+        artifacts.mkdir(parents=True, exist_ok=True)
+        (artifacts / "dask-worker-death.log").write_text("\n".join(timeline) + "\n")
+    assert victim is not None and victim.poll() is not None
+    assert set(seen) == set(killed) and all(n >= 1 for _, n, _ in seen.values()), (
+        "the killed worker's runs were not in flight on it when it died: no retry was tested\n" + "\n".join(timeline))
+    finished = [t for t in timeline if "->" in t]
+    assert len(finished) == 6, "\n".join(timeline)  # every (student, notebook) run, the retried one included
     assert out.read_bytes() == small_class["reference"], "\n".join(timeline)
     cluster["more"] = [cluster["worker"](9)]  # a spare worker for the next test
 

@@ -343,7 +343,7 @@ def mini(tmp_path_factory):
 
 
 def _fixture_students(mini, root):
-    """Write the fixture submissions (see grading_fixtures/README.md); returns {student: folder}."""
+    """Write the fixture submissions (see tests/grading/fixtures/README.md); returns {student: folder}."""
     n00, n01 = MINI
     sol = mini["solutions"]
     subs = root / "submissions"
@@ -585,4 +585,29 @@ def test_grading_stops_when_the_course_library_changes_during_a_run(mini, tmp_pa
     monkeypatch.setattr(executors, "library_fingerprint", lambda: next(prints))
     monkeypatch.setattr(grade, "library_fingerprint", lambda: "before")
     with pytest.raises(grade.CourseChangedError, match="changed on disk during this run while a's 00_introduction"):
+        grade.grade_class(tmp_path / "subs", course, jobs=1)
+
+
+@pytest.mark.parametrize("edited", ["hidden test", "instructor notebook", "added hidden test"])
+def test_grading_stops_when_a_hidden_test_or_an_instructor_notebook_changes_during_a_run(
+        edited, mini, tmp_path, monkeypatch):
+    n00 = MINI[0]
+    _write(_solved(mini, n00), tmp_path / "subs" / "a" / n00)
+    (tmp_path / "course").mkdir()
+    shutil.copy(mini["dir"] / n00, tmp_path / "course" / n00)
+    hidden = shutil.copytree(HIDDEN, tmp_path / "hidden")
+    course = load_course(tmp_path / "course", hidden=hidden, names=[n00])
+    target = {"hidden test": hidden / "hidden_cases.py", "instructor notebook": tmp_path / "course" / n00,
+              "added hidden test": hidden / "more_cases.py"}[edited]
+    from course_lib.grading import executors
+    from course_lib.grading.runner import RunResult
+
+    def run_task(*args):  # a process outside the sandbox edits the course while the run is in flight
+        with open(target, "a") as f:
+            f.write("\n# edited during the run\n")
+        return RunResult(status="ok")  # (no kernel: the check does not depend on what ran)
+
+    monkeypatch.setattr(executors, "run_task", run_task)
+    with pytest.raises(grade.CourseChangedError, match=rf"hidden tests changed on disk \({re.escape(str(target))}\)"
+                                                       rf" while a's {n00} was graded"):
         grade.grade_class(tmp_path / "subs", course, jobs=1)

@@ -3,7 +3,7 @@ it did not solve, the honest students keep full marks, and the run survives all 
 
 Each student hands in ``01_weight_pruning.ipynb`` (three exercises) of the mini course
 (``tests/grading_helpers.py``); the attack sits in one exercise cell, usually with a wrong answer beside
-it, so that a successful attack would show as a point it did not earn. The kinds (``fixtures/README.md``
+it, so that a successful attack would show as a point it did not earn. The kinds (``tests/grading/fixtures/README.md``
 lists them with their rows) are those of the grading issue: patching the checker (plain and obfuscated),
 rewriting what is printed (``print``, IPython hooks, input transformers), reading the expected value from
 frames or with a lying ``__array__``, reading instructor files and classmates' notebooks by absolute path,

@@ -3,7 +3,7 @@
 import sqlite3
 
 from course_lib.grading.gradebook import ExerciseResult
-from course_lib.grading.journal import Journal, library_fingerprint
+from course_lib.grading.journal import Journal, changed_sources, library_fingerprint, source_digests
 
 
 def _results(points=1.0):
@@ -50,3 +50,18 @@ def test_the_library_fingerprint_sees_any_edited_or_added_source(tmp_path):
     edited = library_fingerprint(tmp_path)
     (lib / "sitecustomize.py").write_text("")
     assert len({first, edited, library_fingerprint(tmp_path)}) == 3
+
+
+def test_source_digests_see_an_edited_added_or_removed_course_file(tmp_path):
+    hidden, nb = tmp_path / "hidden", tmp_path / "01.ipynb"
+    hidden.mkdir()
+    (hidden / "cases.py").write_text("a = 1\n")
+    nb.write_text("{}")
+    paths = (nb, hidden)
+    before = source_digests(paths)
+    assert changed_sources(before, paths) == []
+    (hidden / "cases.py").write_text("a = 2\n")
+    assert changed_sources(before, paths) == [str(hidden / "cases.py")]
+    (hidden / "more.py").write_text("")
+    nb.unlink()
+    assert changed_sources(before, paths) == sorted([str(hidden / "cases.py"), str(hidden / "more.py"), str(nb)])
