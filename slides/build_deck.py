@@ -21,7 +21,7 @@ cells = []
 
 def _slide_type(cell, slide: str):
     # "-" (continue the slide) is the default: left out, because jupyterlab-slideshow 0.3 hides code
-    # cells that carry it explicitly (nbconvert and RISE read a missing type as "-" too)
+    # cells that carry it explicitly (nbconvert reads a missing type as "-" too)
     if slide != "-":
         cell.metadata["slideshow"] = {"slide_type": slide}
 
@@ -54,7 +54,8 @@ def figure(notebook: str, contains: list[str], slide: str = "-"):
 
 
 code("""
-# Run this first (Run > Run All Cells), then start the slideshow (RISE: Alt+R, or the toolbar button).
+# Run this first (Run > Run All Cells), then select this cell and start the slideshow (jupyterlab-slideshow):
+# the deck button in the notebook toolbar, or the command palette's "Start Deck". Arrows move; Esc exits.
 from IPython.display import Image
 
 import course_lib as cl
@@ -279,13 +280,20 @@ table("tt_architecture", "subslide")
 md("""
 ## Summary
 
-The seed's claims, and what the course measured (the full table with verdicts: notebook `09_summary.ipynb`):
+The seed's claims, and the course's verdicts (measured, with the numbers: notebook `09_summary.ipynb`):
 
-* **Pruning.** Removing neurons: less memory and faster (a smaller dense layer). Removing synapses: less
-  memory; faster only with sparse kernels — and only at high sparsity on a CPU.
-* **Quantization.** 4× less memory; values are widened back to compute; faster only with real int8 kernels.
-* **Pruning and quantization** "cannot train from scratch": QAT from scratch and sparse training exist.
-* **Matrix factorization.** Large memory savings, can be faster, trains from scratch, harder to implement.
+* **Pruning.** Seed: removing neurons improves memory and speed; removing synapses memory, and speed with
+  hardware sparse support. Course: *supported* — a smaller dense layer is faster anywhere; a sparse (CSR)
+  product beats dense BLAS only at high sparsity on a CPU.
+* **Quantization.** Seed: 4× less memory; values must be expanded back to compute; faster is possible.
+  Course: 4× memory *supported* (a little under 4×, for the scales); "expanded back" only *partly*: an int8
+  kernel (FBGEMM, AVX2 and up) multiplies int8 codes with int32 sums and rescales only the result; faster
+  with such a kernel, on batches and large layers.
+* **Pruning and quantization.** Seed: cannot train from scratch. Course: *contradicted* — QAT from random
+  weights and a fixed sparse mask both learn.
+* **Matrix factorization.** Seed: large memory savings, can be faster, trains from scratch, considerably harder
+  to implement. Course: memory, speed (SVD) and from scratch (TT) *supported*; harder only *partly* — the tensor
+  train takes about twice pruning's code, about as much as int8 quantization's.
 """, "slide", seed="summary")
 md("""
 ### The measurements behind the summary
@@ -322,6 +330,5 @@ md("""
 nb = new_notebook(cells=cells)
 nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 nb.metadata["title"] = "Networks compression"
-nb.metadata["rise"] = {"autolaunch": False, "scroll": True, "width": "100%", "height": "100%", "enable_chalkboard": False}
 nbformat.write(nb, HERE / "lecture.ipynb")
 print(f"wrote {HERE / 'lecture.ipynb'}: {len(cells)} cells")
