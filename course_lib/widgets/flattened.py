@@ -190,13 +190,13 @@ class FlattenedExplorer:
         TypeError, ValueError
             As :meth:`compute`.
         """
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         res = self.compute(ranks)
         k = np.arange(len(self.layers))
         if self.fig is None:  # artists made once; an update only changes their heights (no legend, short labels:
-            with plt.ioff():       # the PNG is what the notebook shows, and drawing it is most of an update)
-                self.fig = plt.figure(figsize=(8.5, 2.6))
+            # the PNG is what the notebook shows, and drawing it is most of an update)
+            self.fig = Figure(figsize=(8.5, 2.6))  # not pyplot's: no plt.show() or cell end shows it again
             ax1, ax2 = self._axes = self.fig.subplots(1, 2)
             self._err_bars = ax1.bar(k, res["errors"], color="C3")
             ax1.set_ylim(0, 1)

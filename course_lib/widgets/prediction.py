@@ -106,14 +106,13 @@ class PredictionExplorer:
         TypeError, ValueError
             As :meth:`compute`.
         """
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         result = self.compute(name, index)
         _, ds = self.models[name]
         img = ds.images[result["index"]]
         if self.fig is None:
-            with plt.ioff():
-                self.fig = plt.figure(figsize=(7.5, 2.8))
+            self.fig = Figure(figsize=(7.5, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
             self._ax_img, self._ax_bar = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2]})
             self._ax_img.axis("off")
             self._ax_bar.set_xlim(0, 1)

@@ -165,13 +165,12 @@ class NeuronPruningExplorer:
         TypeError, ValueError
             As :meth:`compute`.
         """
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         result = self.compute(max_fire_rate, merge)
         max_fire_rate = result["max_fire_rate"]
         if self.fig is None:
-            with plt.ioff():
-                self.fig = plt.figure(figsize=(8, 2.8))
+            self.fig = Figure(figsize=(8, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
             axes = self.fig.subplots(1, 2)
             self._cuts = []
             for ax, k in zip(axes, self.layers):
@@ -318,14 +317,13 @@ class WeightPruningExplorer:
         TypeError, ValueError
             As :meth:`compute`.
         """
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         result = self.compute(C=C, sparsity=sparsity)
         C = result["C"]
         names = list(result["layer_sparsity"])
         if self.fig is None:
-            with plt.ioff():
-                self.fig = plt.figure(figsize=(8.5, 2.8))
+            self.fig = Figure(figsize=(8.5, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
             ax_hist, ax_bar = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
             counts, edges = np.histogram(self.weights["fc1.weight"].ravel(), bins=120, range=(-0.3, 0.3))
             ax_hist.stairs(counts, edges, fill=True, color="#9bb7d4")

@@ -116,15 +116,14 @@ class QuantizationExplorer:
         TypeError, ValueError
             As :meth:`compute`.
         """
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         result = self.compute(bits, range_fraction)
         bits = result["bits"]
         w = self.weights["fc1.weight"].ravel()
         lim = float(np.abs(w).max())
         if self.fig is None:
-            with plt.ioff():
-                self.fig = plt.figure(figsize=(8.5, 2.8))
+            self.fig = Figure(figsize=(8.5, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
             self._ax = self.fig.subplots()
             counts, edges = np.histogram(w, bins=200, range=(-lim, lim))
             self._ax.stairs(counts, edges, fill=True, color="#9bb7d4")
@@ -271,12 +270,11 @@ class PTQExplorer:
         TypeError, ValueError
             As :meth:`compute`.
         """
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         result = self.compute(bits, per_channel, method)
         if self.fig is None:  # the bars are made once; an update only changes their lengths
-            with plt.ioff():
-                self.fig = plt.figure(figsize=(8.5, 2.6))
+            self.fig = Figure(figsize=(8.5, 2.6))  # not pyplot's: no plt.show() or cell end shows it again
             ax1, ax2 = self._axes = self.fig.subplots(1, 2)
             colors = ["#9bb7d4", "#2ca02c"]
             self._acc_bars = ax1.barh([0, 1], [100 * result["float_accuracy"], 0], color=colors)

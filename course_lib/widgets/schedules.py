@@ -144,12 +144,11 @@ class ScheduleExplorer:
         TypeError, ValueError
             As :meth:`sparsities`.
         """
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         result = self.compute(final_sparsity, rounds, schedule)
         if self.fig is None:  # the artists are made once; an update only moves their data
-            with plt.ioff():
-                self.fig = plt.figure(figsize=(8.5, 2.8))
+            self.fig = Figure(figsize=(8.5, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
             ax1, ax2 = self._axes = self.fig.subplots(1, 2)
             (self._steps,) = ax1.step([0], [0], where="post", color="C0")
             (self._curve,) = ax2.plot([], [], "o-", color="C3")

@@ -223,12 +223,11 @@ class SummaryExplorer:
         TypeError, ValueError
             As :meth:`compute`.
         """
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         res = self.compute(model, cost, budget)
         if self.fig is None:  # every table's chart is made once, hidden; an update shows one and moves its marks
-            with plt.ioff():
-                self.fig = plt.figure(figsize=(7, 3.4))
+            self.fig = Figure(figsize=(7, 3.4))  # not pyplot's: no plt.show() or cell end shows it again
             spec = self.fig.add_gridspec(1, 1)[0]
             self._charts = {(m, c): self._chart(self.fig.add_subplot(spec), m, c) for m in self.models for c in COSTS}
             self._drawn = None

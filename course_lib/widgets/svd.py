@@ -168,12 +168,11 @@ class SVDExplorer:
         TypeError, ValueError
             As :meth:`compute`.
         """
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         result = self.compute(ranks, method)
         if self.fig is None:  # the artists are made once; an update only moves their data
-            with plt.ioff():
-                self.fig = plt.figure(figsize=(8.5, 2.8))
+            self.fig = Figure(figsize=(8.5, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
             ax1, ax2 = self._axes = self.fig.subplots(1, 2)
             self._cuts = {}
             for i, name in enumerate(self.layers):

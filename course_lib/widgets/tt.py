@@ -180,13 +180,12 @@ class TTExplorer:
         TypeError, ValueError
             As :meth:`compute`.
         """
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
         from matplotlib.ticker import NullLocator
 
         result = self.compute(rank, d)
         if self.fig is None:  # the artists are made once; an update only moves their data
-            with plt.ioff():
-                self.fig = plt.figure(figsize=(8.5, 2.8))
+            self.fig = Figure(figsize=(8.5, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
             ax1, ax2 = self._axes = self.fig.subplots(1, 2)
             self._bars = ax1.bar(self.layers, [0.0, 0.0], color=["C0", "C1"])
             ax1.set_ylim(0, 100)
