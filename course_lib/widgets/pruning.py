@@ -12,7 +12,7 @@ __all__ = ["NeuronPruningExplorer", "WeightPruningExplorer"]
 
 
 class NeuronPruningExplorer:
-    """Remove LeNet-300-100's rarely firing neurons (and merge near-duplicates) with a slider.
+    """Remove LeNet-300-100's rarely firing neurons (and merge similar neurons) with a slider.
 
     Statistics and duplicate pairs are computed once, on the data given; an
     update only chooses neurons, builds the physically smaller model, and
@@ -77,7 +77,7 @@ class NeuronPruningExplorer:
         max_fire_rate : float
             A fraction in ``[0, 1]``: neurons that fire on at most this fraction of the images go.
         merge : bool
-            Also merge the near-duplicate pairs whose neurons both stay.
+            Also merge the similar pairs (within the explorer's tolerance) whose neurons both stay.
 
         Returns
         -------
@@ -113,7 +113,7 @@ class NeuronPruningExplorer:
         max_fire_rate : float
             A fraction in ``[0, 1]`` (see :meth:`plan`).
         merge : bool
-            Also merge near-duplicate neurons.
+            Also merge similar neurons.
 
         Returns
         -------
@@ -202,7 +202,7 @@ class NeuronPruningExplorer:
 
         slider = w.FloatSlider(value=max_fire_rate, min=0.0, max=0.2, step=0.005, readout_format=".3f",
                                description="max fire rate", continuous_update=False)
-        merge = w.Checkbox(value=False, description="merge near-duplicates")
+        merge = w.Checkbox(value=False, description="merge similar neurons")
         base = self.compute(0.0, False)
 
         def describe():
