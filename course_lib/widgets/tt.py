@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_int, check_model
+from .._validation import check_bool, check_choice, check_int, check_model
 from ..factorization.nn.tt import TTLinear
 from ..factorization.tt import tt_round
 from ..factorization.ttmatrix import TTMatrix, tt_matrix
@@ -33,11 +33,11 @@ class TTExplorer:
     """Pick a TT-rank and a number of modes ``d`` for the wide MLP's two hidden layers; see the compression, the
     relative reconstruction error of each weight, the test accuracy without retraining and the measured latency.
 
-    The first time a ``d`` is used (at construction: ``d``), each layer is decomposed by TT-SVD at the largest
-    rank, 16 (seconds, once); a smaller rank is the TT-rounding of that train (a few small QRs and SVDs,
-    milliseconds). Accuracy is measured with the reconstructed weights in dense layers (the same function as
-    the TT layers up to float rounding, and a steadier cost), latency on the TT layers themselves, one image per
-    call. Everything is remembered, so a setting seen before answers at once.
+    Each layer is decomposed by TT-SVD at the largest rank, 16, once per ``d`` (seconds); a smaller rank is the
+    TT-rounding of that train (a few small QRs and SVDs, milliseconds). Accuracy is measured with the
+    reconstructed weights in dense layers (the same function as the TT layers up to float rounding, and a
+    steadier cost), latency on the TT layers themselves, one image per call. By default every setting is
+    measured at construction and remembered, so a control change only redraws.
 
     Parameters
     ----------
@@ -48,7 +48,11 @@ class TTExplorer:
     batch : int, keyword-only
         Images per call in the latency measurement (one thread, median of 5 calls).
     d : int, keyword-only
-        The number of modes decomposed at once (2, 4 or 6; the others when first chosen).
+        The number of modes the widget starts with (2, 4 or 6).
+    precompute : bool, keyword-only
+        Measure every (TT-rank, ``d``) setting once at construction (a few seconds), so that moving a control
+        only redraws (the 150 ms budget holds on a slow laptop too). Without it, a setting is measured the first
+        time it is chosen (50-150 ms on an AVX2 CPU).
 
     Raises
     ------
@@ -62,7 +66,7 @@ class TTExplorer:
     BENCH_CALLS = ((4, 4), (8, 4), (2, 6), (16, 2), (1, 4), (16, 6), (4, 2))
     TEST_IMAGES = 300
 
-    def __init__(self, model, test, *, d: int = 4, batch: int = 1):  # noqa: D107
+    def __init__(self, model, test, *, d: int = 4, batch: int = 1, precompute: bool = True):  # noqa: D107
         check_model(model)
         check_dataset("test", test, model)
         linear = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
@@ -87,6 +91,10 @@ class TTExplorer:
         self.visited: dict[tuple, tuple[float, float]] = {}
         self.fig = None
         self.prepare(d)
+        if check_bool("precompute", precompute):
+            for dd in WIDE_MLP_MODES:
+                for rank in TT_RANKS:
+                    self._measure(rank, dd)
 
     def prepare(self, d: int) -> None:
         """Decompose both layers with ``d`` modes at the largest rank (done once per ``d``; seconds)."""
@@ -137,22 +145,8 @@ class TTExplorer:
         """
         rank = check_choice("rank", rank, TT_RANKS)
         d = check_choice("d", d, tuple(WIDE_MLP_MODES))
-        with fixed_threads(1):  # small QRs and SVDs: waking a second BLAS thread costs more than it saves
-            trains = {n: self.train(n, rank, d) for n in self.layers}
+        trains, accuracy, ms = self._measure(rank, d)
         key = (rank, d)
-        if key not in self._results:
-            for name, (tm, dense, _) in trains.items():
-                layer = TTLinear(tm.in_modes, tm.out_modes, tm.ranks)
-                with torch.no_grad():
-                    for p, c in zip(layer.cores, tm.cores):
-                        p.copy_(torch.from_numpy(c))
-                    layer.bias.copy_(self._dense[name].bias.detach())
-                    getattr(self._reconstructed, name).weight.copy_(torch.from_numpy(dense.T))
-                set_submodule(self._tt, name, layer.eval())
-            net, x = self._tt, self._x
-            ms = latency(lambda: net(x), warmup=1, repeats=5, threads=1).median_ms
-            self._results[key] = (self._test.accuracy(self._reconstructed), ms)
-        accuracy, ms = self._results[key]
         errors = {n: trains[n][2] for n in self.layers}
         params = sum(t[0].params for t in trains.values())
         dense = sum(math.prod(w.shape) for w in self._weights.values())
@@ -160,6 +154,31 @@ class TTExplorer:
         return {"rank": rank, "d": d, "ranks": {n: t[0].ranks for n, t in trains.items()}, "errors": errors,
                 "params": params, "dense_params": dense, "compression": dense / params, "accuracy": accuracy,
                 "base_accuracy": self.base_accuracy, "latency_ms": ms, "base_latency_ms": self.base_latency_ms}
+
+    def _measure(self, rank: int, d: int) -> tuple[dict, float, float]:
+        """The trains, accuracy and latency of a setting (measured once, then remembered); ``self._tt`` is left
+        holding that setting's TT layers."""
+        with fixed_threads(1):  # small QRs and SVDs: waking a second BLAS thread costs more than it saves
+            trains = {n: self.train(n, rank, d) for n in self.layers}
+        key = (rank, d)
+        if key not in self._results:
+            layers = {}
+            for name, (tm, dense, _) in trains.items():
+                layer = TTLinear(tm.in_modes, tm.out_modes, tm.ranks)
+                with torch.no_grad():
+                    for p, c in zip(layer.cores, tm.cores):
+                        p.copy_(torch.from_numpy(c))
+                    layer.bias.copy_(self._dense[name].bias.detach())
+                    getattr(self._reconstructed, name).weight.copy_(torch.from_numpy(dense.T))
+                layers[name] = layer.eval()
+                set_submodule(self._tt, name, layers[name])
+            net, x = self._tt, self._x
+            ms = latency(lambda: net(x), warmup=1, repeats=5, threads=1).median_ms
+            self._results[key] = (self._test.accuracy(self._reconstructed), ms, layers)
+        accuracy, ms, layers = self._results[key]
+        for name, layer in layers.items():
+            set_submodule(self._tt, name, layer)
+        return trains, accuracy, ms
 
     def update(self, rank: int, d: int = 4) -> dict:
         """Compute and redraw: the error of each layer (left), accuracy against compression of every setting
@@ -190,7 +209,7 @@ class TTExplorer:
             self._bars = ax1.bar(self.layers, [0.0, 0.0], color=["C0", "C1"])
             ax1.set_ylim(0, 100)
             ax1.set_yticks([0, 50, 100])  # few tick labels: text is most of the PNG's cost
-            ax1.set_ylabel("$\\|W - W_{TT}\\|_F / \\|W\\|_F$, %")
+            ax1.set_ylabel("‖W − W_TT‖ / ‖W‖, %")  # plain text: mathtext costs ~20 ms a PNG
             ax2.axhline(100 * self.base_accuracy, color="gray", ls="--", lw=1)
             self._seen = ax2.scatter([], [], color="C0", s=14)
             (self._now,) = ax2.plot([], [], "o", color="C3", ms=8)
