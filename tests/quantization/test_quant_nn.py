@@ -267,7 +267,11 @@ def test_calibrate_ranges(lenet, mnist):
     assert maxabs["fc2"] == (-minmax["fc2"][1], minmax["fc2"][1])
     pct = calibrate(lenet, images, method="percentile", percentile=99.0)
     assert all(minmax[n][0] <= pct[n][0] <= pct[n][1] <= minmax[n][1] for n in minmax)
-    assert calibrate(lenet, images, batch_size=7) == minmax
+    # other batches, the same ranges -- up to float32 rounding: a product's summation order (the BLAS kernel
+    # and its blocking) may change with the batch size, and does under load
+    batched = calibrate(lenet, images, batch_size=7)
+    assert list(batched) == list(minmax)
+    assert all(batched[n] == pytest.approx(minmax[n], rel=1e-5, abs=1e-6) for n in minmax)
     assert not lenet.training
 
 
