@@ -69,6 +69,7 @@ class TTExplorer:
     def __init__(self, model, test, *, d: int = 4, batch: int = 1, precompute: bool = True):  # noqa: D107
         check_model(model)
         check_dataset("test", test, model)
+        precompute = check_bool("precompute", precompute)
         linear = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
         for name, shape in (("fc1", (1024, 784)), ("fc2", (1024, 1024))):
             if name not in linear or tuple(linear[name].weight.shape) != shape:
@@ -91,7 +92,7 @@ class TTExplorer:
         self.visited: dict[tuple, tuple[float, float]] = {}
         self.fig = None
         self.prepare(d)
-        if check_bool("precompute", precompute):
+        if precompute:
             for dd in WIDE_MLP_MODES:
                 for rank in TT_RANKS:
                     self._measure(rank, dd)
@@ -275,6 +276,4 @@ class TTExplorer:
         from ..data import load_mnist
 
         explorer = cls(load_pretrained("wide_mlp"), load_mnist("test", limit=cls.TEST_IMAGES))
-        for d in WIDE_MLP_MODES:  # the one-time decompositions are not what an update costs
-            explorer.prepare(d)
         return "08 tensor train, rank and modes", explorer, [dict(rank=r, d=d) for r, d in cls.BENCH_CALLS]

@@ -56,10 +56,20 @@ def test_update_draws_and_widget_builds(tt_explorer, one_thread):
     assert "accuracy" in box.children[-2].value and "x fewer" in box.children[-2].value
 
 
+def test_measured_on_demand_without_precompute(tt_explorer, one_thread):
+    lazy = cl.widgets.TTExplorer(cl.load_pretrained("wide_mlp"), cl.load_mnist("test", limit=300), precompute=False)
+    assert lazy._results == {} and tt_explorer._results.keys() == {(r, d) for r in TT_RANKS for d in WIDE_MLP_MODES}
+    res, ref = lazy.compute(8, 4), tt_explorer.compute(8, 4)
+    assert res["errors"] == pytest.approx(ref["errors"], rel=1e-5) and res["accuracy"] == pytest.approx(ref["accuracy"])
+    assert list(lazy._results) == [(8, 4)]
+
+
 def test_bad_input(tt_explorer):
     raises(ValueError, "rank == 3, must be one of 1, 2, 4, 8, 16.", tt_explorer.compute, 3)
     raises(ValueError, "d == 5, must be one of 2, 4, 6.", tt_explorer.compute, 4, 5)
     raises(TypeError, "model must be a torch.nn.Module, got str.", cl.widgets.TTExplorer, "wide_mlp", None)
+    raises(TypeError, "precompute must be True or False, got str ('yes').", cl.widgets.TTExplorer,
+           cl.load_pretrained("wide_mlp"), cl.load_mnist("test", limit=10), precompute="yes")
     raises(ValueError, "model has no Linear fc1 of weight shape (1024, 784), must be the wide MLP "
                        "(load_pretrained('wide_mlp')).", cl.widgets.TTExplorer, cl.load_pretrained("lenet300"),
            cl.load_mnist("test", limit=10))
