@@ -9,7 +9,8 @@ One package per technique family, shared infrastructure flat beside them::
     widgets/        the explorers, one module per family
     exercises/      the checking mechanism and the bank of exercises
     grading/        release, self-check and class grading
-    data models layers checkpoints measure timing formats sweeps report verdicts results plots notebook colab train bench
+    data models layers checkpoints measure timing formats sweeps report verdicts results plots notebook
+    colab train bench
 
 The public API is re-exported here, lazily (a submodule is imported on first use of
 a name), so ``import course_lib`` is quick. The old module names ``prune_torch`` and
@@ -43,7 +44,7 @@ __getattr__, __dir__, __all__ = attach(
         "verdicts": ["Measured", "compare"],
     },
     submodules=["bench", "checkpoints", "data", "exercises", "factorization", "formats", "grading", "layers",
-                "measure", "models", "notebook", "plots", "pruning", "quantization", "report", "results", "summary", "sweeps",
-                "timing", "train", "verdicts", "widgets"],
+                "measure", "models", "notebook", "plots", "pruning", "quantization", "report", "results", "summary",
+                "sweeps", "timing", "train", "verdicts", "widgets"],
     aliases={"prune_torch": "pruning.nn", "quant_torch": "quantization.nn"},
 )

@@ -5,8 +5,7 @@ import math
 import pytest
 
 from course_lib.timing import Latency
-from course_lib.verdicts import (MIN_RATIO, NO_DIFFERENCE, Measured, compare, difference, first_win, measured,
-                                 scaling)
+from course_lib.verdicts import MIN_RATIO, NO_DIFFERENCE, Measured, compare, difference, first_win, measured, scaling
 
 
 def test_measured_coerces_latencies_pairs_and_numbers():
