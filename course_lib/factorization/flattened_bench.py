@@ -39,8 +39,10 @@ def conv_timing(channels: int, kernel: int, size: int, batch: int, *, backward: 
     Returns
     -------
     dict
-        ``dense_ms``, ``flat_ms`` (medians), ``speedup`` (dense / flat time), ``mac_ratio`` (dense /
-        flattened multiply-adds) and the settings.
+        ``dense_ms``, ``flat_ms`` (medians), ``dense_iqr_ms``, ``flat_iqr_ms`` (their interquartile
+        ranges: ``course_lib.verdicts.Measured(dense_ms, dense_iqr_ms / 2)`` is the noise band a verdict
+        uses), ``speedup`` (dense / flat time), ``mac_ratio`` (dense / flattened multiply-adds) and the
+        settings.
 
     Raises
     ------
@@ -75,18 +77,20 @@ def conv_timing(channels: int, kernel: int, size: int, batch: int, *, backward: 
                 layer(xg).sum().backward()
         return step
 
-    dense_ms = latency(call(dense), repeats=repeats, warmup=warmup, threads=1).median_ms
-    flat_ms = latency(call(flat), repeats=repeats, warmup=warmup, threads=1).median_ms
+    dense_t = latency(call(dense), repeats=repeats, warmup=warmup, threads=1)
+    flat_t = latency(call(flat), repeats=repeats, warmup=warmup, threads=1)
+    dense_ms, flat_ms = dense_t.median_ms, flat_t.median_ms
     macs = conv_macs(channels, channels, kernel, kernel, size, size)
     return {"channels": channels, "kernel": kernel, "size": size, "batch": batch, "backward": backward,
-            "rank": rank, "dense_ms": dense_ms, "flat_ms": flat_ms, "speedup": dense_ms / flat_ms,
+            "rank": rank, "dense_ms": dense_ms, "flat_ms": flat_ms, "dense_iqr_ms": dense_t.iqr_ms,
+            "flat_iqr_ms": flat_t.iqr_ms, "speedup": dense_ms / flat_ms,
             "mac_ratio": macs / flattened_macs(channels, channels, kernel, kernel, size, size, rank)}
 
 
 def bench_flattened(quick: bool) -> list:
     """The rows of ``python -m course_lib.bench flattened``.
 
-    The issue's layer (3x3, 128 -> 128 channels, 16x16, batch 32), then the filter-size sweep
+    One 3x3 layer, 128 -> 128 channels, 16x16, batch 32, then the filter-size sweep
     (64 channels, 16x16, batch 8) and the channel sweep (3x3, 16x16, batch 8), each forward and
     forward+backward. Each row is dense vs flattened time; the case names the multiply-add ratio.
 

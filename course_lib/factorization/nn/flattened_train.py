@@ -1,9 +1,12 @@
 """Decompose-then-fine-tune vs train-from-scratch for the flattened CNN (notebook 07).
 
-``python -m course_lib.factorization.nn.flattened_train [--out PATH]`` runs the long comparison
-once (minutes on a CPU) and writes its numbers to ``notebooks/results/07_flattened_full.json``,
-which notebook 07 reads in its full mode; the fast mode calls :func:`compare_training` with a few
-steps on a subset.
+``python -m course_lib.factorization.nn.flattened_train [--finetune-epochs N] [--scratch-epochs N]
+[--seed S] [--threads T] [--out PATH]`` runs the long comparison once (half an hour on one CPU core for
+1 and 5 epochs) and writes it with :func:`course_lib.results.save_result` to
+``notebooks/results/07_flattened_full.json`` (:data:`RESULT_NAME`): the numbers under ``"data"``, with
+the command, date, CPU capability, seed and thread count. Notebook 07 shows that stored long run
+(:func:`course_lib.results.load_result`, labelled with :func:`course_lib.results.provenance`) beside a
+quick re-measure, which calls :func:`compare_training` with a few steps on a subset.
 """
 
 from __future__ import annotations
@@ -22,14 +25,17 @@ from ...checkpoints import load_pretrained
 from ...data import load_cifar10
 from ...measure import accuracy
 from ...models import build_model, to_tensor
+from ...results import save_result
 from ...train import adam_steps
 from .flattened import flatten_model, set_flattened_mode
 
-__all__ = ["FLATTENED_LAYERS", "RESULTS_FILE", "compare_training", "main"]
+__all__ = ["FLATTENED_LAYERS", "RESULTS_FILE", "RESULT_NAME", "compare_training", "main"]
 
 #: The CNN's convolutions that notebook 07 flattens: all but the first (3 input channels, 864 weights).
 FLATTENED_LAYERS = ("features.4", "features.7", "features.11", "features.14")
-RESULTS_FILE = Path(__file__).resolve().parents[3] / "notebooks" / "results" / "07_flattened_full.json"
+#: The name of the stored long run (``course_lib.results.load_result(RESULT_NAME)``).
+RESULT_NAME = "07_flattened_full"
+RESULTS_FILE = Path(__file__).resolve().parents[3] / "notebooks" / "results" / f"{RESULT_NAME}.json"
 
 
 def compare_training(train, test, *, layers=FLATTENED_LAYERS, finetune_steps: int, scratch_steps: int,
@@ -96,22 +102,32 @@ def compare_training(train, test, *, layers=FLATTENED_LAYERS, finetune_steps: in
 
 
 def main(argv=None) -> int:
-    """Run the full-mode comparison (all of CIFAR-10) and write it as JSON; returns 0."""
+    """Run the long comparison (all of CIFAR-10) and store it with its provenance; returns 0.
+
+    The record (:func:`course_lib.results.save_result`, written even outside ``COURSE_FULL=1``: this
+    command *is* the long run) holds the command line, the date, the CPU capability, the seed and the
+    thread count; its ``"data"`` are :func:`compare_training`'s numbers. ``--out`` names another file
+    (its stem must be a result name such as ``07_flattened_full``).
+    """
     parser = argparse.ArgumentParser(prog="python -m course_lib.factorization.nn.flattened_train")
     parser.add_argument("--out", default=str(RESULTS_FILE))
     parser.add_argument("--finetune-epochs", type=int, default=2)
     parser.add_argument("--scratch-epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    torch.set_num_threads(check_int("--threads", args.threads, minimum=1))
     train, test = load_cifar10("train"), load_cifar10("test")
     steps = -(-len(train.labels) // 128)
     result = compare_training(train, test, finetune_steps=args.finetune_epochs * steps,
-                              scratch_steps=args.scratch_epochs * steps)
-    result.update(threads=torch.get_num_threads(), command="python -m course_lib.factorization.nn.flattened_train "
-                  + " ".join(argv if argv is not None else sys.argv[1:]))
-    path = Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+                              scratch_steps=args.scratch_epochs * steps, seed=args.seed)
+    command = "python -m course_lib.factorization.nn.flattened_train " + " ".join(
+        argv if argv is not None else sys.argv[1:])
+    path = save_result(out.stem, result, command=command.strip(), seed=args.seed, threads=torch.get_num_threads(),
+                       force=True, directory=out.parent)
     print(json.dumps(result, indent=2))
+    print(f"written to {path}")
     return 0
 
 

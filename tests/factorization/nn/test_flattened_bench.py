@@ -22,5 +22,6 @@ def test_quick_run_has_every_row():
 def test_conv_timing_reports_the_mac_ratio_and_checks_input():
     t = conv_timing(8, 3, 6, 1, backward=True, repeats=1, warmup=0)
     assert t["mac_ratio"] == pytest.approx(8 * 9 / (8 + 6)) and t["speedup"] == t["dense_ms"] / t["flat_ms"]
+    assert t["dense_iqr_ms"] >= 0 and t["flat_iqr_ms"] >= 0  # the noise bands of the verdicts
     raises(ValueError, "kernel == 4, must be odd (for 'same' padding).", conv_timing, 8, 4, 6, 1)
     raises(TypeError, "backward must be True or False, got int (1).", conv_timing, 8, 3, 6, 1, backward=1)
