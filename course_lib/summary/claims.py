@@ -2,7 +2,9 @@
 
 NumPy-free even: plain Python over the numbers the notebook measured. A verdict is a rule applied to
 measurements (never typed in), so that a different CPU that measures differently can get a different
-verdict -- and the notebook says which numbers decided it.
+verdict -- and the notebook says which numbers decided it. Every rule about speed applies the course's
+noise rule (:mod:`course_lib.verdicts`): a speed-up counts only when it is measurably different from 1x,
+beyond the run's spread and by at least 5 %; otherwise the table prints "no measurable difference".
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import ast
 from collections.abc import Mapping, Sequence
 
 from .._validation import check_float
+from ..verdicts import NO_DIFFERENCE, Measured, compare, measured
 from .pareto import best_under_budget
 
 __all__ = ["SEED_CLAIMS", "VERDICTS", "CONSTRAINTS", "EVIDENCE_KEYS", "claims_table", "decision_table",
-           "check_rows", "code_lines"]
+           "check_rows", "code_lines", "speed_word", "row_timing", "KEEP_BASELINE"]
 
 VERDICTS = ("supported", "partly", "contradicted")
 
@@ -37,7 +40,9 @@ SEED_CLAIMS = (
     ("fact_hard", "значительно сложнее в реализации", "Factorization: considerably harder to implement"),
 )
 
-#: the measured numbers each claim's rule reads (ratios are "old / new": > 1 is a gain)
+#: the measured numbers each claim's rule reads (ratios are "old / new": > 1 is a gain). A speed-up
+#: (``speedup_*``, ``dense_run_speedup``) may be a plain number (no spread: only the 5 % rule applies),
+#: a ``(ratio, spread)`` pair or a :class:`~course_lib.verdicts.Measured` (``Measured(t_old) / Measured(t_new)``).
 EVIDENCE_KEYS = {
     "neurons": ("bytes_ratio", "speedup_1", "speedup_100", "acc_drop"),
     "synapses": ("sparsity", "csr_ratio", "dense_run_speedup", "sparse_crossover"),
@@ -55,20 +60,49 @@ def _x(r: float) -> str:
     return f"{r:.1f}x"
 
 
+def speed_word(speedup) -> str:
+    """``"faster"``, ``"slower"`` or ``"no measurable difference"``: a speed-up (old / new) against 1x.
+
+    Parameters
+    ----------
+    speedup : Measured, (ratio, spread) or number
+        The measured speed-up; a plain number has no spread (only the 5 % rule of
+        :func:`course_lib.verdicts.compare` applies).
+
+    Returns
+    -------
+    str
+    """
+    outcome = compare(Measured(1.0), measured(speedup, "speedup"), kind="speedup").outcome
+    return {"b": "faster", "a": "slower", "same": NO_DIFFERENCE}[outcome]
+
+
+def _speed(speedup) -> str:
+    """``1.3x (no measurable difference)``, ``2.1x ± 0.2 (faster)``: the speed-up and what the noise rule says."""
+    m = measured(speedup, "speedup")
+    band = f" ± {m.spread:.1f}" if m.spread >= 0.05 else ""
+    return f"{m.value:.1f}x{band} ({speed_word(m)})"
+
+
+def _faster(speedup) -> bool:
+    return speed_word(speedup) == "faster"
+
+
 def _neurons(e):
-    text = (f"{_x(e['bytes_ratio'])} fewer bytes, {_x(e['speedup_1'])} / {_x(e['speedup_100'])} the speed at "
-            f"1 / 100 images, {e['acc_drop']:.2f} points lost")
-    return text, "supported" if e["bytes_ratio"] > 1 and e["speedup_100"] > 1 else "partly"
+    text = (f"{_x(e['bytes_ratio'])} fewer bytes; speed at 1 image {_speed(e['speedup_1'])}, at 100 "
+            f"{_speed(e['speedup_100'])}; {e['acc_drop']:.2f} points lost")
+    faster = _faster(e["speedup_1"]) or _faster(e["speedup_100"])
+    return text, "supported" if e["bytes_ratio"] > 1 and faster else "partly"
 
 
 def _synapses(e):
     cross = e["sparse_crossover"]
-    where = f"CSR beats dense BLAS only from {100 * cross:.0f}% sparsity" if cross is not None else \
-        "CSR never beat dense BLAS"
-    text = (f"at {100 * e['sparsity']:.0f}% sparsity: {_x(e['csr_ratio'])} fewer bytes in CSR; run dense, "
-            f"{_x(e['dense_run_speedup'])} the speed; {where} on this CPU")
+    where = f"CSR is measurably faster than dense BLAS only from {100 * cross:.0f}% sparsity" if cross is not None \
+        else "CSR was never measurably faster than dense BLAS"
+    text = (f"at {100 * e['sparsity']:.0f}% sparsity: {_x(e['csr_ratio'])} fewer bytes in CSR; the pruned model "
+            f"run dense: speed {_speed(e['dense_run_speedup'])}; {where} (300x784, batch 100)")
     memory = e["csr_ratio"] > 1
-    no_free_speed = e["dense_run_speedup"] < 1.2
+    no_free_speed = not _faster(e["dense_run_speedup"])
     return text, "supported" if memory and no_free_speed else "partly"
 
 
@@ -79,8 +113,8 @@ def _quant_memory(e):
 
 def _quant_compute(e):
     text = (f"int8 kernel '{e['int8_kernel']}' computes on int8 codes with int32 sums (integer model == float "
-            f"simulation: {e['integer_match']}); dynamic int8 vs float32: {_x(e['speedup_1'])} at 1 image, "
-            f"{_x(e['speedup_100'])} at 100")
+            f"simulation: {e['integer_match']}); dynamic int8 vs float32: speed at 1 image {_speed(e['speedup_1'])}, "
+            f"at 100 {_speed(e['speedup_100'])}")
     if e["int8_kernel"] and e["integer_match"]:
         return text, "partly"  # speed possible (true where measured), "must expand back" contradicted
     return text, "supported"
@@ -101,8 +135,8 @@ def _fact_memory(e):
 
 
 def _fact_speed(e):
-    text = f"SVD layers: {_x(e['speedup_1'])} at 1 image, {_x(e['speedup_100'])} at 100 (whole model)"
-    return text, "supported" if max(e["speedup_1"], e["speedup_100"]) > 1.1 else "contradicted"
+    text = f"SVD layers, whole model: speed at 1 image {_speed(e['speedup_1'])}, at 100 {_speed(e['speedup_100'])}"
+    return text, "supported" if _faster(e["speedup_1"]) or _faster(e["speedup_100"]) else "contradicted"
 
 
 def _fact_scratch(e):
@@ -149,13 +183,15 @@ def claims_table(evidence: Mapping) -> list[dict]:
 
     Notes
     -----
-    The rules: neurons -- fewer bytes and faster at 100 images; synapses -- CSR smaller while the
-    pruned model run dense is not faster; 4x memory -- a ratio >= 3.8; "must be expanded back" -- an
-    int8 kernel whose integer arithmetic matches gives *partly* (speed possible, no expansion needed);
-    cannot train from scratch -- *contradicted* when QAT and sparse training from random weights both end
-    within 5 points of dense training with the same budget (*partly* when one does); factorization: memory
-    >= 2x within 1 point, speed > 1.1x, from scratch within 3 points, harder -- SVD and TT both need at least 1.5x the
-    library lines of pruning and of quantization (*partly*: one of them, against one of those).
+    The rules ("faster": measurably, by the noise rule of :mod:`course_lib.verdicts`): neurons -- fewer bytes
+    and faster at 1 or at 100 images; synapses -- CSR smaller while the pruned model run dense is not
+    measurably faster; 4x memory -- a ratio >= 3.8; "must be expanded back" -- an int8 kernel whose
+    integer arithmetic matches gives *partly* (speed possible, no expansion needed); cannot train from
+    scratch -- *contradicted* when QAT and sparse training from random weights both end within 5 points of
+    dense training with the same budget (*partly* when one does); factorization: memory >= 2x within 1
+    point, speed -- SVD faster at 1 or 100 images, from scratch within 3 points, harder -- SVD and TT both
+    need at least 1.5x the library lines of pruning and of quantization (*partly*: one of them, against one
+    of those).
     """
     if not isinstance(evidence, Mapping):
         raise TypeError(f"evidence must be a dict of claim -> measured numbers, got {type(evidence).__name__}.")
@@ -220,6 +256,39 @@ CONSTRAINTS = {
     "unlabelled data only": ("bytes", ("none", "sample")),
 }
 _COLUMNS = ("model", "name", "needs", "accuracy", "bytes", "ms_1", "ms_100")
+#: a latency column -> the optional column with the width of its noise band (an IQR: half of it each side)
+_SPREAD_COLUMNS = {"ms_1": "iqr_1", "ms_100": "iqr_100"}
+#: what the decision table's technique says when nothing is measurably faster than the baseline
+KEEP_BASELINE = NO_DIFFERENCE + ": keep {baseline}"
+
+
+def row_timing(row: Mapping, column: str) -> Measured:
+    """A row's latency as a :class:`~course_lib.verdicts.Measured`: the value and half its noise band.
+
+    Parameters
+    ----------
+    row : mapping
+        A measured configuration. ``row[column]`` is a number (then the optional ``iqr_1`` / ``iqr_100``
+        column gives its band's width, none meaning no spread), a ``(value, spread)`` pair, a
+        :class:`~course_lib.verdicts.Measured` or a :class:`~course_lib.timing.Latency`.
+    column : {"ms_1", "ms_100"}
+
+    Returns
+    -------
+    Measured
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`course_lib.verdicts.measured`, or for an unknown column.
+    """
+    if column not in _SPREAD_COLUMNS:
+        raise ValueError(f"column == {column!r}, must be one of {sorted(_SPREAD_COLUMNS)}.")
+    value = row[column]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        iqr = row.get(_SPREAD_COLUMNS[column], 0.0)
+        return measured((float(value), float(iqr) / 2 if iqr is not None else 0.0), column)
+    return measured(value, column)
 
 
 def decision_table(rows: Sequence[Mapping], *, tolerance: float = 0.01, baseline: str = "float32") -> list[dict]:
@@ -230,7 +299,9 @@ def decision_table(rows: Sequence[Mapping], *, tolerance: float = 0.01, baseline
     rows : sequence of mapping
         The measured configurations, each with ``model``, ``name``, ``needs`` (``"none"``,
         ``"sample"`` or ``"labels"``: the data it was built with), ``accuracy`` (a fraction),
-        ``bytes``, ``ms_1`` and ``ms_100``.
+        ``bytes``, ``ms_1`` and ``ms_100``; optionally ``iqr_1`` and ``iqr_100``, the width of each
+        latency's noise band (or the latencies themselves as :class:`~course_lib.verdicts.Measured`,
+        ``(value, spread)`` or :class:`~course_lib.timing.Latency`: :func:`row_timing`).
     tolerance : float in [0, 1], keyword-only
         The accuracy a configuration may lose against the baseline and still count.
     baseline : str, keyword-only
@@ -239,10 +310,12 @@ def decision_table(rows: Sequence[Mapping], *, tolerance: float = 0.01, baseline
     Returns
     -------
     list of dict
-        ``{"constraint", "model", "technique", "gain", "accuracy change"}`` per model and
-        :data:`CONSTRAINTS` entry: the cheapest configuration (in that constraint's cost) among those
-        within ``tolerance`` of the baseline, chosen by
-        :func:`~course_lib.summary.pareto.best_under_budget` on the negated cost.
+        ``{"constraint", "model", "technique", "gain", "accuracy change", "as fast (within the noise)"}`` per
+        model and :data:`CONSTRAINTS` entry. For bytes: the smallest configuration among those within
+        ``tolerance`` of the baseline. For a latency: the fastest among those that are **measurably**
+        faster than the baseline (:func:`course_lib.verdicts.compare`: bands apart and at least 5 %);
+        the last column names the others whose time cannot be told apart from the winner's. When none is
+        measurably faster, the technique reads ``"no measurable difference: keep float32"``.
 
     Raises
     ------
@@ -263,13 +336,31 @@ def decision_table(rows: Sequence[Mapping], *, tolerance: float = 0.01, baseline
                 raise ValueError(f"rows has no {baseline!r} row for model {model!r}, must have its baseline.")
             base = base[0]
             ok = [r for r in mine if r["needs"] in allowed and r["accuracy"] >= base["accuracy"] - tolerance]
-            # the cheapest one: the "most accurate" under no budget, with accuracy := -cost
-            pick = ok[best_under_budget([-float(r[column]) for r in ok], [0.0] * len(ok), 0.0)]
-            gain = base[column] / pick[column] if pick[column] else float("inf")
-            what = "fewer bytes" if column == "bytes" else "the speed"
-            out.append({"constraint": constraint, "model": model, "technique": pick["name"],
-                        "gain": f"{gain:.1f}x {what}",
-                        "accuracy change": f"{100 * (pick['accuracy'] - base['accuracy']):+.1f} points"})
+            same = ""
+            if column == "bytes":
+                # the cheapest one: the "most accurate" under no budget, with accuracy := -cost
+                pick = ok[best_under_budget([-float(r[column]) for r in ok], [0.0] * len(ok), 0.0)]
+                gain = f"{base[column] / pick[column]:.1f}x fewer bytes" if pick[column] else "no bytes at all"
+            else:
+                t_base = row_timing(base, column)
+                times = [row_timing(r, column) for r in ok]
+                faster = [i for i, t in enumerate(times)
+                          if compare(t_base, t, names=("baseline", "other"), kind="time").outcome == "b"]
+                if not faster:
+                    out.append({"constraint": constraint, "model": model,
+                                "technique": KEEP_BASELINE.format(baseline=baseline),
+                                "gain": "none beyond the noise", "accuracy change": "+0.0 points",
+                                "as fast (within the noise)": "-"})
+                    continue
+                best = min(faster, key=lambda i: (times[i].value, i))
+                pick = ok[best]
+                ties = [ok[i]["name"] for i in faster if i != best
+                        and compare(times[best], times[i], names=("best", "other"), kind="time").outcome == "same"]
+                same = ", ".join(ties) if ties else "-"
+                gain = f"{t_base.value / times[best].value:.1f}x the speed"
+            out.append({"constraint": constraint, "model": model, "technique": pick["name"], "gain": gain,
+                        "accuracy change": f"{100 * (pick['accuracy'] - base['accuracy']):+.1f} points",
+                        "as fast (within the noise)": same or "-"})
     return out
 
 

@@ -8,7 +8,7 @@ from .._validation import check_choice, check_float
 from ..summary.claims import check_rows as check_table_rows
 from ..summary.pareto import best_under_budget, pareto_front
 
-__all__ = ["SummaryExplorer", "COSTS", "pareto_plot", "check_rows", "decade_ticks"]
+__all__ = ["SummaryExplorer", "COSTS", "pareto_plot", "place_labels", "check_rows", "decade_ticks"]
 
 #: the cost columns of a measured table and how they are shown
 COSTS = {"bytes": "stored bytes", "ms_1": "ms per image (batch 1, 1 thread)",
@@ -76,16 +76,88 @@ def check_rows(rows) -> list[dict]:
     return out
 
 
+#: candidate label positions around a point: (dx, dy) in points, horizontal and vertical alignment
+_SPOTS = tuple((dx * k, dy * k, ha, va) for k in (1, 2, 3) for dx, dy, ha, va in (
+    (6, 0, "left", "center"), (-6, 0, "right", "center"), (0, 6, "center", "bottom"), (0, -6, "center", "top"),
+    (5, 5, "left", "bottom"), (5, -5, "left", "top"), (-5, 5, "right", "bottom"), (-5, -5, "right", "top")))
+_LABEL_SIZE = 6.5
+
+
+def _text_box(ax, x, y, text, spot, fontsize):
+    """The display box (x0, y0, x1, y1) a label would take, estimated without drawing (fast)."""
+    px, py = ax.transData.transform((x, y))
+    scale = ax.figure.dpi / 72
+    w, h = 0.6 * fontsize * len(text) * scale, 1.25 * fontsize * scale
+    dx, dy, ha, va = spot
+    x0 = px + dx * scale - {"left": 0, "center": w / 2, "right": w}[ha]
+    y0 = py + dy * scale - {"bottom": 0, "center": h / 2, "top": h}[va]
+    return x0, y0, x0 + w, y0 + h
+
+
+def _overlap(a, b) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def place_labels(ax, xs, ys, texts, *, fontsize: float = _LABEL_SIZE, order=None) -> list:
+    """Write ``texts[i]`` beside point ``i`` where it overlaps no other label, no marker and stays inside the axes.
+
+    Greedy: each label (in ``order``) takes the first of a ring of positions around its point, near ones
+    first, that is free; a label that finds none is left out (its index is returned, for a key). The boxes
+    are estimated from the font size, so the axes' limits and the figure's layout must be final.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    xs, ys : sequence of float
+        The points, in data coordinates.
+    texts : sequence of str
+    fontsize : float, keyword-only
+    order : sequence of int or None, keyword-only
+        Which labels are placed first (default: as given).
+
+    Returns
+    -------
+    list of int
+        The indices whose label did not fit.
+    """
+    scale = ax.figure.dpi / 72
+    inside = ax.bbox.extents
+    markers = [(px - 4 * scale, py - 4 * scale, px + 4 * scale, py + 4 * scale)
+               for px, py in ax.transData.transform(np.column_stack([xs, ys]))]
+    taken, left_out = [], []
+    for i in (range(len(texts)) if order is None else order):
+        for spot in _SPOTS:
+            box = _text_box(ax, xs[i], ys[i], texts[i], spot, fontsize)
+            if not (box[0] >= inside[0] and box[1] >= inside[1] and box[2] <= inside[2] and box[3] <= inside[3]):
+                continue
+            if any(_overlap(box, b) > 0 for b in taken) or any(_overlap(box, m) > 0 for m in markers):
+                continue
+            dx, dy, ha, va = spot
+            far = abs(dx) > 6 or abs(dy) > 6
+            ax.annotate(texts[i], (xs[i], ys[i]), textcoords="offset points", xytext=(dx, dy), ha=ha, va=va,
+                        fontsize=fontsize, arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if far else None)
+            taken.append(box)
+            break
+        else:
+            left_out.append(i)
+    return left_out
+
+
 def pareto_plot(rows, cost: str = "bytes", *, ax=None, highlight: str | None = None, budget: float | None = None,
-                labels: bool = True):
+                labels: bool = True, xlim=None, legend: bool = True):
     """Accuracy against ``cost`` for one model's configurations, the Pareto front as a staircase.
+
+    Labels never overlap: the configurations on the front are named beside their points
+    (:func:`place_labels`); the others -- and a front point whose name finds no free place -- get a number,
+    and the legend (outside the axes, on the right) keys the numbers to the names. Lay the figure out
+    (size, ``subplots_adjust``) before calling: the labels are placed for the axes as they are.
 
     Parameters
     ----------
     rows : sequence of mapping
         One model's measured configurations (see :func:`check_rows`).
     cost : {"bytes", "ms_1", "ms_100"}
-        The x axis (log scale).
+        The x axis (log scale: the costs span decades).
     ax : matplotlib Axes or None, keyword-only
         Where to draw (default: a new figure).
     highlight : str or None, keyword-only
@@ -93,7 +165,11 @@ def pareto_plot(rows, cost: str = "bytes", *, ax=None, highlight: str | None = N
     budget : float or None, keyword-only
         A vertical line at this cost.
     labels : bool, keyword-only
-        Write each configuration's name beside its point.
+        Name (or number) the points.
+    xlim : (float, float) or None, keyword-only
+        The x range (default: the costs, with a margin).
+    legend : bool, keyword-only
+        Draw the legend (families, the front, the numbered configurations) to the right of the axes.
 
     Returns
     -------
@@ -105,33 +181,62 @@ def pareto_plot(rows, cost: str = "bytes", *, ax=None, highlight: str | None = N
         As :func:`check_rows`, or for an unknown ``cost``.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import LogLocator, NullLocator
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
     rows = check_rows(rows)
     cost = check_choice("cost", cost, tuple(COSTS))
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
+        fig, ax = plt.subplots(figsize=(7.5, 3.5))
+        fig.subplots_adjust(left=0.1, right=0.62, bottom=0.15, top=0.9)
     acc = np.array([100 * r["accuracy"] for r in rows])
     x = np.array([float(r[cost]) for r in rows])
     front = pareto_front(acc, x)
+    handles = []
     for i, fam in enumerate(_FAMILIES):
         mine = [j for j, r in enumerate(rows) if r["family"] == fam]
         if mine:
-            ax.scatter(x[mine], acc[mine], marker=_MARKERS[fam], color=f"C{i}", s=40, label=fam, zorder=3)
-    ax.step(x[front], acc[front], where="post", color="gray", lw=1, ls="--", label="Pareto front", zorder=2)
-    if labels:
-        for j, r in enumerate(rows):
-            ax.annotate(r["name"], (x[j], acc[j]), textcoords="offset points", xytext=(4, 2), fontsize=6)
+            handles.append(ax.scatter(x[mine], acc[mine], marker=_MARKERS[fam], color=f"C{i}", s=40, label=fam,
+                                      zorder=3))
+    handles += ax.step(x[front], acc[front], where="post", color="gray", lw=1, ls="--", label="Pareto front",
+                       zorder=2)
     if highlight is not None:
         j = [r["name"] for r in rows].index(highlight)
         ax.scatter([x[j]], [acc[j]], s=180, facecolors="none", edgecolors="red", lw=2, zorder=4)
     if budget is not None:
         ax.axvline(budget, color="red", lw=1, ls=":")
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(numticks=6))
+    if xlim is None:
+        lo, hi = float(x.min()), float(x.max())
+        xlim = (lo / 10 ** 0.15, hi * 10 ** 0.15) if lo > 0 else None
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    span = max(float(acc.max() - acc.min()), 1.0)
+    ax.set_ylim(float(acc.min()) - 0.12 * span, float(acc.max()) + 0.12 * span)
+    lo, hi = ax.get_xlim()
+    if hi / lo < 100:  # under two decades: ticks between the decades, plain numbers (else one lone decade)
+        subs = (1.0, 2.0, 5.0) if hi / lo >= 8 else tuple(float(k) for k in range(1, 10))
+        ax.xaxis.set_major_locator(LogLocator(subs=subs, numticks=12))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    else:
+        ax.xaxis.set_major_locator(LogLocator(numticks=6))
     ax.xaxis.set_minor_locator(NullLocator())  # minor log ticks are most of a redraw's time
     ax.set_xlabel(COSTS[cost])
     ax.set_ylabel("test accuracy, %")
+    numbered = []
+    if labels:
+        on_front = [int(i) for i in front]
+        off = [j for j in range(len(rows)) if j not in set(on_front)]
+        names = [r["name"] for r in rows]
+        unnamed = place_labels(ax, x, acc, names, order=on_front)
+        numbered = sorted(unnamed + off, key=lambda j: (x[j], -acc[j]))
+        keys = {j: str(n) for n, j in enumerate(numbered, 1)}
+        place_labels(ax, x[numbered], acc[numbered], [keys[j] for j in numbered])
+    if legend:
+        key = [Line2D([], [], ls="none", label=f"{n}: {rows[j]['name']}") for n, j in enumerate(numbered, 1)]
+        ax.legend(handles=handles + key, fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  borderaxespad=0.0, frameon=False)
+    ax.numbered = [rows[j]["name"] for j in numbered]  # the key, for a caller and the tests
     return ax
 
 
@@ -227,8 +332,8 @@ class SummaryExplorer:
 
         res = self.compute(model, cost, budget)
         if self.fig is None:  # every table's chart is made once, hidden; an update shows one and moves its marks
-            self.fig = Figure(figsize=(7, 3.4))  # not pyplot's: no plt.show() or cell end shows it again
-            spec = self.fig.add_gridspec(1, 1)[0]
+            self.fig = Figure(figsize=(8, 3.6))  # not pyplot's: no plt.show() or cell end shows it again
+            spec = self.fig.add_gridspec(1, 1, left=0.09, right=0.64, bottom=0.14, top=0.9)[0]
             self._charts = {(m, c): self._chart(self.fig.add_subplot(spec), m, c) for m in self.models for c in COSTS}
             self._drawn = None
         if self._drawn != (model, cost):
@@ -244,14 +349,13 @@ class SummaryExplorer:
 
     def _chart(self, ax, model, cost):
         rows = self._of(model)
-        pareto_plot(rows, cost, ax=ax, labels=True)
-        decade_ticks(ax.xaxis)  # plain-text labels: mathtext ones cost most of a redraw
-        ax.legend(fontsize=6, loc="lower right")
-        ring = ax.scatter([np.nan], [np.nan], s=180, facecolors="none", edgecolors="red", lw=2, zorder=4)
         base = float(next(r for r in rows if r["name"] == "float32")[cost])
-        line = ax.axvline(base, color="red", lw=1, ls=":")
         costs = [float(r[cost]) for r in rows]
-        ax.set_xlim(0.8 * min(min(costs), 0.01 * base), 1.25 * max(max(costs), 10 ** 0.5 * base))  # any budget
+        xlim = (0.8 * min(min(costs), 0.01 * base), 1.25 * max(max(costs), 10 ** 0.5 * base))  # any budget
+        pareto_plot(rows, cost, ax=ax, labels=True, xlim=xlim)
+        decade_ticks(ax.xaxis)  # plain-text labels: mathtext ones cost most of a redraw
+        ring = ax.scatter([np.nan], [np.nan], s=180, facecolors="none", edgecolors="red", lw=2, zorder=4)
+        line = ax.axvline(base, color="red", lw=1, ls=":")
         ax.set_ylim(ax.get_ylim())  # fixed: a budget's update needs no autoscale
         return ax, ring, line
 

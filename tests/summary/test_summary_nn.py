@@ -81,8 +81,25 @@ def test_measure_configs_is_the_library_measurement(lenet_configs, one_thread):
     for r, c in zip(rows, chosen):
         assert r["accuracy"] == pytest.approx(cl.accuracy(c.model, test.images, test.labels))
         assert r["bytes"] == c.bytes and r["ms_1"] > 0 and r["ms_100"] > 0
-        assert set(r) == {"model", "name", "family", "needs", "accuracy", "bytes", "ms_1", "ms_100"}
+        assert set(r) == {"model", "name", "family", "needs", "accuracy", "bytes", "ms_1", "ms_100", "iqr_1",
+                          "iqr_100"}
+        assert r["iqr_1"] >= 0 and r["iqr_100"] >= 0
     assert rows[0]["accuracy"] > 0.95
+    # the decision table reads the spreads: it names a winner only when it is measurably faster
+    from course_lib.summary import decision_table
+
+    table = decision_table(rows)
+    assert {r["constraint"] for r in table} >= {"fastest for one image", "fastest for batches of 100"}
+
+
+def test_csr_vs_dense_prints_the_noise_rule(one_thread):
+    res = snn.csr_vs_dense((60, 80), (0.5, 0.99), batch=10, repeats=3, rng=0)
+    assert res["sparsities"] == [0.5, 0.99] and len(res["dense"]) == len(res["sparse"]) == 2
+    assert all(t.median_ms > 0 and t.iqr_ms >= 0 for t in res["dense"] + res["sparse"])
+    assert res["verdict"].outcome in ("from", "always", "never")
+    assert (res["crossover"] is None) == (res["verdict"].outcome == "never")
+    assert "CSR" in str(res["verdict"])
+    raises(TypeError, "shape must be a pair (out, in), got int.", snn.csr_vs_dense, 5)
 
 
 def test_from_scratch_learns(one_thread):

@@ -132,7 +132,37 @@ def test_claims_follow_their_rules():
                      "fact_speed": "contradicted", "fact_scratch": "partly", "fact_hard": "supported"}
     assert claims_table(evidence(scratch={"sparse": 0.8}))[4]["verdict"] == "partly"
     assert claims_table(evidence(fact_hard={"svd_lines": 200, "tt_lines": 200}))[8]["verdict"] == "contradicted"
-    assert "never beat" in claims_table(evidence(synapses={"sparse_crossover": None}))[1]["measured"]
+    assert "never measurably faster" in claims_table(evidence(synapses={"sparse_crossover": None}))[1]["measured"]
+
+
+def test_speed_rules_apply_the_noise_rule():
+    from course_lib.summary import speed_word
+    from course_lib.verdicts import Measured
+
+    # a plain number: only the 5 % rule
+    assert speed_word(1.3) == "faster" and speed_word(0.7) == "slower" and speed_word(1.04) == \
+        "no measurable difference"
+    # a spread that covers 1x: no measurable difference, however large the ratio looks
+    assert speed_word(Measured(1.3, 0.4)) == "no measurable difference"
+    assert speed_word((1.3, 0.2)) == "faster" and speed_word((0.6, 0.5)) == "no measurable difference"
+    # synapses: the pruned model run dense 1.3x inside its spread is "no free speed" -> supported
+    rows = claims_table(evidence(synapses={"dense_run_speedup": Measured(1.3, 0.4)}))
+    assert rows[1]["verdict"] == "supported" and "1.3x ± 0.4 (no measurable difference)" in rows[1]["measured"]
+    # ... and measurably faster -> partly
+    assert claims_table(evidence(synapses={"dense_run_speedup": (1.3, 0.1)}))[1]["verdict"] == "partly"
+    # neurons: faster only inside the noise at both batch sizes -> partly
+    noisy = evidence(neurons={"speedup_1": (1.1, 0.2), "speedup_100": Measured(1.8, 0.9)})
+    assert claims_table(noisy)[0]["verdict"] == "partly"
+    assert claims_table(evidence(neurons={"speedup_1": (1.2, 0.1), "speedup_100": 1.0}))[0]["verdict"] == "supported"
+    # factorization speed: one measurable speed-up is enough ("can"), none -> contradicted
+    assert claims_table(evidence(fact_speed={"speedup_1": 1.0, "speedup_100": (3.0, 0.5)}))[6]["verdict"] == \
+        "supported"
+    none = claims_table(evidence(fact_speed={"speedup_1": (1.1, 0.2), "speedup_100": (1.5, 0.6)}))[6]
+    assert none["verdict"] == "contradicted" and none["measured"].count("no measurable difference") == 2
+    # every sentence about speed says what the noise rule found
+    for r in claims_table(evidence()):
+        if "speed" in r["measured"]:
+            assert any(w in r["measured"] for w in ("(faster)", "(slower)", "(no measurable difference)"))
 
 
 def test_claims_refuse_bad_evidence():
@@ -170,7 +200,43 @@ def test_decision_table_by_hand():
     assert got["no data at all"]["accuracy change"] == "-0.1 points"
     # a looser tolerance lets the tiny model in; zero tolerance leaves the baseline only
     assert decision_table(TABLE, tolerance=0.1)[0]["technique"] == "tiny"
-    assert {r["technique"] for r in decision_table(TABLE, tolerance=0.0)} == {"float32"}
+    assert {r["technique"] for r in decision_table(TABLE, tolerance=0.0)} == {
+        "float32", "no measurable difference: keep float32"}
+    assert set(decision_table(TABLE)[0]) == {"constraint", "model", "technique", "gain", "accuracy change",
+                                             "as fast (within the noise)"}
+
+
+def test_decision_table_applies_the_noise_rule():
+    from course_lib.verdicts import Measured
+
+    def fastest(rows):
+        return {r["constraint"]: r for r in decision_table(rows)}["fastest for batches of 100"]
+
+    # 1.1x faster, no spread given: beyond 5 % -> a winner
+    base = row("m", "float32", 0.98, 1000, 1.0, 10.0)
+    f16 = row("m", "float16", 0.98, 500, 1.0, 9.1)
+    assert fastest([base, f16])["technique"] == "float16"
+    # the same 1.1x with IQRs whose bands overlap: no measurable difference, keep float32
+    noisy = [dict(base, iqr_100=1.0), dict(f16, iqr_100=1.0)]
+    got = fastest(noisy)
+    assert got["technique"] == "no measurable difference: keep float32" and got["gain"] == "none beyond the noise"
+    assert got["accuracy change"] == "+0.0 points"
+    # under 5 %, however tight: no measurable difference
+    assert fastest([base, row("m", "float16", 0.98, 500, 1.0, 9.6)])["technique"].startswith(
+        "no measurable difference")
+    # Measured values instead of iqr columns give the same rule
+    measured_rows = [dict(base, ms_100=Measured(10.0, 0.5)), dict(f16, ms_100=Measured(9.1, 0.5))]
+    assert fastest(measured_rows)["technique"].startswith("no measurable difference")
+    assert fastest([dict(base, ms_100=(10.0, 0.1)), dict(f16, ms_100=(9.1, 0.1))])["technique"] == "float16"
+    # the winner is the fastest of those measurably faster; one inside its noise is named beside it
+    svd = row("m", "svd", 0.975, 200, 0.8, 4.0, "labels")
+    svd8 = row("m", "svd8", 0.975, 100, 0.8, 4.1, "labels")
+    got = fastest([dict(base, iqr_100=0.2), dict(svd, iqr_100=0.4), dict(svd8, iqr_100=0.4),
+                   dict(f16, iqr_100=2.0)])
+    assert got["technique"] == "svd" and got["as fast (within the noise)"] == "svd8" and got["gain"] == \
+        "2.5x the speed"
+    # a bytes constraint has no noise
+    assert {r["constraint"]: r for r in decision_table(noisy)}["smallest file"]["technique"] == "float16"
 
 
 def test_decision_table_refuses_bad_rows():

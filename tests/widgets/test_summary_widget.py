@@ -70,6 +70,71 @@ def test_pareto_plot_draws_every_point(rows):
     assert n == len(rows) and ax.get_xscale() == "log"
 
 
+def _crowded(model):
+    """A measured-looking table whose points crowd (CPU timings a few percent apart, equal accuracies)."""
+    names = ["float32", "float16", "int8 dynamic (PTQ)", "int8 full integer (PTQ)", "neurons removed",
+             "pruned 90% (CSR)", "SVD", "TT fc1", "pruned 90% + int8", "SVD + int8", "TT + int8"]
+    fams = ["baseline", "quantization", "quantization", "quantization", "pruning", "pruning", "factorization",
+            "factorization", "combination", "combination", "combination"]
+    acc = [98.4, 98.4, 98.4, 98.38, 98.16, 97.67, 97.91, 94.22, 97.64, 97.92, 94.28]
+    b = [1066440, 533220, 269480, 269500, 687000, 161619, 211000, 142000, 83300, 55880, 37384]
+    ms1 = [0.052, 0.109, 0.087, 0.182, 0.046, 0.05, 0.05, 0.081, 0.087, 0.122, 0.117]
+    ms100 = [0.67, 0.71, 0.32, 0.87, 0.38, 0.53, 0.23, 1.66, 0.31, 0.28, 1.82]
+    return [{"model": model, "name": n, "family": f, "needs": "none", "accuracy": a / 100, "bytes": by, "ms_1": t1,
+             "ms_100": t2} for n, f, a, by, t1, t2 in zip(names, fams, acc, b, ms1, ms100)]
+
+
+def _boxes_apart(fig, texts):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not hasattr(fig.canvas, "get_renderer"):  # the explorer's Figure is not pyplot's
+        FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    frame = fig.bbox
+    for i, a in enumerate(boxes):
+        assert frame.x0 <= a.x0 and a.x1 <= frame.x1 and frame.y0 <= a.y0 and a.y1 <= frame.y1, texts[i]
+        for j in range(i):
+            assert not a.overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
+
+
+@pytest.mark.parametrize("cost", list(COSTS))
+def test_pareto_labels_never_overlap_or_leave_the_figure(cost):
+    import matplotlib.pyplot as plt
+
+    rows = _crowded("m")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    fig.subplots_adjust(left=0.12, right=0.62, bottom=0.14, top=0.9)
+    pareto_plot(rows, cost, ax=ax)
+    labels = [t for t in ax.texts]
+    # every point is named or numbered; the numbered ones are keyed in the legend
+    front = pareto_front([r["accuracy"] for r in rows], [r[cost] for r in rows])
+    assert len(labels) == len(rows)
+    named = {t.get_text() for t in labels} & {r["name"] for r in rows}
+    assert named | set(ax.numbered) == {r["name"] for r in rows} and not named & set(ax.numbered)
+    assert {rows[i]["name"] for i in front} - set(ax.numbered) == named
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert [f"{n}: {name}" for n, name in enumerate(ax.numbered, 1)] == legend[-len(ax.numbered):]
+    inside = ax.get_window_extent()
+    fig.canvas.draw()
+    for t in labels:
+        box = t.get_window_extent(fig.canvas.get_renderer())
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+    # no two labels overlap, and the legend stays in the figure
+    _boxes_apart(fig, labels)
+    _boxes_apart(fig, [ax.get_legend()])
+    plt.close(fig)
+
+
+def test_explorer_labels_never_overlap():
+    ex = cl.widgets.SummaryExplorer(_crowded("lenet300"))
+    for cost in COSTS:
+        ex.update("lenet300", cost, 0.3)
+        _boxes_apart(ex.fig, list(ex._ax.texts))
+        _boxes_apart(ex.fig, [ex._ax.get_legend(), ex._ax.title])
+
+
 def test_bad_input(explorer, rows):
     raises(ValueError, "model == 'vgg', must be one of 'lenet300'.", explorer.compute, "vgg")
     raises(ValueError, "cost == 'watts', must be one of 'bytes', 'ms_1', 'ms_100'.", explorer.compute, "lenet300",

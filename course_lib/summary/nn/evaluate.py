@@ -10,7 +10,7 @@ from ...measure import accuracy
 from ...models import to_tensor
 from ...timing import latency
 
-__all__ = ["measure_configs", "from_scratch"]
+__all__ = ["measure_configs", "from_scratch", "csr_vs_dense"]
 
 
 def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds: int = 3,
@@ -30,15 +30,19 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds
     rounds : int, keyword-only
         The configurations are timed in turn, ``rounds`` times over; each latency is the smallest of its
         rounds' medians: a busy machine only ever adds time, and a burst of load then hits one round of
-        every configuration rather than all the calls of one of them.
+        every configuration rather than all the calls of one of them. The batch of 100 gets at least 3
+        timed calls a round.
     progress : bool, keyword-only
         A tqdm bar over the configurations (their accuracy).
 
     Returns
     -------
     list of dict
-        ``model, name, family, needs, accuracy, bytes, ms_1, ms_100`` per configuration: the table
-        :func:`course_lib.summary.decision_table`, the Pareto charts and the explorer read.
+        ``model, name, family, needs, accuracy, bytes, ms_1, ms_100, iqr_1, iqr_100`` per configuration:
+        the table :func:`course_lib.summary.decision_table`, the Pareto charts and the explorer read.
+        ``iqr_1`` / ``iqr_100`` are the width of each latency's noise band (ms), read like a
+        :class:`~course_lib.timing.Latency`'s IQR by :mod:`course_lib.verdicts` (half of it on either
+        side): the larger of the chosen round's interquartile range and the range of the rounds' medians.
 
     Raises
     ------
@@ -61,16 +65,23 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds
     rows = [{"model": model_name, "name": c.name, "family": c.family, "needs": c.needs,
              "accuracy": accuracy(c.model.eval(), test.images, test.labels), "bytes": int(c.bytes)} for c in items]
     times = {k: [[] for _ in configs] for k in ("ms_1", "ms_100")}
+    iqrs = {k: [[] for _ in configs] for k in ("ms_1", "ms_100")}
     per_round = max(1, repeats // rounds)
     with torch.inference_mode():
         for _ in range(rounds):  # interleaved: a burst of load on a shared machine hits every configuration
             for i, c in enumerate(configs):
                 net = c.model
-                times["ms_1"][i].append(latency(lambda net=net: net(one), repeats=per_round, threads=1).median_ms)
-                times["ms_100"][i].append(latency(lambda net=net: net(hundred), warmup=1,
-                                                  repeats=max(1, per_round // 5), threads=1).median_ms)
+                for key, lat in (("ms_1", latency(lambda net=net: net(one), repeats=per_round, threads=1)),
+                                 ("ms_100", latency(lambda net=net: net(hundred), warmup=1,
+                                                    repeats=max(3, per_round // 5), threads=1))):
+                    times[key][i].append(lat.median_ms)
+                    iqrs[key][i].append(lat.iqr_ms)
     for i, row in enumerate(rows):
-        row.update({k: float(np.min(v[i])) for k, v in times.items()})
+        for key, iqr_key in (("ms_1", "iqr_1"), ("ms_100", "iqr_100")):
+            medians = times[key][i]
+            best = int(np.argmin(medians))
+            row[key] = float(medians[best])
+            row[iqr_key] = float(max(iqrs[key][i][best], max(medians) - min(medians)))
     return rows
 
 
@@ -144,3 +155,59 @@ def from_scratch(train, test, *, steps: int = 300, sparsity: float = 0.9, seed: 
     n_dense, n_tt = (sum(p.numel() for p in m.parameters()) for m in (dense, tt))
     return {"dense": score(dense), "qat": score(qt.convert_qat(qat)), "sparse": score(sparse), "tt": score(tt),
             "sparsity": sparsity, "steps": steps, "tt_ratio": n_dense / n_tt}
+
+
+def csr_vs_dense(shape=(300, 784), sparsities=(0.5, 0.8, 0.9, 0.95, 0.98, 0.99), *, batch: int = 100,
+                 repeats: int = 10, rng=0) -> dict:
+    """A dense NumPy product and a SciPy CSR product of the same pruned matrix, timed with their spread.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        ``(out, in)`` of the weight matrix (LeNet-300-100's ``fc1``: ``(300, 784)``).
+    sparsities : sequence of float in [0, 1), increasing
+        Fractions of the weights removed by magnitude.
+    batch : int, keyword-only
+        Rows of the input.
+    repeats : int, keyword-only
+        Timed calls per measurement (one thread).
+    rng : int or numpy.random.Generator, keyword-only
+        For the random Gaussian weights and input.
+
+    Returns
+    -------
+    dict
+        ``sparsities``, ``dense`` and ``sparse`` (lists of :class:`~course_lib.timing.Latency`, one per
+        sparsity) and ``verdict``: :func:`course_lib.verdicts.first_win` -- from which sparsity on the CSR
+        product is measurably faster (the noise rule of :mod:`course_lib.verdicts`), ``crossover`` that
+        sparsity or None.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad shape, sparsity, batch, repeats or rng.
+    """
+    from ..._validation import check_fraction, check_random_state
+    from ...pruning import magnitude_prune, to_csr
+    from ...verdicts import first_win
+
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        raise TypeError(f"shape must be a pair (out, in), got {type(shape).__name__}.")
+    out_f, in_f = check_int("shape[0]", shape[0], minimum=1), check_int("shape[1]", shape[1], minimum=1)
+    sparsities = [check_fraction(f"sparsities[{i}]", s, allow_one=False) for i, s in enumerate(sparsities)]
+    batch = check_int("batch", batch, minimum=1)
+    repeats = check_int("repeats", repeats, minimum=1)
+    gen = check_random_state(rng)
+    weights = gen.standard_normal((out_f, in_f), dtype=np.float32)
+    x = gen.standard_normal((batch, in_f), dtype=np.float32)
+    xt = np.ascontiguousarray(x.T)
+    dense, sparse = [], []
+    for s in sparsities:
+        pruned, _ = magnitude_prune(weights, s)
+        w_csr = to_csr(pruned)
+        dense.append(latency(lambda w=pruned: x @ w.T, repeats=repeats, threads=1))
+        sparse.append(latency(lambda w=w_csr: w @ xt, repeats=repeats, threads=1))
+    verdict = first_win(sparsities, dense, sparse, names=("dense BLAS", "CSR"), kind="time", x_name="sparsity",
+                        x_format="{:.0%}")
+    crossover = verdict.ratio if verdict.outcome in ("from", "always") else None
+    return {"sparsities": sparsities, "dense": dense, "sparse": sparse, "verdict": verdict, "crossover": crossover}
