@@ -42,11 +42,15 @@ def code(src: str, slide: str = "-", tags=("remove-input",)):
 
 
 def table(name: str, slide: str = "-"):
-    code(f'slides.side_by_side("{name}")', slide)
+    """The seed's table on one (sub-)slide, each measured counterpart on the next: readable at 1280x720."""
+    code(f'slides.side_by_side("{name}", part="seed")', slide)
+    for i in range(len(SEED["tables"][name]["course"])):
+        code(f'slides.side_by_side("{name}", part="course", index={i})', "subslide")
 
 
-def measured(notebook: str, header: list[str], caption: str, slide: str = "-"):
-    code(f"slides.course_table({notebook!r}, {header!r},\n                    caption={caption!r})", slide)
+def measured(notebook: str, header: list[str], caption: str, slide: str = "-", **kwargs):
+    extra = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    code(f"slides.course_table({notebook!r}, {header!r},\n                    caption={caption!r}{extra})", slide)
 
 
 def figure(notebook: str, contains: list[str], slide: str = "-"):
@@ -79,7 +83,11 @@ Each slide names the notebook (`notebooks/00`–`09`) where it is worked out.
 md("""
 ## Glossary: the seed's Russian terms
 """, "slide")
-code("slides.glossary_table()")
+code("slides.glossary_table(part=0)")
+md("""
+### Glossary (continued)
+""", "subslide")
+code("slides.glossary_table(part=1)")
 
 md("""
 ## Problem, solution, outcome
@@ -132,7 +140,7 @@ the same outputs). Notebook 02 collects activation statistics (fire rate, APoZ),
 firing neurons and merges duplicates: $w^{out}_{:,i} \\mathrel{+}= w^{out}_{:,j}$ when neuron $j$ copies $i$.
 """, "slide", seed="neurons")
 measured("02_neuron_pruning.ipynb", ["model", "hidden", "parameters"],
-         "LeNet-300-100 without its rarely firing neurons: physically smaller, measured faster")
+         "LeNet-300-100 without its rarely firing neurons: physically smaller layers, timed", slide="subslide")
 
 md("""
 ## Iterative pruning
@@ -211,8 +219,9 @@ table("tflite", "subslide")
 md("""
 ## Quantization efficiency
 
-TFLite's QAT models ran faster than its PTQ ones because they were built for integer-only kernels;
-on this CPU int8 pays where a fast int8 kernel exists (notebooks 04, 05).
+The seed's TFLite models: QAT ran faster than PTQ because it was built for integer-only kernels.
+Whether int8 pays on a CPU depends on a fast int8 kernel for the layer: notebooks 04 and 05 time it and
+print the verdict of their run.
 """, "slide", seed="quantization-efficiency")
 table("quantization_efficiency")
 
@@ -244,11 +253,15 @@ md("""
 A 3-D filter as a sum of rank-1 terms: lateral $\\otimes$ vertical $\\otimes$ horizontal,
 $W \\approx \\sum_{r=1}^{R} a_r \\otimes b_r \\otimes c_r$ (Jin et al. 2014).
 
-* parameters: $O(XYC)$ to $O(X + Y + C)$
-* operations: $O(mnCXY)$ to $O(mn(C + X + Y))$, with $W_f \\in \\mathbb{R}^{m \\times n}$
+$$\\text{parameters: } O(XYC) \\to O(X + Y + C), \\qquad \\text{operations: } O(mnCXY) \\to O(mn(C + X + Y))$$
 
-The seed's CPU plots (feedforward, backpropagation) remade on this CPU (notebook 07):
+for an $m \\times n$ output map $W_f \\in \\mathbb{R}^{m \\times n}$.
+
+The seed's CPU plots (feedforward, backpropagation) are remade on this CPU in notebook 07 (next slide).
 """, "slide", seed="flattened-2")
+md("""
+### Feedforward and backpropagation time, 3-D vs flattened (notebook 07)
+""", "subslide")
 figure("07_flattened_convolutions.ipynb", ["timing sweeps"])
 code("""
 # the CPU these timings come from, as notebook 07 printed it
@@ -280,27 +293,34 @@ table("tt_architecture", "subslide")
 md("""
 ## Summary
 
-The seed's claims, and the course's verdicts (measured, with the numbers: notebook `09_summary.ipynb`):
+The seed's «ИТОГ»: pruning (neurons: memory and speed; synapses: memory, and speed with hardware sparse
+support), quantization (4× less memory; values expanded back to compute; faster is possible), both
+"cannot train from scratch", and matrix factorization (large memory savings, can be faster, trains from
+scratch, considerably harder to implement).
 
-* **Pruning.** Seed: removing neurons improves memory and speed; removing synapses memory, and speed with
-  hardware sparse support. Course: *supported* — a smaller dense layer is faster anywhere; a sparse (CSR)
-  product beats dense BLAS only at high sparsity on a CPU.
-* **Quantization.** Seed: 4× less memory; values must be expanded back to compute; faster is possible.
-  Course: 4× memory *supported* (a little under 4×, for the scales); "expanded back" only *partly*: an int8
-  kernel (FBGEMM, AVX2 and up) multiplies int8 codes with int32 sums and rescales only the result; faster
-  with such a kernel, on batches and large layers.
-* **Pruning and quantization.** Seed: cannot train from scratch. Course: *contradicted* — QAT from random
-  weights and a fixed sparse mask both learn.
-* **Matrix factorization.** Seed: large memory savings, can be faster, trains from scratch, considerably harder
-  to implement. Course: memory, speed (SVD) and from scratch (TT) *supported*; harder only *partly* — the tensor
-  train takes about twice pruning's code, about as much as int8 quantization's.
+Notebook `09_summary.ipynb` measures every claim and gives it a verdict by a published rule —
+*supported*, *partly* or *contradicted* — on the next two slides, as its last run printed them.
 """, "slide", seed="summary")
+md("""
+### The seed's claims and the verdicts of the last measured run (1/2)
+""", "subslide")
+measured("09_summary.ipynb", ["claim (seed, ИТОГ)", "verdict"], "the seed's claims, pruning and quantization",
+         columns=["claim (seed, ИТОГ)", "verdict"], rows=(0, 5), notes=False)
+md("""
+### The seed's claims and the verdicts of the last measured run (2/2)
+""", "subslide")
+measured("09_summary.ipynb", ["claim (seed, ИТОГ)", "verdict"], "the seed's claims, factorization",
+         columns=["claim (seed, ИТОГ)", "verdict"], rows=(5, 9), notes=False)
 md("""
 ### The measurements behind the summary
 """, "subslide")
 measured("01_weight_pruning.ipynb", ["sparsity %", "dense", "CSR"], "synapses: stored bytes")
+md("""
+### Quantization: bytes and int8 kernels
+""", "subslide")
 measured("04_quantization_from_scratch.ipynb", ["model", "float32", "float32 / int8"], "quantization: bytes")
-measured("04_quantization_from_scratch.ipynb", ["layer", "batch", "float32 ms"], "int8 kernels vs float32")
+measured("04_quantization_from_scratch.ipynb", ["layer", "batch", "float32 ms"], "int8 kernels vs float32",
+         slide="subslide")
 
 md("""
 ## Sources

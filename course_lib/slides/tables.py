@@ -222,15 +222,16 @@ def html_table(columns, rows, *, css_class: str = "", caption: str = "") -> str:
 
 
 STYLE = """<style>
-.seed-vs-course {display: flex; flex-wrap: wrap; gap: 0.4em 1.2em; align-items: flex-start; font-size: 0.55em;
+.seed-vs-course {display: flex; flex-wrap: wrap; gap: 0.4em 1.2em; align-items: flex-start; font-size: 1em;
   line-height: 1.25;}
-.seed-vs-course > div {flex: 1 1 26em; min-width: 0; overflow-x: auto;}
+.seed-vs-course > div {flex: 1 1 24em; min-width: 0;}
 .seed-vs-course.stacked > div {flex-basis: 100%;}
-.seed-vs-course h4 {margin: 0 0 0.3em 0; font-size: 1.15em;}
-.seed-vs-course table {border-collapse: collapse; margin: 0 0 0.6em 0;}
-.seed-vs-course th, .seed-vs-course td {border-bottom: 1px solid #ccc; padding: 0.15em 0.35em; text-align: left;}
+.seed-vs-course h4 {margin: 0 0 0.3em 0; font-size: 1.1em;}
+.seed-vs-course table {border-collapse: collapse; margin: 0 0 0.4em 0; font-size: 1em;}
+.seed-vs-course th, .seed-vs-course td {border-bottom: 1px solid #ccc; padding: 0.1em 0.3em; text-align: left;
+  font-size: 1em;}
 .seed-vs-course caption, .seed-vs-course .note {caption-side: bottom; font-style: italic; text-align: left;
-  color: #444; font-size: 0.95em;}
+  color: #444; font-size: 0.9em; margin: 0.2em 0;}
 </style>"""
 
 
@@ -250,7 +251,8 @@ class _HTML:
         return re.sub(r"<[^>]+>", " ", self.text)[:200]
 
 
-def side_by_side(name: str, *, seed: dict | None = None, notebooks_dir=None):
+def side_by_side(name: str, *, part: str = "both", index: int | None = None, seed: dict | None = None,
+                 notebooks_dir=None):
     """The seed's table ``name`` beside (or, when wide, above) the course's measured counterpart(s).
 
     Parameters
@@ -258,6 +260,11 @@ def side_by_side(name: str, *, seed: dict | None = None, notebooks_dir=None):
     name : str
         A table of :func:`load_seed` (``"tflite"``, ``"quantization_efficiency"``, ``"svd"``,
         ``"tt_complexity"``, ``"tt_timing"``, ``"tt_architecture"``).
+    part : {"both", "seed", "course"}, keyword-only
+        Both tables, or one side alone (a slide too small for both shows them on consecutive slides:
+        each keeps the ``data-table`` of its pair).
+    index : int or None, keyword-only
+        With ``part="course"``: only that measured counterpart (0-based), else all of them.
     seed : dict, optional
         The outline (default: :func:`load_seed`).
     notebooks_dir : str or path-like, optional
@@ -267,22 +274,39 @@ def side_by_side(name: str, *, seed: dict | None = None, notebooks_dir=None):
     -------
     object
         Shown by Jupyter as HTML (``_repr_html_``): a ``div.seed-vs-course[data-table=name]`` holding
-        ``table.seed-table`` and one ``table.course-table`` per measured counterpart.
+        ``table.seed-table`` (transposed when it has more than ``WIDE`` columns) and one
+        ``table.course-table`` per measured counterpart.
 
     Raises
     ------
     TypeError
         If ``name`` is not a str.
     ValueError
-        If ``name`` is not a table of the seed, or a notebook lacks its measured table.
+        If ``name`` is not a table of the seed, ``part`` is unknown, ``index`` is out of range or given
+        without ``part="course"``, or a notebook lacks its measured table.
     """
+    from .._validation import check_int
+
     seed = load_seed() if seed is None else seed
     spec = seed["tables"][check_choice("name", name, sorted(seed["tables"]))]
-    left = html_table(spec["columns"], spec["rows"], css_class="seed-table")
+    part = check_choice("part", part, ("both", "seed", "course"))
+    sources = list(spec["course"])
+    if index is not None:
+        if part != "course":
+            raise ValueError(f"index == {index!r} needs part='course' (it picks one measured table), got "
+                             f"part={part!r}.")
+        index = check_int("index", index, minimum=0, maximum=len(sources) - 1)
+        sources = [sources[index]]
+    if len(spec["columns"]) > WIDE:  # many columns: one row per column, to stay readable on a slide
+        columns = [spec["columns"][0]] + [str(row[0]) for row in spec["rows"]]
+        body = [[c] + [row[k] for row in spec["rows"]] for k, c in enumerate(spec["columns"]) if k > 0]
+        left = html_table(columns, body, css_class="seed-table")
+    else:
+        left = html_table(spec["columns"], spec["rows"], css_class="seed-table")
     if spec.get("notes"):
         left += f'<p class="note">{html.escape(spec["notes"])}</p>'
     right, measured = "", []
-    for src in spec["course"]:
+    for src in (sources if part != "seed" else []):
         t = notebook_table(src["notebook"], src["header"], notebooks_dir=notebooks_dir)
         measured.append(t)
         right += html_table(t["columns"], t["rows"], css_class="course-table",
@@ -291,13 +315,14 @@ def side_by_side(name: str, *, seed: dict | None = None, notebooks_dir=None):
         right += "".join(f'<p class="note">{html.escape(x)}</p>' for x in extra)
     # wide tables one above the other, narrow ones side by side
     widest = max([len(spec["columns"])] + [len(t["columns"]) for t in measured])
-    layout = "seed-vs-course stacked" if widest > WIDE else "seed-vs-course"
-    return _HTML(f'{STYLE}<div class="{layout}" data-table="{html.escape(name)}">'
-                 f'<div><h4>Seed: {html.escape(spec["title"])}</h4>{left}</div>'
-                 f'<div><h4>Measured by the course</h4>{right}</div></div>')
+    layout = "seed-vs-course stacked" if widest > WIDE or part != "both" else "seed-vs-course"
+    seed_side = f'<div><h4>Seed: {html.escape(spec["title"])}</h4>{left}</div>' if part != "course" else ""
+    course_side = f'<div><h4>Measured by the course</h4>{right}</div>' if part != "seed" else ""
+    return _HTML(f'{STYLE}<div class="{layout}" data-table="{html.escape(name)}">{seed_side}{course_side}</div>')
 
 
-def course_table(notebook: str, header, *, caption: str = "", notebooks_dir=None):
+def course_table(notebook: str, header, *, caption: str = "", columns=None, rows=None, notes: bool = True,
+                 notebooks_dir=None):
     """One table a notebook measured, as HTML for a slide (see :func:`notebook_table`).
 
     Parameters
@@ -308,6 +333,12 @@ def course_table(notebook: str, header, *, caption: str = "", notebooks_dir=None
         Column names the table's header must contain.
     caption : str
         What it shows; the notebook's name is added.
+    columns : list of str, optional
+        Show only these columns (default: all), in this order.
+    rows : (start, stop) pair, optional
+        Show only the rows ``start:stop`` (a long table over two slides).
+    notes : bool
+        Also show the lines printed beside the table (the CPU capability, the printed verdicts).
     notebooks_dir : str or path-like, optional
         Where the notebooks are.
 
@@ -324,19 +355,36 @@ def course_table(notebook: str, header, *, caption: str = "", notebooks_dir=None
     ValueError
         If the notebook is not in the folder or has no such stored table.
     """
+    from .._validation import check_bool, check_int
+
     t = notebook_table(notebook, header, notebooks_dir=notebooks_dir)
-    text = html_table(t["columns"], t["rows"], css_class="course-table",
+    notes = check_bool("notes", notes)
+    keep = list(range(len(t["columns"])))
+    if columns is not None:
+        columns = check_names("columns", columns, allowed=t["columns"])
+        keep = [t["columns"].index(c) for c in columns]
+    body = [[row[k] for k in keep] for row in t["rows"]]
+    if rows is not None:
+        if not isinstance(rows, (tuple, list)) or len(rows) != 2:
+            raise TypeError(f"rows must be a (start, stop) pair, got {rows!r}.")
+        start = check_int("rows[0]", rows[0], minimum=0, maximum=len(body) - 1)
+        stop = check_int("rows[1]", rows[1], minimum=start + 1, maximum=len(body))
+        body = body[start:stop]
+    text = html_table([t["columns"][k] for k in keep], body, css_class="course-table",
                       caption=f"{caption} (measured: notebooks/{notebook})".strip())
-    notes = _cpu_note(t, notebooks_dir) + [x for x in t["before"] + t["after"] if "CPU capability" not in x][:2]
-    text += "".join(f'<p class="note">{html.escape(x)}</p>' for x in notes)
+    lines = _cpu_note(t, notebooks_dir) + ([x for x in t["before"] + t["after"] if "CPU capability" not in x][:2]
+                                           if notes else [])
+    text += "".join(f'<p class="note">{html.escape(x)}</p>' for x in lines)
     return _HTML(f'{STYLE}<div class="seed-vs-course course-only"><div>{text}</div></div>')
 
 
-def glossary_table(*, seed: dict | None = None):
+def glossary_table(*, part: int | None = None, seed: dict | None = None):
     """The glossary slide: the seed's Russian terms and their English, as HTML.
 
     Parameters
     ----------
+    part : {0, 1} or None, keyword-only
+        Only the first or the second half of the terms (a slide each), else all of them.
     seed : dict, optional
         The outline (default: :func:`load_seed`).
 
@@ -350,7 +398,12 @@ def glossary_table(*, seed: dict | None = None):
     ValueError
         If a glossary entry is not a (Russian, English) pair.
     """
+    from .._validation import check_int
+
     seed = load_seed() if seed is None else seed
     rows = [list(pair) for pair in seed["glossary"]]
-    return _HTML('<div class="glossary" style="font-size: 0.6em">'
-                 + html_table(["seed (Russian)", "English"], rows, css_class="glossary") + "</div>")
+    if part is not None:
+        half = (len(rows) + 1) // 2
+        rows = (rows[:half], rows[half:])[check_int("part", part, minimum=0, maximum=1)]
+    return _HTML(f'{STYLE}<div class="seed-vs-course glossary"><div>'
+                 + html_table(["seed (Russian)", "English"], rows, css_class="glossary") + "</div></div>")

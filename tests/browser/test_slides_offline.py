@@ -141,16 +141,25 @@ def test_slide_count_covers_every_seed_section(slideshow):
 
 
 def test_every_seed_table_is_shown_beside_its_measurement(slideshow):
+    """Each seed table, then its measured counterparts (the same data-table: beside it, or on the next slides)."""
     page = slideshow["page"]
-    shown = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.seed-vs-course[data-table]')]
-        .map(d => [d.dataset.table, {
-            seed: [...d.querySelectorAll('table.seed-table td')].map(td => td.innerText.trim()),
-            course: [...d.querySelectorAll('table.course-table')].map(t =>
-                [...t.querySelectorAll('tbody tr')].map(tr =>
-                    [...tr.querySelectorAll('td')].map(td => td.innerText.trim())))
-        }]))""")
+    shown = page.evaluate("""() => {
+        const out = {};
+        for (const d of document.querySelectorAll('.seed-vs-course[data-table]')) {
+            const t = out[d.dataset.table] = out[d.dataset.table] || {seed: [], course: [], order: []};
+            const seed = [...d.querySelectorAll('table.seed-table td, table.seed-table th')]
+                .map(td => td.innerText.trim());
+            if (seed.length) { t.seed.push(...seed); t.order.push('seed'); }
+            for (const table of d.querySelectorAll('table.course-table')) {
+                t.course.push([...table.querySelectorAll('tbody tr')].map(tr =>
+                    [...tr.querySelectorAll('td')].map(td => td.innerText.trim())));
+                t.order.push('course');
+            }
+        }
+        return out; }""")
     assert set(shown) == set(OUTLINE["tables"])
     for name, spec in OUTLINE["tables"].items():
+        assert shown[name]["order"][0] == "seed", name  # the seed's table first, the measurements after it
         plain = [c for row in spec["rows"] for c in row if c and "$" not in c]
         assert all(c in shown[name]["seed"] for c in plain), name
         assert len(shown[name]["course"]) == len(spec["course"]), name
@@ -161,6 +170,64 @@ def test_every_seed_table_is_shown_beside_its_measurement(slideshow):
                               for o in c.get("outputs", []))
             for row in rows:  # each measured row is a line the notebook printed
                 assert re.search(r"\s+".join(re.escape(html.unescape(c)) for c in row if c), outputs), (name, row)
+
+
+#: measures every slide at 1280x720: its content's box against the frame, its scroll height, the smallest
+#: table text against the body text (markdown paragraphs), after MathJax and reveal.js have laid it out
+MEASURE_SLIDES = """async () => {
+  const Reveal = await new Promise(r => require(["vendor/reveal.js/dist/reveal.js"], r));
+  Reveal.configure({transition: 'none', backgroundTransition: 'none'});
+  const body = Math.max(...[...document.querySelectorAll('.reveal .jp-RenderedMarkdown p')]
+                             .map(p => parseFloat(getComputedStyle(p).fontSize)));
+  const out = [];
+  for (const {h, v} of Reveal.getSlides().map(s => Reveal.getIndices(s))) {
+    Reveal.slide(h, v || 0);
+    for (let i = 0; i < 2; i++) {  // MathJax typesets the slide, then reveal.js centres it again
+      await new Promise(r => MathJax.Hub.Queue(r));
+      await new Promise(r => setTimeout(r, 300));
+      Reveal.layout();
+    }
+    await new Promise(r => setTimeout(r, 100));
+    const s = Reveal.getCurrentSlide();
+    const f = document.querySelector('.reveal .slides').getBoundingClientRect();
+    const box = [1e9, 1e9, -1e9, -1e9];
+    for (const e of s.querySelectorAll('*')) {
+      const r = e.getBoundingClientRect();
+      if (!e.getClientRects().length || r.width === 0 || r.height === 0) continue;
+      box[0] = Math.min(box[0], r.left); box[1] = Math.min(box[1], r.top);
+      box[2] = Math.max(box[2], r.right); box[3] = Math.max(box[3], r.bottom);
+    }
+    const cells = [...s.querySelectorAll('table td, table th')].map(c => parseFloat(getComputedStyle(c).fontSize));
+    out.push({slide: `${h}/${v || 0}`, title: s.innerText.trim().split('\\n')[0].slice(0, 50),
+              frame: [f.left, f.top, f.right, f.bottom], box, overflow: s.scrollHeight - s.clientHeight,
+              table: cells.length ? Math.min(...cells) / body : null});
+  }
+  return {body, slides: out};
+}"""
+
+
+def test_every_slide_fits_1280x720_with_readable_tables(slideshow, artifacts):
+    """At 1280x720 every slide's content lies inside its frame (no scrolling, nothing cut) and no table's text
+    is smaller than 0.8 of the body text."""
+    page = slideshow["page"]
+    page.set_viewport_size({"width": 1280, "height": 720})
+    try:
+        page.wait_for_timeout(500)
+        found = page.evaluate(MEASURE_SLIDES)
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 1000})
+        page.evaluate("() => { location.hash = '#/0'; }")
+    (artifacts / "slides-1280x720.json").write_text(json.dumps(found, indent=1))
+    assert found["body"] >= 12 and len(found["slides"]) >= seed_section_count()
+    bad = []
+    for s in found["slides"]:
+        (fl, ft, fr, fb), (bl, bt, br, bb) = s["frame"], s["box"]
+        if bl < fl - 2 or bt < ft - 2 or br > fr + 2 or bb > fb + 2 or s["overflow"] > 2:
+            bad.append(f"{s['slide']} {s['title']!r}: content {[round(x) for x in s['box']]} outside the frame "
+                       f"{[round(x) for x in s['frame']]} (scrolls {s['overflow']} px)")
+        if s["table"] is not None and s["table"] < 0.8:
+            bad.append(f"{s['slide']} {s['title']!r}: a table at {s['table']:.2f} of the body text (< 0.8)")
+    assert not bad, "\n".join(bad)
 
 
 def test_the_outline_matches_the_seed_lecture():
