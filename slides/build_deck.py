@@ -49,7 +49,7 @@ def table(name: str, slide: str = "-"):
 
 
 def measured(notebook: str, header: list[str], caption: str, slide: str = "-", **kwargs):
-    extra = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    extra = "".join(f",\n                    {k}={v!r}" for k, v in kwargs.items())
     code(f"slides.course_table({notebook!r}, {header!r},\n                    caption={caption!r}{extra})", slide)
 
 
