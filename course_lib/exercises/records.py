@@ -282,9 +282,16 @@ def _read_array(name: str, data: bytes) -> np.ndarray:
     except (ValueError, OSError) as exc:
         raise RecordError(f"{name} is not a valid .npy file ({exc})") from None
     shape, _, dtype = header
+    if (not isinstance(shape, tuple) or len(shape) > 32
+            or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 2**40 for d in shape)):
+        raise RecordError(f"{name} declares the shape {str(shape)[:80]}: it must be a tuple of at most 32 sizes "
+                          f"from 0 to 2**40")
+    n_items = 1
+    for d in shape:  # Python ints: a product that overflows int64 is refused, not wrapped
+        n_items *= d
     if dtype.kind not in _KINDS or dtype.hasobject or dtype.itemsize > 16 or dtype.fields:
         raise RecordError(f"{name} holds {dtype}: only booleans and numbers are accepted")
-    if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize > len(data):
+    if n_items * dtype.itemsize > len(data):
         raise RecordError(f"{name} is shorter than its header says")
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)
@@ -321,6 +328,8 @@ def read_record(source, stem: str) -> Any:
         head = json.loads(text.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise RecordError(f"{stem}.json is not valid JSON ({str(exc)[:80]})") from None
+    except RecursionError:  # nested deeper than the parser's stack: far beyond MAX_DEPTH
+        raise RecordError(f"{stem}.json nests deeper than {MAX_DEPTH} levels") from None
     n = head.get("arrays") if isinstance(head, dict) else None
     if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_ARRAYS:
         raise RecordError(f"{stem}.json: 'arrays' must be an int from 0 to {MAX_ARRAYS}")

@@ -115,3 +115,27 @@ def test_symlinks_are_not_followed_and_bytes_mappings_work(tmp_path):
     assert isinstance(args, tuple) and args[1] == 3 and np.array_equal(args[0], [1.0, 1.0])
     records.write_inputs(tmp_path / "v", None)
     assert records.read_inputs(tmp_path / "v") is None
+
+
+def test_read_record_refuses_hostile_files_with_a_record_error():
+    """Made by a student's code, never trusted: each ends in a RecordError, never another exception."""
+    import io
+
+    read_record = records.read_record
+    deep = b'{"tree": ' + b"[" * 100_000 + b"]" * 100_000 + b', "arrays": 0}'
+    with pytest.raises(RecordError, match="nests deeper"):
+        read_record({"r.json": deep}, "r")
+    head = json.dumps({"tree": {"array": 0}, "arrays": 1}).encode()
+
+    def npy(shape_text: str) -> bytes:
+        buf = io.BytesIO()
+        np.save(buf, np.zeros(2, dtype=np.float32))
+        data = buf.getvalue()
+        header = (f"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}").encode()
+        header += b" " * ((64 - (10 + len(header) + 1) % 64) % 64) + b"\n"
+        return data[:8] + len(header).to_bytes(2, "little") + header + data[-8:]
+
+    for shape in ("(2**70,)", "(1180591620717411303424,)", "(True, False)", "(-1,)", "('a',)", "(2,) * 40"):
+        with pytest.raises(RecordError):
+            read_record({"r.json": head, "r.0.npy": npy(shape)}, "r")
+    assert read_record({"r.json": head, "r.0.npy": npy("(2,)")}, "r").tolist() == [0.0, 0.0]
