@@ -44,7 +44,7 @@ __getattr__, __dir__, __all__ = attach(
         "uniform": ["quantize", "dequantize", "fake_quantize", "qparams"],
         "ranges": ["choose_range"],
         "tensor": ["QTensor", "quantize_tensor", "quantization_error"],
-        "storage": ["to_float16", "int8_bytes", "float16_bytes", "FLOAT16_MAX"],
+        "storage": ["to_float16", "int8_bytes", "float16_bytes", "code_bytes", "FLOAT16_MAX"],
     },
     submodules=["seed", "grid", "uniform", "ranges", "tensor", "storage", "nn"],
 )

@@ -6,6 +6,12 @@ stays float32, said once for the whole course: **only weights (arrays of 2 or mo
 dimensions) are quantized; biases and other 1-D or 0-D arrays stay float32** -- they
 are few, and int8 runtimes keep them in 32 bits. :func:`course_lib.quantization.nn.model_bytes`
 follows the same rule.
+
+Below 8 bits, codes are counted **packed**: ``n`` codes of ``b`` bits take ``ceil(n b / 8)``
+bytes (:func:`code_bytes`; two 4-bit codes per byte), plus the float32 scales (and zero points)
+and the float32 biases -- the one convention for the bytes of a model with fewer than 8 bits
+(notebook 04's explorer and notebook 05's tables). The arrays in memory still hold one code per
+byte (:class:`course_lib.quantization.QuantizedTensor`); packing is how such a model is stored.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import numpy as np
 from .. import formats
 from .._validation import check_axis, check_bool, check_float_array, check_float_values, to_numpy
 
-__all__ = ["to_float16", "int8_bytes", "float16_bytes", "FLOAT16_MAX"]
+__all__ = ["to_float16", "int8_bytes", "float16_bytes", "code_bytes", "FLOAT16_MAX"]
 
 #: Largest finite float16.
 FLOAT16_MAX = 65504.0
@@ -113,6 +119,29 @@ def int8_bytes(weights, *, per_channel_axis=None, affine=False) -> int:
     affine = check_bool("affine", affine)
     channels = 1 if axis is None else arr.shape[axis]
     return int(arr.size) + 4 * channels * (2 if affine else 1)
+
+
+def code_bytes(count: int, bits: int) -> int:
+    """Bytes of ``count`` integer codes of ``bits`` bits each, packed: ``ceil(count * bits / 8)``.
+
+    The course's convention for stored codes (one byte each at 8 bits, two per byte at 4 bits);
+    scales, zero points and biases are counted apart (4 bytes each).
+
+    Parameters
+    ----------
+    count : int >= 0
+    bits : int in 2 .. 8
+
+    Examples
+    --------
+    >>> code_bytes(266_200, 8), code_bytes(266_200, 4), code_bytes(3, 3)
+    (266200, 133100, 2)
+    """
+    from .._validation import check_bits, check_int
+
+    count = check_int("count", count, minimum=0)
+    bits = check_bits(bits)
+    return -(-count * bits // 8)
 
 
 def float16_bytes(weights) -> int:

@@ -64,8 +64,12 @@ class QuantizationExplorer:
         -------
         dict
             ``{"bits": int, "range_fraction": float, "scales": {name: float}, "rmse": float,
-            "accuracy": float}``: the step of each layer's grid, the weights' root-mean-square
-            error over all layers and the quantized model's test accuracy.
+            "accuracy": float, "bytes": int, "float_bytes": int}``: the step of each layer's grid,
+            the weights' root-mean-square error over all layers, the quantized model's test accuracy,
+            and its stored bytes against float32's by the course's one convention
+            (:mod:`course_lib.quantization.storage`): each layer's codes packed,
+            ``ceil(n * bits / 8)`` bytes, plus its float32 scale, and every other parameter
+            (the biases) in float32.
 
         Raises
         ------
@@ -96,7 +100,18 @@ class QuantizationExplorer:
             with torch.no_grad():
                 params[name].copy_(torch.from_numpy(wq))
         return {"bits": bits, "range_fraction": range_fraction, "scales": scales,
-                "rmse": (mse / total) ** 0.5, "accuracy": self._test.accuracy(self._copy)}
+                "rmse": (mse / total) ** 0.5, "accuracy": self._test.accuracy(self._copy),
+                **self._bytes(bits)}
+
+    def _bytes(self, bits: int) -> dict:
+        """Stored bytes at ``bits`` (codes packed, one float32 scale per layer, biases float32) and in float32."""
+        from ..formats import storage_bytes
+        from ..quantization.storage import code_bytes
+
+        float_bytes = storage_bytes(self.model)
+        quantized = sum(code_bytes(w.size, bits) + 4 for w in self.weights.values())
+        return {"bytes": int(float_bytes - 4 * sum(w.size for w in self.weights.values()) + quantized),
+                "float_bytes": int(float_bytes)}
 
     def update(self, bits: int, range_fraction: float = 1.0) -> dict:
         """Compute and redraw: fc1's weight histogram with the grid levels and the clipping range.
@@ -169,8 +184,9 @@ class QuantizationExplorer:
 
         def describe():
             res = self.update(b.value, r.value)
-            return (f"{b.value}-bit weights, range a = {r.value:.2f}·max|w| per layer · size "
-                    f"{b.value / 32:.0%} of float32 (codes only) · accuracy {100 * res['accuracy']:.2f}%")
+            return (f"{b.value}-bit weights, range a = {r.value:.2f}·max|w| per layer · {res['bytes']:,} bytes, "
+                    f"{res['bytes'] / res['float_bytes']:.1%} of float32 (codes packed, scales and biases "
+                    f"float32) · accuracy {100 * res['accuracy']:.2f}%")
 
         return explorer_box([w.HBox([b, r])], [b, r], describe, self)
 
@@ -281,7 +297,7 @@ class PTQExplorer:
             self._size_bars = ax2.barh([0, 1], [result["float_bytes"] / 1024, 0], color=colors)
             ax1.set_xlim(0, 100)
             ax1.set_xlabel("test accuracy, %")
-            ax2.set_xlabel("KiB (codes stored one per byte)")
+            ax2.set_xlabel("KiB (codes packed: ceil(n·bits/8) bytes)")
             ax2.set_title("size", fontsize=9)
             for ax in self._axes:
                 ax.set_yticks([0, 1])

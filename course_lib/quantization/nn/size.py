@@ -17,10 +17,10 @@ from ..._validation import (
 from ...formats import STORAGE_FORMATS, storage_bytes
 from ...layers import WEIGHT_LAYERS as QUANT_LAYERS
 from ...measure import latency
-from ..storage import int8_bytes  # noqa: F401  (registers the int8 formats used below)
+from ..storage import code_bytes, int8_bytes  # noqa: F401  (int8_bytes registers the int8 formats)
 from .fake_quant import round_to_codes
 from .kernels import available_int8_kernels, choose_int8_kernel, cpu_capability
-from .layers import DynamicQuantLayer
+from .layers import DynamicQuantLayer, QuantizedLayer
 from .params import act_qparams, quantize_weight
 
 __all__ = ["model_bytes", "int8_linear_latency", "SIZE_FORMATS"]
@@ -37,7 +37,9 @@ def model_bytes(model: nn.Module, fmt: str | None = None, *, per_channel: bool =
     fmt : None, "float32", "float16" or "int8"
         ``None``: the tensors of ``model.state_dict()`` at their own dtype -- the size of
         a quantized model as built here (int8 codes 1 byte, scales and biases float32,
-        and for :class:`QuantizedLayer` 8 more bytes of input scale and zero point).
+        and for :class:`QuantizedLayer` 8 more bytes of input scale and zero point); the
+        codes of a layer with ``bits < 8`` count packed, ``ceil(n * bits / 8)`` bytes
+        (:func:`course_lib.quantization.storage.code_bytes`, the course's one convention).
         Otherwise an estimate for a float ``model``, computed with the formats of
         :func:`course_lib.formats.storage_bytes` and the course's one rule: ``"float32"`` /
         ``"float16"``: 4 / 2 bytes per floating-point number; ``"int8"``: the Linear / Conv2d
@@ -62,7 +64,10 @@ def model_bytes(model: nn.Module, fmt: str | None = None, *, per_channel: bool =
     check_model(model)
     state = model.state_dict()
     if fmt is None:
-        return int(sum(t.numel() * t.element_size() for t in state.values()))
+        packed = {f"{name}.weight" if name else "weight": m.bits for name, m in model.named_modules()
+                  if isinstance(m, (DynamicQuantLayer, QuantizedLayer)) and m.bits < 8}
+        return int(sum(code_bytes(t.numel(), packed[key]) if key in packed else t.numel() * t.element_size()
+                       for key, t in state.items()))
     fmt = check_choice("fmt", fmt, SIZE_FORMATS)
     per_channel = check_bool("per_channel", per_channel)
     weights = {f"{name}.weight" if name else "weight" for name, m in model.named_modules()
@@ -105,7 +110,9 @@ def int8_linear_latency(out_features: int, in_features: int, *, batch: int, thre
         float32_ms / int8_ms for it; ``kernels_ms``: the whole int8 path of every kernel
         timed (quantize the input on the fly, int8 x int8 -> int32 product, rescale, bias);
         ``int8_matmul_ms``: ``torch._int_mm`` alone on ready int8 inputs;
-        ``capability``: ATen's CPU capability; plus ``batch``, ``threads``, ``shape``.
+        ``capability``: ATen's CPU capability; plus ``batch``, ``threads``, ``shape``; and
+        ``float32`` / ``int8``: the whole :class:`~course_lib.timing.Latency` of float32 and of the
+        chosen kernel (median and spread), for :func:`course_lib.verdicts.compare`.
 
     Notes
     -----
@@ -130,21 +137,23 @@ def int8_linear_latency(out_features: int, in_features: int, *, batch: int, thre
         layer.weight.copy_(weight)
     x = torch.from_numpy(gen.standard_normal((batch, in_features), dtype=np.float32))
 
-    def median_ms(fn):
-        return latency(fn, warmup=warmup, repeats=repeats, threads=threads).median_ms
+    def timed(fn):
+        return latency(fn, warmup=warmup, repeats=repeats, threads=threads)
 
-    float_ms = median_ms(lambda: layer(x))
-    kernels_ms = {}
+    float_t = timed(lambda: layer(x))
+    kernels_t = {}
     for kernel in kernels:
         q = DynamicQuantLayer(layer, kernel=kernel)
-        kernels_ms[kernel] = median_ms(lambda q=q: q(x))
+        kernels_t[kernel] = timed(lambda q=q: q(x))
     chosen = choose_int8_kernel()
     codes, _ = quantize_weight(weight)
     lo, hi = torch.aminmax(x, dim=1, keepdim=True)
     s, z = act_qparams(lo, hi, 8)
     xq = round_to_codes(x, s, z, -128, 127).to(torch.int8)
-    int8_ms = kernels_ms[chosen] if chosen in kernels_ms else median_ms(lambda: DynamicQuantLayer(layer)(x))
+    int8_t = kernels_t[chosen] if chosen in kernels_t else timed(lambda: DynamicQuantLayer(layer)(x))
     return {"shape": (out_features, in_features), "batch": batch, "threads": threads,
-            "capability": cpu_capability(), "kernel": chosen, "float32_ms": float_ms, "int8_ms": int8_ms,
-            "speedup": float_ms / int8_ms, "kernels_ms": kernels_ms,
-            "int8_matmul_ms": median_ms(lambda: torch._int_mm(xq, codes.t()))}
+            "capability": cpu_capability(), "kernel": chosen, "float32_ms": float_t.median_ms,
+            "int8_ms": int8_t.median_ms, "speedup": float_t.median_ms / int8_t.median_ms,
+            "kernels_ms": {k: t.median_ms for k, t in kernels_t.items()},
+            "int8_matmul_ms": timed(lambda: torch._int_mm(xq, codes.t())).median_ms,
+            "float32": float_t, "int8": int8_t}
