@@ -12,7 +12,7 @@ from ..timing import latency
 from .masks import magnitude_prune
 from .storage import as_matrix
 
-__all__ = ["to_csr", "sparse_linear", "dense_vs_sparse_times", "crossover_sparsity"]
+__all__ = ["to_csr", "sparse_linear", "dense_vs_sparse_times", "dense_vs_sparse_latencies", "crossover_sparsity"]
 
 
 def to_csr(weights) -> scipy.sparse.csr_array:
@@ -111,6 +111,67 @@ def dense_vs_sparse_times(shape=(1024, 1024), sparsities=(0.0, 0.5, 0.7, 0.8, 0.
         rows.append({"sparsity": s, "dense_ms": dense.median_ms, "sparse_ms": sparse.median_ms,
                      "speedup": dense.median_ms / sparse.median_ms if sparse.median_ms > 0 else math.inf})
     return rows
+
+
+def dense_vs_sparse_latencies(shape=(1024, 1024), sparsities=(0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99), *,
+                              batch: int = 1, repeats: int = 20, rng=None) -> list[dict]:
+    """:func:`dense_vs_sparse_times` with each measurement's spread: the whole :class:`~course_lib.timing.Latency`.
+
+    Same parameters and the same products. For :mod:`course_lib.verdicts` (``first_win``, ``compare``),
+    which need the spread of every timing, not only its median.
+
+    Returns
+    -------
+    list of dict
+        One row per sparsity: ``sparsity``, ``dense`` and ``sparse`` (:class:`~course_lib.timing.Latency`,
+        one thread). The two products of a sparsity are timed in alternation (dense, sparse, dense, ...),
+        so a change of the machine's load falls on both alike.
+    """
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        raise TypeError(f"shape must be a pair (out, in), got {short_repr(shape)}.")
+    out_features = check_int("shape[0]", shape[0], minimum=1)
+    in_features = check_int("shape[1]", shape[1], minimum=1)
+    if isinstance(sparsities, (str, bytes)) or not hasattr(sparsities, "__iter__"):
+        raise TypeError(f"sparsities must be a sequence of floats, got {type(sparsities).__name__}.")
+    sparsities = [check_fraction(f"sparsities[{i}]", s, allow_one=False) for i, s in enumerate(sparsities)]
+    if not sparsities:
+        raise ValueError("sparsities is empty, must hold at least one value.")
+    batch = check_int("batch", batch, minimum=1)
+    repeats = check_int("repeats", repeats, minimum=1)
+    gen = check_random_state(rng)
+    weights = gen.standard_normal((out_features, in_features), dtype=np.float32)
+    x = gen.standard_normal((batch, in_features), dtype=np.float32)
+    xt = np.ascontiguousarray(x.T)
+    rows = []
+    for s in sparsities:
+        pruned, _ = magnitude_prune(weights, s)
+        w_csr = to_csr(pruned)
+        dense, sparse = _alternating(lambda w=pruned: x @ w.T, lambda w=w_csr: w @ xt, repeats=repeats)
+        rows.append({"sparsity": s, "dense": dense, "sparse": sparse})
+    return rows
+
+
+def _alternating(fn_a, fn_b, *, repeats: int, warmup: int = 3):
+    """Time two calls in alternation (a, b, a, b, ...), one thread: two :class:`Latency`, as :func:`latency`."""
+    import statistics
+    import time
+
+    from ..timing import Latency, fixed_threads
+
+    times = ([], [])
+    with fixed_threads(1):
+        for _ in range(warmup):
+            fn_a(), fn_b()
+        for _ in range(repeats):
+            for fn, out in zip((fn_a, fn_b), times):
+                start = time.perf_counter()
+                fn()
+                out.append((time.perf_counter() - start) * 1e3)
+    result = []
+    for t in times:
+        q = statistics.quantiles(t, n=4) if len(t) > 1 else [t[0]] * 3
+        result.append(Latency(statistics.median(t), q[2] - q[0], min(t), len(t), 1))
+    return tuple(result)
 
 
 def crossover_sparsity(rows) -> float | None:

@@ -11,7 +11,7 @@ import numpy as np
 from .. import formats
 from .._validation import check_float_array, check_int
 
-__all__ = ["index_bytes", "csr_bytes", "bitmask_bytes", "as_matrix"]
+__all__ = ["index_bytes", "csr_bytes", "bitmask_bytes", "as_matrix", "stored_bytes"]
 
 
 def as_matrix(arr: np.ndarray) -> np.ndarray:
@@ -91,6 +91,39 @@ def bitmask_bytes(weights, *, value_bytes: int = 4) -> int:
     arr = check_float_array("weights", weights)
     value_bytes = check_int("value_bytes", value_bytes, minimum=1)
     return -(-arr.size // 8) + int(np.count_nonzero(arr)) * value_bytes
+
+
+def stored_bytes(obj, fmt: str = "csr") -> int:
+    """Bytes of a pruned model stored with its weights in ``fmt`` and its biases dense, as float32.
+
+    The convention of the pruning notebooks (01, 02): **bytes include the biases**. Only the weights
+    (arrays of 2 or more dimensions) are pruned, so only they are stored in the sparse format; a bias
+    (a 1-D or 0-D array) is kept as it is, 4 bytes per entry -- the rule the quantized formats
+    follow too (:mod:`course_lib.formats`).
+
+    Parameters
+    ----------
+    obj : torch.nn.Module, tensor, array, or a list or dict of them
+        As for :func:`course_lib.formats.storage_bytes` (a model counts its ``parameters()``).
+    fmt : str
+        ``"csr"``, ``"bitmask"`` or ``"float32"`` (dense: then the same as
+        ``storage_bytes(obj)``), or any other registered format.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> w = np.zeros((300, 784), dtype=np.float32); w[0, :10] = 1.0
+    >>> stored_bytes([w, np.zeros(300)], "csr") == csr_bytes(w) + 4 * 300
+    True
+    """
+    formats.available_formats()
+    if not isinstance(fmt, str) or fmt not in formats.STORAGE_FORMATS:
+        formats.storage_bytes(np.zeros(1), fmt)  # raises the registry's own message
+    size = formats.STORAGE_FORMATS[fmt]
+    return int(sum(size(a) if a.ndim >= 2 else 4 * a.size for a in formats.arrays_of(obj)))
 
 
 formats.register_format("csr", csr_bytes)

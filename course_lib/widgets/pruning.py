@@ -230,19 +230,24 @@ class WeightPruningExplorer:
         (LeNet-300-100, LeNet-5).
     test : Dataset
         Where accuracy is measured (a few thousand images keep updates fast).
+    biases : bool, keyword-only
+        Add the biases, stored dense as float32, to every byte count (the convention of notebooks 01
+        and 02, :func:`course_lib.pruning.storage.stored_bytes`). Default: the weights only.
 
     Raises
     ------
     TypeError
         If ``model`` is not a ``torch.nn.Module`` or ``test`` is not a Dataset of uint8
-        images and integer labels.
+        images and integer labels, or ``biases`` is not a bool.
     ValueError
         If ``model`` has no ``fc1`` weight, or ``test`` is empty or not the model's data set.
     """
 
-    def __init__(self, model, test):
+    def __init__(self, model, test, *, biases: bool = False):
         weights = fc1_weights(model)
         check_dataset("test", test, model)
+        self.biases = check_bool("biases", biases)
+        self._bias_bytes = (4 * sum(int(p.numel()) for p in model.parameters() if p.ndim < 2)) if self.biases else 0
         self.model = model.eval()
         self.test = test
         self.weights = weights
@@ -264,7 +269,8 @@ class WeightPruningExplorer:
         -------
         dict
             ``{"layer_sparsity": {name: float}, "sparsity": float, "accuracy": float,
-            "dense_bytes": int, "csr_bytes": int, "bitmask_bytes": int, "C": float or None}``.
+            "dense_bytes": int, "csr_bytes": int, "bitmask_bytes": int, "C": float or None}``; the bytes
+            include the biases (float32) when the explorer was built with ``biases=True``.
 
         Raises
         ------
@@ -293,9 +299,9 @@ class WeightPruningExplorer:
             "layer_sparsity": {name: pruning.sparsity(m) for name, m in masks.items()},
             "sparsity": 1 - kept / total,
             "accuracy": self._test.accuracy(small),
-            "dense_bytes": sum(4 * w.size for w in pruned.values()),
-            "csr_bytes": sum(pruning.csr_bytes(w) for w in pruned.values()),
-            "bitmask_bytes": sum(pruning.bitmask_bytes(w) for w in pruned.values()),
+            "dense_bytes": sum(4 * w.size for w in pruned.values()) + self._bias_bytes,
+            "csr_bytes": sum(pruning.csr_bytes(w) for w in pruned.values()) + self._bias_bytes,
+            "bitmask_bytes": sum(pruning.bitmask_bytes(w) for w in pruned.values()) + self._bias_bytes,
             "C": C,
         }
 
@@ -375,6 +381,7 @@ class WeightPruningExplorer:
                 r = self.update(sparsity=s_slider.value)
             return (f"removed {100 * r['sparsity']:.1f}% of the weights · accuracy "
                     f"{100 * r['accuracy']:.2f}% · stored dense {format_bytes(r['dense_bytes'])}, "
-                    f"CSR {format_bytes(r['csr_bytes'])}, bitmask {format_bytes(r['bitmask_bytes'])}")
+                    f"CSR {format_bytes(r['csr_bytes'])}, bitmask {format_bytes(r['bitmask_bytes'])}"
+                    + (" (biases included)" if self.biases else ""))
 
         return explorer_box([mode, w.HBox([c_slider, s_slider])], [mode, c_slider, s_slider], describe, self)
