@@ -15,7 +15,15 @@ from pathlib import Path
 
 from .course import Course
 
-__all__ = ["ExerciseResult", "StudentResult", "csv_safe", "write_gradebook", "feedback_markdown", "write_feedback",
+
+def safe_text(text) -> str:
+    """``text`` as a string that always encodes to UTF-8: lone surrogates (a file name that is not UTF-8, an
+    exception message made by a student) become visible ``\\udcxx`` escapes instead of failing a write."""
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+__all__ = ["ExerciseResult", "StudentResult", "csv_safe", "safe_text", "write_gradebook", "feedback_markdown",
+           "write_feedback",
            "self_check_table"]
 
 
@@ -116,7 +124,7 @@ def write_gradebook(results: list[StudentResult], course: Course, path) -> Path:
                          _fmt(s.total), _fmt(course.max_score)])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(buf.getvalue(), encoding="utf-8")
+    path.write_text(buf.getvalue(), encoding="utf-8", errors="backslashreplace")
     return path
 
 
@@ -172,8 +180,8 @@ def write_feedback(results: list[StudentResult], course: Course, folder) -> list
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for r in results:
-        path = folder / f"{r.student_id}.md"
-        path.write_text(feedback_markdown(r, course), encoding="utf-8")
+        path = folder / f"{safe_text(r.student_id)}.md"
+        path.write_text(feedback_markdown(r, course), encoding="utf-8", errors="backslashreplace")
         paths.append(path)
     return paths
 

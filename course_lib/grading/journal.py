@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from .course import REPO, Course
-from .gradebook import ExerciseResult
+from .gradebook import ExerciseResult, safe_text
 
 __all__ = ["Journal", "course_fingerprint", "library_fingerprint", "source_digests", "changed_sources",
            "CourseChangedError"]
@@ -183,6 +183,7 @@ class Journal:
         """
         if self.regrade:
             return None
+        student, notebook, submission = safe_text(student), safe_text(notebook), safe_text(submission)
         with self._lock:
             row = self._db.execute(
                 "SELECT exercises, notes, seconds FROM results WHERE course = ? AND student = ? AND notebook = ? "
@@ -195,6 +196,7 @@ class Journal:
     def record(self, student: str, notebook: str, submission: str, results: dict, notes: list, seconds: float):
         """Journal one finished run (one transaction: on disk when this returns)."""
         exercises = json.dumps({e: dataclasses.asdict(r) for e, r in results.items()}, sort_keys=True)
+        student, notebook, submission = safe_text(student), safe_text(notebook), safe_text(submission)
         with self._lock:
             self._db.execute(
                 "INSERT INTO results (run, course, student, notebook, submission, exercises, notes, seconds, "

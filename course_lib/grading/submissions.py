@@ -8,11 +8,16 @@ the course notebooks, by file name, else by the exercises they hold.
 
 from __future__ import annotations
 
+import collections
+import lzma
+import os
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 from .course import Course
+from .gradebook import safe_text
 from .notebooks import SubmissionError, parse_submission, submission_ids
 
 __all__ = ["MAX_NOTEBOOK_MB", "MAX_FILES", "MAX_ZIP_ENTRIES", "MAX_UNPACKED_MB", "MAX_RATIO", "SubmissionFiles",
@@ -27,6 +32,36 @@ MAX_FILES = 500
 MAX_ZIP_ENTRIES = 2000
 MAX_UNPACKED_MB = 512
 MAX_RATIO = 1100
+# A submission folder is walked breadth first (the shallowest notebooks first), without recursion, without
+# following links, at most this deep and through at most this many entries: what lies beyond is not looked at.
+MAX_DEPTH = 32
+MAX_WALK = 20_000
+# What reading a corrupt zip can raise besides zipfile's own errors (a bad deflate, LZMA or bzip2 stream,
+# an unsupported compression method).
+_ZIP_ERRORS = (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, ValueError, EOFError, zlib.error,
+               lzma.LZMAError, NotImplementedError, KeyError)
+
+
+def _walk_notebooks(root: Path) -> list[Path]:
+    """The ``.ipynb`` files under ``root``: breadth first, no links followed, within MAX_DEPTH and MAX_WALK."""
+    found, queue, seen = [], collections.deque([(root, 0)]), 0
+    while queue and seen < MAX_WALK:
+        folder, depth = queue.popleft()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue  # an unreadable folder: nothing of it is graded
+        for e in entries[:MAX_WALK - seen]:
+            seen += 1
+            if e.is_symlink() or e.name.startswith(".") or e.name == "__MACOSX":
+                continue
+            if e.is_dir(follow_symlinks=False):
+                if depth < MAX_DEPTH:
+                    queue.append((Path(e.path), depth + 1))
+            elif e.name.endswith(".ipynb") and e.is_file(follow_symlinks=False):
+                found.append(Path(e.path))
+    return found
 
 
 class SubmissionFiles:
@@ -52,14 +87,15 @@ class SubmissionFiles:
     def __init__(self, path: Path):
         self.path, self.error, self.entries = path, None, {}
         try:
-            if path.is_dir():
+            if path.is_symlink():
+                self.error = "the submission is a link: hand in a real folder or .zip file"
+            elif path.is_dir():
                 inside = path.resolve()
-                for f in sorted(path.rglob("*.ipynb")):
+                for f in sorted(_walk_notebooks(path)):
                     if len(self.entries) >= MAX_FILES:
                         break
                     rel = f.relative_to(path)
-                    if (f.is_file() and not f.is_symlink() and not _ignored(rel.parts)
-                            and f.resolve().is_relative_to(inside)):
+                    if not _ignored(rel.parts) and f.resolve().is_relative_to(inside):
                         self.entries[rel.as_posix()] = f.stat().st_size
             else:
                 with zipfile.ZipFile(path) as zf:
@@ -68,8 +104,8 @@ class SubmissionFiles:
                 self.error = _zip_bomb(infos, entries)
                 if self.error is None:
                     self.entries = {info.filename: info.file_size for info in entries[:MAX_FILES]}
-        except (OSError, zipfile.BadZipFile, ValueError) as exc:
-            self.error = f"the submission could not be opened: {exc}"
+        except (*_ZIP_ERRORS, RecursionError) as exc:
+            self.error = safe_text(f"the submission could not be opened: {str(exc)[:200]}")
 
     def read(self, rel: str) -> bytes:
         """Read one notebook of the submission, at most :data:`MAX_NOTEBOOK_MB` MB.
@@ -99,8 +135,8 @@ class SubmissionFiles:
                 return (self.path / rel).read_bytes()
             with zipfile.ZipFile(self.path) as zf, zf.open(rel) as f:
                 data = f.read(MAX_NOTEBOOK_MB * 2**20 + 1)  # the size in the zip's header may lie
-        except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError) as exc:
-            raise SubmissionError(f"the file could not be read: {exc}") from None
+        except _ZIP_ERRORS as exc:
+            raise SubmissionError(safe_text(f"the file could not be read: {str(exc)[:200]}")) from None
         if len(data) > MAX_NOTEBOOK_MB * 2**20:
             raise SubmissionError(f"the file is more than {MAX_NOTEBOOK_MB} MB once unpacked")
         return data
@@ -198,7 +234,9 @@ def list_submissions(folder: Path) -> list[tuple[str, Path]]:
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith(".") or not (entry.is_dir() or entry.suffix.lower() == ".zip"):
             continue
-        sid = entry.name if entry.is_dir() else entry.stem
+        # a name that is not UTF-8 (surrogate escapes) becomes visible escapes: it must reach the journal,
+        # the CSV and the feedback's file name
+        sid = safe_text(entry.name if entry.is_dir() else entry.stem)
         if sid in seen:
             print(f"grade: {entry.name}: student {sid!r} has both a folder and a zip, graded the folder",
                   file=sys.stderr)

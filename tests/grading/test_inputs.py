@@ -123,3 +123,87 @@ def test_feedback_quotes_only_a_short_piece_of_what_the_run_raised_or_recorded(t
     for line in [raised, *result.feedback.splitlines()]:
         assert len(line) < 2 * scoring.MAX_QUOTE_CHARS + 200, line
     assert "more characters not shown" in raised and "more characters not shown" in result.feedback
+
+
+def _corrupt_zip(path, compression):
+    data = _notebook_bytes("print('x')\n" * 2000)
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        zf.writestr("01_weight_pruning.ipynb", data)
+    raw = bytearray(path.read_bytes())
+    start = raw.index(b"01_weight_pruning.ipynb") + len("01_weight_pruning.ipynb")
+    for i in range(start + 20, start + 220):  # scramble the compressed stream, keep the headers
+        raw[i] ^= 0x5A
+    path.write_bytes(bytes(raw))
+
+
+def test_a_zip_with_a_corrupt_stream_is_that_students_error(tmp_path):
+    import pytest
+
+    for compression in (zipfile.ZIP_DEFLATED, zipfile.ZIP_LZMA, zipfile.ZIP_BZIP2):
+        path = tmp_path / f"corrupt{compression}.zip"
+        _corrupt_zip(path, compression)
+        files = submissions.SubmissionFiles(path)
+        assert files.error is None and list(files.entries) == ["01_weight_pruning.ipynb"]
+        with pytest.raises(notebooks.SubmissionError, match="could not be read"):
+            files.read("01_weight_pruning.ipynb")
+
+
+def test_a_deep_or_huge_folder_is_walked_without_recursion(tmp_path, monkeypatch):
+    root = tmp_path / "student"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "01_weight_pruning.ipynb").write_bytes(_notebook_bytes())
+    deep = root
+    for _ in range(1200):  # far past Python's recursion limit
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "00_introduction.ipynb").write_bytes(_notebook_bytes())
+    files = submissions.SubmissionFiles(root)
+    assert files.error is None and list(files.entries) == ["a/01_weight_pruning.ipynb"]
+    monkeypatch.setattr(submissions, "MAX_WALK", 3)
+    for i in range(10):
+        (root / f"junk{i}").mkdir()
+    assert submissions.SubmissionFiles(root).entries == {}  # the walk stops; nothing raises
+
+
+def test_links_are_never_graded_as_a_students_work(tmp_path):
+    course = tmp_path / "instructor"
+    course.mkdir()
+    (course / "01_weight_pruning.ipynb").write_bytes(_notebook_bytes())
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "mallory").symlink_to(course, target_is_directory=True)
+    (subs / "eve").mkdir()
+    (subs / "eve" / "01_weight_pruning.ipynb").symlink_to(course / "01_weight_pruning.ipynb")
+    listed = dict(submissions.list_submissions(subs))
+    mallory = submissions.SubmissionFiles(listed["mallory"])
+    assert mallory.entries == {} and "is a link" in mallory.error
+    assert submissions.SubmissionFiles(listed["eve"]).entries == {}
+
+
+def test_names_and_messages_that_are_not_utf8_are_stored_and_written(tmp_path):
+    import os
+
+    from course_lib.grading.gradebook import ExerciseResult, StudentResult, safe_text, write_feedback, write_gradebook
+    from course_lib.grading.journal import Journal
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    os.mkdir(os.path.join(os.fsencode(subs), b"caf\xe9"))  # a Latin-1 folder name
+    (sid, path), = submissions.list_submissions(subs)
+    assert sid == "caf\\udce9" and path.is_dir()
+    bad = "boom \ud800 here"  # a lone surrogate in an answer's exception message
+    assert safe_text(bad) == "boom \\ud800 here"
+    journal = Journal(tmp_path / "j.sqlite", "course")
+    result = ExerciseResult("01-x", "01_weight_pruning.ipynb", 0.0, 1.0, bad)
+    journal.record(os.fsdecode(b"caf\xe9"), "n\udce9.ipynb", "sha", {"01-x": result}, [bad], 1.0)
+    assert journal.lookup(os.fsdecode(b"caf\xe9"), "n\udce9.ipynb", "sha")[0]["01-x"].feedback == bad
+    journal.close()
+
+    class _Course:
+        exercise_ids = ["01-x"]
+        max_score = 1.0
+
+    student = StudentResult(os.fsdecode(b"caf\xe9"), {"01-x": result}, [bad])
+    write_gradebook([student], _Course(), tmp_path / "g.csv")
+    (md,) = write_feedback([student], _Course(), tmp_path / "fb")
+    assert "\\ud800" in md.read_text(encoding="utf-8") and md.name == "caf\\udce9.md"
