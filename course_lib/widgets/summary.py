@@ -83,6 +83,14 @@ _SPOTS = tuple((dx * k, dy * k, ha, va) for k in (1, 2, 3) for dx, dy, ha, va in
 _LABEL_SIZE = 6.5
 
 
+def _bytes_label(value, _pos=None) -> str:
+    """A tick of a bytes axis in decimal units: ``50 kB``, ``2 MB``."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if value >= size:
+            return f"{value / size:g} {unit}"
+    return f"{value:g} B"
+
+
 def _text_box(ax, x, y, text, spot, fontsize):
     """The display box (x0, y0, x1, y1) a label would take, estimated without drawing (fast)."""
     px, py = ax.transData.transform((x, y))
@@ -135,7 +143,9 @@ def place_labels(ax, xs, ys, texts, *, fontsize: float = _LABEL_SIZE, order=None
             dx, dy, ha, va = spot
             far = abs(dx) > 6 or abs(dy) > 6
             ax.annotate(texts[i], (xs[i], ys[i]), textcoords="offset points", xytext=(dx, dy), ha=ha, va=va,
-                        fontsize=fontsize, arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if far else None)
+                        fontsize=fontsize, arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if far else None,
+                        bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.75)
+                        if len(texts[i]) > 2 else None, zorder=5)  # a name may cross the front's line
             taken.append(box)
             break
         else:
@@ -149,7 +159,7 @@ def pareto_plot(rows, cost: str = "bytes", *, ax=None, highlight: str | None = N
 
     Labels never overlap: the configurations on the front are named beside their points
     (:func:`place_labels`); the others -- and a front point whose name finds no free place -- get a number,
-    and the legend (outside the axes, on the right) keys the numbers to the names. Lay the figure out
+    keyed to the names under the legend (outside the axes, on the right). Lay the figure out
     (size, ``subplots_adjust``) before calling: the labels are placed for the axes as they are.
 
     Parameters
@@ -169,7 +179,8 @@ def pareto_plot(rows, cost: str = "bytes", *, ax=None, highlight: str | None = N
     xlim : (float, float) or None, keyword-only
         The x range (default: the costs, with a margin).
     legend : bool, keyword-only
-        Draw the legend (families, the front, the numbered configurations) to the right of the axes.
+        Draw the legend (families, the front) and the key of the numbered configurations to the right of
+        the axes.
 
     Returns
     -------
@@ -181,7 +192,6 @@ def pareto_plot(rows, cost: str = "bytes", *, ax=None, highlight: str | None = N
         As :func:`check_rows`, or for an unknown ``cost``.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
     rows = check_rows(rows)
@@ -217,7 +227,7 @@ def pareto_plot(rows, cost: str = "bytes", *, ax=None, highlight: str | None = N
     if hi / lo < 100:  # under two decades: ticks between the decades, plain numbers (else one lone decade)
         subs = (1.0, 2.0, 5.0) if hi / lo >= 8 else tuple(float(k) for k in range(1, 10))
         ax.xaxis.set_major_locator(LogLocator(subs=subs, numticks=12))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        ax.xaxis.set_major_formatter(FuncFormatter(_bytes_label if cost == "bytes" else lambda v, _pos: f"{v:g}"))
     else:
         ax.xaxis.set_major_locator(LogLocator(numticks=6))
     ax.xaxis.set_minor_locator(NullLocator())  # minor log ticks are most of a redraw's time
@@ -232,11 +242,13 @@ def pareto_plot(rows, cost: str = "bytes", *, ax=None, highlight: str | None = N
         numbered = sorted(unnamed + off, key=lambda j: (x[j], -acc[j]))
         keys = {j: str(n) for n, j in enumerate(numbered, 1)}
         place_labels(ax, x[numbered], acc[numbered], [keys[j] for j in numbered])
-    if legend:
-        key = [Line2D([], [], ls="none", label=f"{n}: {rows[j]['name']}") for n, j in enumerate(numbered, 1)]
-        ax.legend(handles=handles + key, fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                  borderaxespad=0.0, frameon=False)
     ax.numbered = [rows[j]["name"] for j in numbered]  # the key, for a caller and the tests
+    if legend:
+        ax.legend(handles=handles, fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                  frameon=False)
+        if numbered:  # one text, not legend entries: a legend's layout is most of a redraw's time
+            ax.text(1.04, 0.0, "\n".join(f"{n}: {name}" for n, name in enumerate(ax.numbered, 1)), fontsize=6,
+                    transform=ax.transAxes, ha="left", va="bottom", linespacing=1.5, gid="key")
     return ax
 
 

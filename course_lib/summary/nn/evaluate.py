@@ -42,7 +42,9 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds
         the table :func:`course_lib.summary.decision_table`, the Pareto charts and the explorer read.
         ``iqr_1`` / ``iqr_100`` are the width of each latency's noise band (ms), read like a
         :class:`~course_lib.timing.Latency`'s IQR by :mod:`course_lib.verdicts` (half of it on either
-        side): the larger of the chosen round's interquartile range and the range of the rounds' medians.
+        side): the larger of the chosen round's interquartile range and the gap between the two smallest
+        rounds' medians (how well the minimum reproduces; a burst of load that slows one round is not noise
+        of the minimum).
 
     Raises
     ------
@@ -81,7 +83,8 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds
             medians = times[key][i]
             best = int(np.argmin(medians))
             row[key] = float(medians[best])
-            row[iqr_key] = float(max(iqrs[key][i][best], max(medians) - min(medians)))
+            runner_up = sorted(medians)[1] if len(medians) > 1 else medians[best]
+            row[iqr_key] = float(max(iqrs[key][i][best], runner_up - medians[best]))
     return rows
 
 
