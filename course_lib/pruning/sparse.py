@@ -124,8 +124,9 @@ def dense_vs_sparse_latencies(shape=(1024, 1024), sparsities=(0.0, 0.5, 0.7, 0.8
     -------
     list of dict
         One row per sparsity: ``sparsity``, ``dense`` and ``sparse`` (:class:`~course_lib.timing.Latency`,
-        one thread). The two products of a sparsity are timed in alternation (dense, sparse, dense, ...),
-        so a change of the machine's load falls on both alike.
+        one thread). The two products of a sparsity are timed in alternating blocks (a few dense calls,
+        a few sparse calls, five times over), so a change of the machine's load falls on both alike while
+        each product still finds its own matrix in the cache.
     """
     if not isinstance(shape, (tuple, list)) or len(shape) != 2:
         raise TypeError(f"shape must be a pair (out, in), got {short_repr(shape)}.")
@@ -151,8 +152,13 @@ def dense_vs_sparse_latencies(shape=(1024, 1024), sparsities=(0.0, 0.5, 0.7, 0.8
     return rows
 
 
-def _alternating(fn_a, fn_b, *, repeats: int, warmup: int = 3):
-    """Time two calls in alternation (a, b, a, b, ...), one thread: two :class:`Latency`, as :func:`latency`."""
+def _alternating(fn_a, fn_b, *, repeats: int, warmup: int = 3, rounds: int = 5):
+    """Time two calls in alternating blocks, one thread: two :class:`Latency`, as :func:`latency` gives.
+
+    ``rounds`` times: one untimed call of ``fn_a`` and a block of its timed calls, then the same for ``fn_b``
+    (``repeats`` timed calls of each in all). Blocks, not single calls in turn: each call finds its own
+    data in the cache, as in a loop of its own, while a change of the machine's load still falls on both.
+    """
     import statistics
     import time
 
@@ -162,11 +168,14 @@ def _alternating(fn_a, fn_b, *, repeats: int, warmup: int = 3):
     with fixed_threads(1):
         for _ in range(warmup):
             fn_a(), fn_b()
-        for _ in range(repeats):
+        for r in range(min(rounds, repeats)):
+            block = repeats // rounds + (r < repeats % rounds) if repeats >= rounds else 1
             for fn, out in zip((fn_a, fn_b), times):
-                start = time.perf_counter()
                 fn()
-                out.append((time.perf_counter() - start) * 1e3)
+                for _ in range(block):
+                    start = time.perf_counter()
+                    fn()
+                    out.append((time.perf_counter() - start) * 1e3)
     result = []
     for t in times:
         q = statistics.quantiles(t, n=4) if len(t) > 1 else [t[0]] * 3
