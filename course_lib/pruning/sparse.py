@@ -12,7 +12,8 @@ from ..timing import latency
 from .masks import magnitude_prune
 from .storage import as_matrix
 
-__all__ = ["to_csr", "sparse_linear", "dense_vs_sparse_times", "dense_vs_sparse_latencies", "crossover_sparsity"]
+__all__ = ["to_csr", "sparse_linear", "dense_vs_sparse_times", "dense_vs_sparse_latencies", "alternating_latencies",
+           "crossover_sparsity"]
 
 
 def to_csr(weights) -> scipy.sparse.csr_array:
@@ -147,29 +148,56 @@ def dense_vs_sparse_latencies(shape=(1024, 1024), sparsities=(0.0, 0.5, 0.7, 0.8
     for s in sparsities:
         pruned, _ = magnitude_prune(weights, s)
         w_csr = to_csr(pruned)
-        dense, sparse = _alternating(lambda w=pruned: x @ w.T, lambda w=w_csr: w @ xt, repeats=repeats)
+        dense, sparse = alternating_latencies(lambda w=pruned: x @ w.T, lambda w=w_csr: w @ xt, repeats=repeats)
         rows.append({"sparsity": s, "dense": dense, "sparse": sparse})
     return rows
 
 
-def _alternating(fn_a, fn_b, *, repeats: int, warmup: int = 3, rounds: int = 5):
-    """Time two calls in alternating blocks, one thread: two :class:`Latency`, as :func:`latency` gives.
+def alternating_latencies(fn_a, fn_b, *, repeats: int = 20, rounds: int = 5, warmup: int = 3):
+    """Time two calls side by side, in alternating blocks, on one thread: two :class:`~course_lib.timing.Latency`.
 
     ``rounds`` times: one untimed call of ``fn_a`` and a block of its timed calls, then the same for ``fn_b``
     (``repeats`` timed calls of each in all). Blocks, not single calls in turn: each call finds its own
-    data in the cache, as in a loop of its own, while a change of the machine's load still falls on both.
+    data in the cache, as in a loop of its own; alternating blocks: a change of the machine's load falls on
+    both, so their comparison (:func:`course_lib.verdicts.compare`) is fair even on a busy machine.
+
+    Parameters
+    ----------
+    fn_a, fn_b : callable
+        Called with no arguments (under ``torch.inference_mode()`` when torch is loaded, as
+        :func:`course_lib.timing.latency` does).
+    repeats : int, keyword-only
+        Timed calls of each (at least 1).
+    rounds : int, keyword-only
+        Blocks of each (at least 1; at most ``repeats`` are used).
+    warmup : int, keyword-only
+        Untimed calls of each first (at least 0).
+
+    Returns
+    -------
+    (Latency, Latency)
+        ``fn_a``'s and ``fn_b``'s: median, interquartile range, minimum (ms), ``repeats``, 1 thread.
     """
+    import contextlib
     import statistics
+    import sys
     import time
 
     from ..timing import Latency, fixed_threads
 
+    if not callable(fn_a) or not callable(fn_b):
+        raise TypeError(f"fn_a and fn_b must be callable, got {type(fn_a).__name__} and {type(fn_b).__name__}.")
+    repeats = check_int("repeats", repeats, minimum=1)
+    rounds = min(check_int("rounds", rounds, minimum=1), repeats)
+    warmup = check_int("warmup", warmup, minimum=0)
+    torch = sys.modules.get("torch")
+    no_grad = torch.inference_mode() if torch is not None else contextlib.nullcontext()
     times = ([], [])
-    with fixed_threads(1):
+    with fixed_threads(1), no_grad:
         for _ in range(warmup):
             fn_a(), fn_b()
-        for r in range(min(rounds, repeats)):
-            block = repeats // rounds + (r < repeats % rounds) if repeats >= rounds else 1
+        for r in range(rounds):
+            block = repeats // rounds + (r < repeats % rounds)
             for fn, out in zip((fn_a, fn_b), times):
                 fn()
                 for _ in range(block):

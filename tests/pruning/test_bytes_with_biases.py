@@ -5,7 +5,7 @@ import pytest
 
 import course_lib as cl
 from course_lib.pruning import bitmask_bytes, csr_bytes
-from course_lib.pruning.sparse import dense_vs_sparse_latencies
+from course_lib.pruning.sparse import alternating_latencies, dense_vs_sparse_latencies
 from course_lib.pruning.storage import stored_bytes
 from course_lib.timing import Latency
 from course_lib.verdicts import first_win
@@ -61,3 +61,15 @@ def test_weight_explorer_counts_biases_when_asked():
     assert with_b["dense_bytes"] == cl.storage_bytes(model)
     with pytest.raises(TypeError, match="biases"):
         cl.widgets.WeightPruningExplorer(model, test, biases=1)
+
+
+def test_alternating_latencies_counts_and_messages():
+    calls = []
+    a, b = alternating_latencies(lambda: calls.append("a"), lambda: calls.append("b"), repeats=7, rounds=3, warmup=2)
+    assert a.repeats == b.repeats == 7 and a.threads == b.threads == 1
+    assert calls.count("a") == calls.count("b") == 2 + 3 + 7  # warm-up, one untimed call per block, timed
+    assert calls[4:7] == ["a"] * 3 and calls[7] == "a" and calls[8] == "b"  # blocks: 1 untimed + 3, 1 + 3, ...
+    assert alternating_latencies(lambda: None, lambda: None, repeats=2, rounds=5)[0].repeats == 2
+    with pytest.raises(TypeError, match="must be callable"):
+        alternating_latencies(None, lambda: None)
+    raises(ValueError, "repeats == 0, must be >= 1.", alternating_latencies, lambda: None, lambda: None, repeats=0)
