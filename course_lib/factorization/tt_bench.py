@@ -51,7 +51,9 @@ def vgg_layer_timing(batch: int, rank: int = 4, *, repeats: int = 10, warmup: in
     Returns
     -------
     dict
-        ``dense_ms``, ``tt_ms``, ``speedup`` (dense / TT), ``batch``, ``rank``, ``cpu``.
+        ``dense_ms``, ``tt_ms``, ``speedup`` (dense / TT), ``batch``, ``rank``, ``cpu``, and the two
+        :class:`~course_lib.timing.Latency` measurements ``dense_latency`` and ``tt_latency`` (median and
+        spread, for :func:`course_lib.verdicts.compare`).
 
     Raises
     ------
@@ -69,10 +71,11 @@ def vgg_layer_timing(batch: int, rank: int = 4, *, repeats: int = 10, warmup: in
     w = torch.randn(n, m, generator=gen) * math.sqrt(2 / (m + n)) if dense is None else dense
     layer = TTLinear(VGG_IN_MODES, VGG_OUT_MODES, rank, bias=False, rng=0)
     x = torch.randn(batch, m, generator=gen)
-    dense_ms = latency(lambda: torch.nn.functional.linear(x, w), repeats=repeats, warmup=warmup).median_ms
-    tt_ms = latency(lambda: layer(x), repeats=repeats, warmup=warmup).median_ms
-    return {"batch": batch, "rank": rank, "dense_ms": dense_ms, "tt_ms": tt_ms, "speedup": dense_ms / tt_ms,
-            "cpu": cpu_capability()}
+    dense = latency(lambda: torch.nn.functional.linear(x, w), repeats=repeats, warmup=warmup)
+    tt = latency(lambda: layer(x), repeats=repeats, warmup=warmup)
+    return {"batch": batch, "rank": rank, "dense_ms": dense.median_ms, "tt_ms": tt.median_ms,
+            "speedup": dense.median_ms / tt.median_ms, "cpu": cpu_capability(), "dense_latency": dense,
+            "tt_latency": tt}
 
 
 def tt_svd_vs_tensorly(tensor: np.ndarray, rank: int, *, repeats: int = 5) -> dict:
