@@ -15,7 +15,11 @@ things before any submitted code runs:
   on disk);
 * reports each cell's outcome, and its outputs cut to a readable size, as one JSON
   line on the pipe as soon as the cell finishes, so a run killed for time or memory
-  still reports every cell that ran.
+  still reports every cell that ran;
+* seals each exercise's records the moment its check cell passes: the report of that cell
+  carries the sha256 of every record file of the exercise. The grader scores only records
+  that a passed check cell sealed and that are unchanged since (a record written by the
+  student's own code with a failed check, or replaced afterwards, scores nothing).
 
 It also makes nbval's comparison ignore ``stderr`` (warnings) and keeps its diff of a
 gigantic output short.
@@ -36,7 +40,10 @@ except ImportError:  # Windows: no resource limits (the grader's time and memory
     resource = None
 
 _MAX_TEXT = 4000
+_MAX_SEALED = 4096  # record files sealed per check cell, at most
+_META_KEY = "course"  # course_lib.grading.notebooks.META_KEY (not imported: this process stays light)
 _channel = None
+_exchange = None
 
 
 def _short(text: str, limit: int = _MAX_TEXT) -> str:
@@ -110,8 +117,9 @@ def pytest_configure(config):
     config : pytest.Config
         pytest's configuration (unused).
     """
-    global _channel
+    global _channel, _exchange
     _apply_limits(os.environ.pop("COURSE_GRADE_RLIMITS", ""))
+    _exchange = os.environ.get("COURSE_EXCHANGE")  # the kernel needs it too: read, not removed
     _not_dumpable()
     target = os.environ.pop("COURSE_GRADE_REPORT", "")
     if target.startswith("fd:") and _channel is None:
@@ -152,6 +160,30 @@ def _outputs(item) -> dict:
             "error": _short("\n".join(errors)), "display": _short("\n".join(other))}
 
 
+def _seal(exercise_id) -> dict:
+    """sha256 of each regular file of the exercise's records, as the check cell left them."""
+    import hashlib
+
+    if not _exchange or not isinstance(exercise_id, str) or "/" in exercise_id or exercise_id.startswith("."):
+        return {}
+    sealed = {}
+    try:
+        entries = sorted(os.scandir(os.path.join(_exchange, "results", exercise_id)), key=lambda e: e.name)
+    except OSError:
+        return {}
+    for e in entries[:_MAX_SEALED]:
+        try:
+            if e.is_file(follow_symlinks=False):
+                digest = hashlib.sha256()
+                with open(e.path, "rb") as f:
+                    for block in iter(lambda: f.read(2**20), b""):
+                        digest.update(block)
+                sealed[e.name] = digest.hexdigest()
+        except OSError:
+            continue
+    return sealed
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """Attach the cell's number and outputs to the report of its call (or of a failed setup).
@@ -171,6 +203,11 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
         report.course_cell = {"cell": getattr(item, "cell_num", -1), **_outputs(item)}
+        cell = getattr(item, "cell", None)
+        meta = cell.get("metadata", {}).get(_META_KEY) if isinstance(cell, dict) else None
+        checked = isinstance(meta, dict) and meta.get("role") == "check"
+        if call.when == "call" and report.outcome == "passed" and checked:
+            report.course_cell["sealed"] = {"exercise": meta.get("exercise"), "files": _seal(meta.get("exercise"))}
     return report
 
 

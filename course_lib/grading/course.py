@@ -51,7 +51,29 @@ class Course:
     sources: tuple = field(default=(), compare=False)
     _inputs: dict = field(default_factory=dict, repr=False, compare=False)
     _files: dict = field(default_factory=dict, repr=False, compare=False)
+    _public: dict = field(default_factory=dict, repr=False, compare=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def is_hidden(self, exercise_id: str, k: int) -> bool:
+        """Whether case ``k`` of ``exercise_id`` is a hidden one (public cases come first).
+
+        Parameters
+        ----------
+        exercise_id : str
+            One of the course's exercises.
+        k : int
+            The case's position in :attr:`cases`.
+
+        Returns
+        -------
+        bool
+            True for a case the hidden test file added: its inputs and what an answer made of them are
+            never quoted in a student's feedback.
+        """
+        with self._lock:
+            if not self._public:
+                self._public.update(count_cases(None))
+            return k >= self._public.get(exercise_id, 0)
 
     @property
     def case_counts(self) -> dict[str, int]:

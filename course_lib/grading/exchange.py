@@ -9,15 +9,16 @@ computed from them by :mod:`~course_lib.grading.scoring`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
 
-__all__ = ["MAX_ANSWER_BYTES", "collect_answers", "write_cases"]
+__all__ = ["ANSWER_NAME", "MAX_ANSWER_BYTES", "collect_answers", "sealed_answers", "write_cases"]
 
 # What a run's records may weigh together (the grader reads no more than this back).
 MAX_ANSWER_BYTES = 256 * 2**20
-_ANSWER_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,80}/[0-9]{1,4}(\.[0-9]{1,3}\.npy|\.json)$")
+ANSWER_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,80}/[0-9]{1,4}(\.[0-9]{1,3}\.npy|\.json)$")
 _CASE_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,80}/[0-9]{1,4}/inputs(\.[0-9]{1,3}\.npy|\.json)$")
 
 
@@ -73,7 +74,7 @@ def collect_answers(folder: Path) -> dict[str, bytes]:
             continue
         for f in files:
             name = f"{ex.name}/{f.name}"
-            if not _ANSWER_NAME.match(name) or not f.is_file(follow_symlinks=False):
+            if not ANSWER_NAME.match(name) or not f.is_file(follow_symlinks=False):
                 continue
             try:
                 size = f.stat(follow_symlinks=False).st_size
@@ -85,3 +86,40 @@ def collect_answers(folder: Path) -> dict[str, bytes]:
                 continue
             budget -= size
     return found
+
+
+def sealed_answers(answers: dict[str, bytes], events) -> dict[str, bytes]:
+    """The records a passed check cell sealed and that are unchanged since; nothing else.
+
+    Parameters
+    ----------
+    answers : dict of str -> bytes
+        What the results folder held at the end of the run (:func:`collect_answers`).
+    events : iterable of dict
+        The run's reports; a passed check cell's carries ``sealed``: its exercise and the sha256 of each
+        of its record files at that moment (``course_lib.grading._nbval_plugin``).
+
+    Returns
+    -------
+    dict of str -> bytes
+        The answers of each exercise whose files are exactly the sealed ones (same names, same bytes);
+        an exercise with no passed check cell, or with a file added, removed or changed after its
+        check, keeps no answer at all.
+    """
+    seals: dict[str, dict] = {}
+    for event in events:
+        sealed = event.get("sealed") if isinstance(event, dict) and event.get("event") == "cell" else None
+        if (isinstance(sealed, dict) and isinstance(sealed.get("exercise"), str)
+                and isinstance(sealed.get("files"), dict)):  # a later check of the same exercise replaces it
+            seals[sealed["exercise"]] = {f: h for f, h in sealed["files"].items()
+                                         if ANSWER_NAME.match(f"{sealed['exercise']}/{f}")}
+    by_exercise: dict[str, dict[str, bytes]] = {}
+    for name, data in answers.items():
+        ex_id, _, file = name.partition("/")
+        by_exercise.setdefault(ex_id, {})[file] = data
+    kept = {}
+    for ex_id, files in by_exercise.items():
+        seal = seals.get(ex_id)
+        if seal and set(seal) == set(files) and all(hashlib.sha256(files[f]).hexdigest() == seal[f] for f in files):
+            kept.update({f"{ex_id}/{f}": data for f, data in files.items()})
+    return kept

@@ -45,6 +45,7 @@ from . import runner  # noqa: F401  (runner.CANCEL, for callers)
 
 # This module held all of grading before it was split: the names it defined or imported then
 # stay importable from here (``grade.DEFAULT_HIDDEN``, ``grade.feedback_markdown``, ...), hence the noqa.
+from .arguments import check_arguments
 from .course import DEFAULT_COURSE, DEFAULT_HIDDEN, REPO, Course, count_cases, course_cases, load_course  # noqa: F401
 from .executors import LocalExecutor, make_executor
 from .gradebook import (  # noqa: F401
@@ -307,6 +308,7 @@ def main(argv=None) -> int:
 
 
 def _run(parser, args) -> int:
+    check_arguments(parser, args)
     limits = Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb)
     if args.self_paths:
         for p in args.self_paths:

@@ -13,7 +13,7 @@ import os
 import threading
 from pathlib import Path
 
-__all__ = ["ResultReader", "tree_memory", "kill_processes"]
+__all__ = ["ResultReader", "tree_memory", "tree_count", "folder_bytes", "kill_processes"]
 
 
 class ResultReader(threading.Thread):
@@ -62,6 +62,75 @@ class ResultReader(threading.Thread):
                     self.events.append(json.loads(line))
                 except ValueError:
                     pass
+
+
+def tree_count(proc) -> int:
+    """Processes and threads of ``proc``'s tree now (a fork bomb shows here before it shows in memory).
+
+    Parameters
+    ----------
+    proc : subprocess.Popen
+        The root of the tree.
+
+    Returns
+    -------
+    int
+        The sum of the thread counts of the tree's processes (a process counts at least 1).
+    """
+    import psutil
+
+    try:
+        root = psutil.Process(proc.pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += max(1, p.num_threads())
+        except psutil.Error:
+            total += 1
+    return total
+
+
+# every file and folder counts at least one block: a flood of empty files costs too
+_BLOCK = 4096
+_MAX_ENTRIES = 200_000
+
+
+def folder_bytes(folders) -> int:
+    """What ``folders`` hold on disk, in bytes, walked without recursion or links.
+
+    Parameters
+    ----------
+    folders : iterable of path
+        The run's writable folders.
+
+    Returns
+    -------
+    int
+        The sizes of their files (each entry at least one 4 KiB block); past 200,000 entries the walk stops
+        and counts every further entry as unbounded (returns a value larger than any limit).
+    """
+    total, entries, stack = 0, 0, [os.fspath(f) for f in folders]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for e in it:
+                    entries += 1
+                    if entries > _MAX_ENTRIES:
+                        return 2**62
+                    try:
+                        if e.is_dir(follow_symlinks=False):
+                            stack.append(e.path)
+                            total += _BLOCK
+                        else:
+                            total += max(_BLOCK, e.stat(follow_symlinks=False).st_size)
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+    return total
 
 
 def tree_memory(proc, seen: dict) -> int:

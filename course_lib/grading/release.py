@@ -228,6 +228,14 @@ def main(argv=None) -> int:
     parser.add_argument("--keep-demo-outputs", action="store_true",
                         help="keep the outputs of demo cells (check first that none shows an answer)")
     args = parser.parse_args(argv)
+    source = Path(args.source)
+    if not source.is_dir() or not any(source.glob("*.ipynb")):
+        parser.error(f"--source {args.source}: must be a folder of instructor notebooks (.ipynb)")
+    for name in args.notebooks:
+        if not (source / name).is_file():
+            parser.error(f"{name}: not a notebook of --source {args.source}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        parser.error(f"--out {args.out}: is a file, must be the folder to write the student versions to")
     try:
         written = release_course(args.source, args.out, names=args.notebooks or None,
                                  keep_demo_outputs=args.keep_demo_outputs)

@@ -44,9 +44,9 @@ from pathlib import Path
 import nbformat
 
 from . import sandbox
-from .exchange import collect_answers, write_cases
+from .exchange import collect_answers, sealed_answers, write_cases
 from .notebooks import META_KEY, CourseNotebook, stub_source
-from .processes import ResultReader, kill_processes, tree_memory
+from .processes import ResultReader, folder_bytes, kill_processes, tree_count, tree_memory
 
 __all__ = ["Limits", "CellResult", "RunResult", "build_graded_notebook", "run_nbval", "recorded_line"]
 
@@ -71,6 +71,11 @@ class Limits:
         Seconds per cell (the kernel is interrupted) and per run (the process tree is killed).
     memory_mb, max_file_mb : int
         Resident memory of the run's process tree, and largest file it may write, in MB.
+    disk_mb : int
+        What the run may write in all, in MB: its folder and its results on disk (measured by the watchdog),
+        and the size of its private ``/tmp`` in the sandbox (RAM-backed: half of this, at most 1024).
+    max_processes : int
+        Processes (and threads) the run's tree may hold at once; more stops the run.
     sandbox : bool or None
         Run inside the bubblewrap sandbox (:mod:`~course_lib.grading.sandbox`): True (a run
         where it cannot be made fails), False (never), None (where it works: the self-check).
@@ -81,6 +86,13 @@ class Limits:
     memory_mb: int = 4096
     max_file_mb: int = 1024
     sandbox: bool | None = None
+    disk_mb: int = 2048
+    max_processes: int = 512
+
+    @property
+    def tmp_mb(self) -> int:
+        """The size of the sandbox's RAM-backed ``/tmp``, in MB."""
+        return max(16, min(self.disk_mb // 2, 1024))
 
     def rlimits(self) -> str:
         """The resource limits as ``COURSE_GRADE_RLIMITS`` passes them to the nbval process.
@@ -137,7 +149,7 @@ class RunResult:
     cells : dict of int -> CellResult
         The cells that reported, by code-cell number.
     status : str
-        ``"ok"``, ``"timeout"``, ``"memory"``, ``"cancelled"`` or ``"crashed"``.
+        ``"ok"``, ``"timeout"``, ``"memory"``, ``"disk"``, ``"processes"``, ``"cancelled"`` or ``"crashed"``.
     detail, seconds : str, float
         Why the run stopped (for the feedback), and how long it took.
     answers : dict of str -> bytes
@@ -289,7 +301,7 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
         env.setdefault("COURSE_DATA_DIR", str(_REPO / "data"))
         readable = [p for p in (env["COURSE_DATA_DIR"], str(_REPO / "data" / "checkpoints")) if os.path.isdir(p)]
         cmd = sandbox.sandbox_command(cmd, writable=[root, exchange / "results"],
-                                      readable=[*readable, exchange / "cases"])
+                                      readable=[*readable, exchange / "cases"], tmp_mb=limits.tmp_mb)
     result = RunResult()
     start = time.monotonic()
     seen: dict = {}
@@ -311,17 +323,24 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
     reader.start()
     stderr_tail: list[bytes] = []
 
-    def drain():
-        for line in proc.stderr:
-            stderr_tail.append(line[:500])
-            del stderr_tail[:-20]
+    def drain():  # in blocks: a line of gigabytes without a newline is never held whole
+        while True:
+            block = proc.stderr.read1(65536)
+            if not block:
+                break
+            stderr_tail.append(block[-2000:])
+            del stderr_tail[:-4]
 
     drainer = threading.Thread(target=drain, daemon=True)
     drainer.start()
-    memory_limit = limits.memory_mb * 2**20
+    memory_limit, disk_limit = limits.memory_mb * 2**20, limits.disk_mb * 2**20
+    polls = 0
     while proc.poll() is None:
         rss = tree_memory(proc, seen)
         elapsed = time.monotonic() - start
+        polls += 1
+        written = folder_bytes([root, exchange / "results"]) if polls % 5 == 0 else 0
+        count = tree_count(proc)
         if CANCEL.is_set():
             result.status, result.detail = "cancelled", "grading was interrupted"
         elif elapsed > limits.notebook_timeout:
@@ -329,6 +348,12 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
         elif rss > memory_limit:
             result.status, result.detail = "memory", (f"the notebook used more than {limits.memory_mb} MB "
                                                       f"of memory ({rss / 2**20:.0f} MB)")
+        elif written > disk_limit:
+            result.status, result.detail = "disk", (f"the notebook wrote more than {limits.disk_mb} MB "
+                                                    f"of files ({written / 2**20:.0f} MB)")
+        elif count > limits.max_processes:
+            result.status, result.detail = "processes", (f"the notebook started more than {limits.max_processes} "
+                                                         f"processes and threads ({count})")
         if result.status != "ok":
             kill_processes(seen)
             break
@@ -350,10 +375,10 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
                                                      bool(event.get("xfail")), **fields)
     finished = any(e.get("event") == "finished" for e in reader.events)
     if result.status == "ok" and not finished:
-        tail = b"".join(stderr_tail).decode("utf-8", "replace").strip().splitlines()
+        tail = b"".join(stderr_tail)[-2000:].decode("utf-8", "replace").strip().splitlines()
         result.status = "crashed"
         result.detail = f"pytest stopped early (exit status {proc.returncode})" + (f": {tail[-1]}" if tail else "")
-    result.answers = collect_answers(exchange / "results")
+    result.answers = sealed_answers(collect_answers(exchange / "results"), reader.events)
     shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(exchange, ignore_errors=True)
     return result

@@ -13,7 +13,7 @@ graded after it. Inside :func:`sandbox_command`'s sandbox it runs
   library's source (``course_lib/``, no notebooks, no ``hidden_tests/``), the data
   folder and the run's case inputs -- all **read-only** -- and, writable, the run's own
   folder (the notebook, a private home), its results folder (where ``cl.check``
-  records the answers) and a private ``/tmp``. Not the instructor's repository, not the
+  records the answers) and a private ``/tmp`` of a fixed size (``tmp_mb``). Not the instructor's repository, not the
   submissions, not the grader's output, no ``/sys``;
 * with the grader's limits on time, memory and file size unchanged (they are applied
   outside, by :mod:`~course_lib.grading.runner`).
@@ -84,7 +84,7 @@ def _python_roots() -> list[str]:
     return sorted(r for r in roots if r and r != "/" and not any(r.startswith(s + "/") for s in _SYSTEM))
 
 
-def sandbox_command(cmd: list[str], *, writable=(), readable=()) -> list[str]:
+def sandbox_command(cmd: list[str], *, writable=(), readable=(), tmp_mb: int = 512) -> list[str]:
     """``cmd`` wrapped in bubblewrap with the course's mounts (see the module's docstring).
 
     Parameters
@@ -95,6 +95,9 @@ def sandbox_command(cmd: list[str], *, writable=(), readable=()) -> list[str]:
         Folders bound read-write at the same path (the run's folder).
     readable : sequence of path, keyword-only
         More folders bound read-only at the same path (the data folder).
+    tmp_mb : int, keyword-only
+        The size of the private ``/tmp`` (RAM-backed: a write past it fails with "No space left on device"
+        instead of holding the machine's memory).
 
     Returns
     -------
@@ -104,7 +107,7 @@ def sandbox_command(cmd: list[str], *, writable=(), readable=()) -> list[str]:
     args = [bwrap() or "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
             "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox"]
     # /tmp's tmpfs first: what is bound below stays visible even when it lives under /tmp
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(int(tmp_mb) * 2**20), "--tmpfs", "/tmp"]
     for path in _SYSTEM + _ETC:
         args += ["--ro-bind-try", path, path]
     for path in [*_python_roots(), str(_REPO / "course_lib"), *map(str, readable)]:

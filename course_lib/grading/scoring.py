@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..exercises import judge
-from ..exercises.records import RecordError, read_record
+from ..exercises.records import Raised, RecordError, read_record
 from .course import Course
 from .gradebook import ExerciseResult
 from .notebooks import CourseNotebook, SubmissionError, parse_submission, submission_answers
@@ -56,7 +56,7 @@ def _why(run: RunResult, cell: int, role: str, limits: Limits) -> str:
     """A sentence for the feedback: why code cell ``cell`` did not run to its end."""
     res = run.cells.get(cell)
     if res is None:
-        if run.status in ("timeout", "memory"):
+        if run.status in ("timeout", "memory", "disk", "processes"):
             return f"not run: {run.detail}, and the run was stopped before this cell"
         return f"not run: {run.detail or 'the notebook stopped before this cell'}"
     msg = res.message
@@ -88,7 +88,12 @@ def _verdicts(course: Course, ex_id: str, answers: dict[str, bytes]) -> tuple[in
             problems.append(f"{label}: the recorded answer was refused: {exc}")
             continue
         found = judge(case, got, args)
-        if found:
+        if found and course.is_hidden(ex_id, k):
+            # a hidden case: which one and what kind of failure, never the message or the values (an answer
+            # can make its exception, or a verdict can make its message, carry the hidden inputs out)
+            what = "your answer raised an exception" if isinstance(got, Raised) else "the answer is not right"
+            problems.append(f"{label}: {what} (a hidden case: its inputs and values are not shown)")
+        elif found:
             problems.extend(_clean(f"{label}: {_quote(p)}") for p in found)
         else:
             passed += 1

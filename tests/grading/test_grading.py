@@ -460,7 +460,8 @@ FEEDBACK = {
     "s10_corrupted_notebook": ["your notebook could not be read: the file is not valid JSON"],
     "s11_gigantic_outputs": ["**Total: 3 / 5**"],
     "s12_tampered_outputs": ["not implemented yet"],
-    "s13_hard_coded": ["hidden: widths [7, 5, 3]: your code raised KeyError", "hidden: remove 17 of a 3x4x5"],
+    "s13_hard_coded": ["hidden: widths [7, 5, 3]: your answer raised an exception (a hidden case: its inputs and "
+                       "values are not shown)", "hidden: remove 17 of a 3x4x5"],
     "s14_reads_reference": ["W_pruned is None", "flagged for a human to read"],
     "s17_memory_hog": ["MemoryError"],
     "s18_bad_archive": ["the submission could not be opened"],
@@ -477,6 +478,8 @@ def test_fixture_class_feedback_says_why(graded, student):
         assert phrase in text, f"{phrase!r} not in the feedback of {student}:\n{text}"
     assert not re.search(r"\b0x[0-9a-fA-F]{6,}", text.replace("0xADDRESS", "")), "a memory address leaked"
     assert "pytest stopped early" not in text and "internal grader error" not in text
+    if student == "s13_hard_coded":  # a hidden case's exception is named as a kind of failure, never quoted
+        assert "KeyError" not in text and "(7, 5, 3)" not in text
 
 
 def test_hard_coded_answers_pass_the_public_cases(mini):

@@ -246,6 +246,48 @@ def magnitude_mask(w, k):
 '''
 
 
+_RIGHT_RECORDS = '''import os, threading, time
+import numpy as np
+from course_lib.exercises import records
+exchange = os.environ.get("COURSE_EXCHANGE", "/nonexistent")
+
+def _right(w, k):
+    order = np.argsort(np.abs(w).ravel(), kind="stable")
+    keep = np.ones(w.size, dtype=bool)
+    keep[order[:k]] = False
+    return keep.reshape(w.shape)
+
+def _write_right_records():
+    out = os.path.join(exchange, "results", "01-magnitude-mask")
+    os.makedirs(out, exist_ok=True)
+    k = 0
+    while os.path.isdir(os.path.join(exchange, "cases", "01-magnitude-mask", str(k))):
+        w, amount = records.read_inputs(os.path.join(exchange, "cases", "01-magnitude-mask", str(k)))
+        records.write_record(out, str(k), _right(w, amount))
+        k += 1
+'''
+
+# complete and correct records written by the student's own code, then a check cell that fails
+RECORDS_FAILED_CHECK = _RIGHT_RECORDS + '''
+_write_right_records()
+import course_lib as cl
+def _raise(*args, **kwargs):
+    raise RuntimeError("no check today")
+cl.check = _raise
+''' + WRONG_MASK
+
+# a wrong answer recorded by the check, then replaced by right records from a thread after the check
+REPLACES_RECORDS = _RIGHT_RECORDS + '''
+def _replace():
+    target = os.path.join(exchange, "results", "01-magnitude-mask", "0.json")
+    while not os.path.exists(target):
+        time.sleep(0.05)
+    time.sleep(1.0)
+    _write_right_records()
+threading.Thread(target=_replace, daemon=True).start()
+''' + WRONG_MASK
+
+
 def _students(mini, subs: Path, marks: Path) -> dict[str, Path]:
     sol = mini["solutions"]
     honest = write(solved(mini, NB), subs / "h00_honest" / NB)
@@ -275,6 +317,8 @@ def _students(mini, subs: Path, marks: Path) -> dict[str, Path]:
     (subs / "h14_nbformat3").mkdir()
     (subs / "h14_nbformat3" / NB).write_text(nbformat.writes(v3, version=3))
     write(solved(mini, NB, **{"01-magnitude-mask": DETECTS}), subs / "h15_detects_grader" / NB)
+    write(solved(mini, NB, **{"01-magnitude-mask": RECORDS_FAILED_CHECK}), subs / "h16_records_failed_check" / NB)
+    write(solved(mini, NB, **{"01-magnitude-mask": REPLACES_RECORDS}), subs / "h17_replaces_records" / NB)
     return {"honest": honest, "victim": victim}
 
 

@@ -149,15 +149,24 @@ def test_a_zip_with_a_corrupt_stream_is_that_students_error(tmp_path):
 
 
 def test_a_deep_or_huge_folder_is_walked_without_recursion(tmp_path, monkeypatch):
+    import inspect
+    import sys
+
     root = tmp_path / "student"
     (root / "a").mkdir(parents=True)
     (root / "a" / "01_weight_pruning.ipynb").write_bytes(_notebook_bytes())
     deep = root
-    for _ in range(1200):  # far past Python's recursion limit
+    for _ in range(300):
         deep = deep / "d"
         deep.mkdir()
     (deep / "00_introduction.ipynb").write_bytes(_notebook_bytes())
-    files = submissions.SubmissionFiles(root)
+    # 300 levels, and a recursion limit 150 frames above this test's stack: a recursive walk fails
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + 150)
+    try:
+        files = submissions.SubmissionFiles(root)
+    finally:
+        sys.setrecursionlimit(limit)
     assert files.error is None and list(files.entries) == ["a/01_weight_pruning.ipynb"]
     monkeypatch.setattr(submissions, "MAX_WALK", 3)
     for i in range(10):
@@ -207,3 +216,23 @@ def test_names_and_messages_that_are_not_utf8_are_stored_and_written(tmp_path):
     write_gradebook([student], _Course(), tmp_path / "g.csv")
     (md,) = write_feedback([student], _Course(), tmp_path / "fb")
     assert "\\ud800" in md.read_text(encoding="utf-8") and md.name == "caf\\udce9.md"
+
+
+def test_only_records_sealed_by_a_passed_check_count():
+    import hashlib
+
+    from course_lib.grading.exchange import sealed_answers
+
+    def sha(b):
+        return hashlib.sha256(b).hexdigest()
+
+    answers = {"ex/0.json": b"A", "ex/0.0.npy": b"B", "other/0.json": b"C", "late/0.json": b"D"}
+    events = [{"event": "cell", "sealed": {"exercise": "ex", "files": {"0.json": sha(b"A"), "0.0.npy": sha(b"B")}}},
+              {"event": "cell", "sealed": {"exercise": "late", "files": {"0.json": sha(b"old")}}},
+              {"event": "collected", "sealed": {"exercise": "other", "files": {"0.json": sha(b"C")}}}]
+    assert sealed_answers(answers, events) == {"ex/0.json": b"A", "ex/0.0.npy": b"B"}
+    # a file added after the seal, or one missing, drops the whole exercise
+    assert sealed_answers({**answers, "ex/1.json": b"E"}, events) == {}
+    assert sealed_answers({"ex/0.json": b"A"}, events) == {}
+    assert sealed_answers(answers, []) == {}
+    assert sealed_answers(answers, [{"event": "cell", "sealed": "junk"}, "junk", {"event": "cell"}]) == {}
