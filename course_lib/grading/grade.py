@@ -52,6 +52,7 @@ from .gradebook import (  # noqa: F401
     ExerciseResult,
     StudentResult,
     feedback_markdown,
+    safe_text,
     self_check_table,
     write_feedback,
     write_gradebook,
@@ -150,12 +151,17 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
     tasks = []
     for sid, path in entries:
         files = SubmissionFiles(path)
-        if files.error:
+        try:
+            if files.error:
+                students[sid].notes.append(files.error)
+                matched = {}
+            else:
+                matched, notes = match_notebooks(course, files)
+                students[sid].notes += notes
+        except Exception as exc:  # this student's files: this student's zero, never the class's end
+            files.error = _internal("reading the submission", exc)
             students[sid].notes.append(files.error)
             matched = {}
-        else:
-            matched, notes = match_notebooks(course, files)
-            students[sid].notes += notes
         for nb in course.notebooks:
             if nb.name in matched:
                 tasks.append((sid, files, nb, matched[nb.name]))
@@ -177,22 +183,35 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
             passed = sum(r.passed for r in results.values())
             progress(f"{sid}: {rel} -> {passed}/{len(results)} exercises passed ({seconds:.1f} s)")
 
+    def failed(task, digest, what, exc):
+        """A run the grader itself could not complete: this run's zero, journaled (a resume does not stop on it)."""
+        sid, nb = task[0], task[2]
+        reason = _internal(what, exc)
+        results = zero_results(course, nb, reason)
+        if journal is not None and digest is not None:
+            journal.record(sid, nb.name, digest, results, [reason], 0.0)
+        return done(task, results, [reason], 0.0)
+
     def start(task):
-        """Journaled or unreadable: done here, returns None; else the submitted run."""
+        """Journaled, unreadable or failed: done here, returns None; else the submitted run."""
         sid, files, nb, _ = task
+        digest = None
         try:
-            data = files.read(task[3])
-        except SubmissionError as exc:
-            return done(task, zero_results(course, nb, f"your notebook could not be read: {exc}"), [], 0.0)
-        digest = hashlib.sha256(data).hexdigest()
-        found = journal.lookup(sid, nb.name, digest) if journal is not None else None
-        if found is not None:
-            return done(task, *found)
-        prepared = prepare_submission(nb, data)
-        if prepared.unreadable is not None:
-            return done(task, *finish_submission(course, prepared, None, limits))
-        future = executor.submit(nbformat.writes(prepared.nb), course.input_files(nb.exercise_ids), limits,
-                                 data_dir, library)
+            try:
+                data = files.read(task[3])
+            except SubmissionError as exc:
+                return done(task, zero_results(course, nb, f"your notebook could not be read: {exc}"), [], 0.0)
+            digest = hashlib.sha256(data).hexdigest()
+            found = journal.lookup(sid, nb.name, digest) if journal is not None else None
+            if found is not None:
+                return done(task, *found)
+            prepared = prepare_submission(nb, data)
+            if prepared.unreadable is not None:
+                return done(task, *finish_submission(course, prepared, None, limits))
+            future = executor.submit(nbformat.writes(prepared.nb), course.input_files(nb.exercise_ids), limits,
+                                     data_dir, library)
+        except Exception as exc:  # this run's files or notebook: this run's zero, the class goes on
+            return failed(task, digest, "preparing the run", exc)
         pending[future] = (task, digest, prepared)
         return None
 
@@ -212,7 +231,10 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
             raise CourseChangedError(f"the instructor notebooks or hidden tests changed on disk "
                                      f"({', '.join(changed)}) while {sid}'s {nb.name} was graded: restore them "
                                      "(git status, git checkout) and grade again")
-        results, notes, seconds = finish_submission(course, prepared, run, limits)
+        try:
+            results, notes, seconds = finish_submission(course, prepared, run, limits)
+        except Exception as exc:  # scoring this run failed: this run's zero, the class goes on
+            return failed(task, digest, "scoring the run", exc)
         if journal is not None:
             journal.record(sid, nb.name, digest, results, notes, seconds)
         done(task, results, notes, seconds)
@@ -243,6 +265,12 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _internal(what: str, exc: BaseException) -> str:
+    """The note of a run the grader could not complete (the exception's type and a short, encodable message)."""
+    return safe_text(f"internal grader error while {what}: {type(exc).__name__}: {str(exc)[:200]} "
+                     "(this run scores 0; tell your instructor)")
 
 
 def main(argv=None) -> int:

@@ -45,6 +45,7 @@ import nbformat
 
 from . import sandbox
 from .exchange import collect_answers, sealed_answers, write_cases
+from .gradebook import safe_text
 from .notebooks import META_KEY, CourseNotebook, stub_source
 from .processes import ResultReader, folder_bytes, kill_processes, tree_count, tree_memory
 
@@ -224,7 +225,8 @@ def build_graded_notebook(course_nb: CourseNotebook, answers: dict[str, list[str
             new.metadata[META_KEY] = {"exercise": ex_id, "role": role}
             if role == "solution":
                 student = answers.get(ex_id)
-                new.source = student[part] if student and part < len(student) else stub_source(ex_id)
+                # a lone surrogate (not UTF-8) becomes a visible escape: the notebook must be writable
+                new.source = safe_text(student[part]) if student and part < len(student) else stub_source(ex_id)
             code_roles[sum(c.cell_type == "code" for c in nb.cells)] = (ex_id, role)
         nb.cells.append(new)
     return nb, code_roles
@@ -266,7 +268,12 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
     (exchange / "results").mkdir()
     write_cases(exchange / "cases", case_files or {})
     nb_path = work / "submission.ipynb"
-    nbformat.write(nb, nb_path)
+    try:
+        nbformat.write(nb, nb_path)
+    except (UnicodeError, ValueError, OSError) as exc:  # never leave the cases' inputs behind in a temp folder
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(exchange, ignore_errors=True)
+        return RunResult(status="crashed", detail=f"the notebook could not be written: {type(exc).__name__}")
     ini = root / "pytest.ini"
     ini.write_text("[pytest]\n")
     use_pipe = USE_PIPE

@@ -236,3 +236,54 @@ def test_only_records_sealed_by_a_passed_check_count():
     assert sealed_answers({"ex/0.json": b"A"}, events) == {}
     assert sealed_answers(answers, []) == {}
     assert sealed_answers(answers, [{"event": "cell", "sealed": "junk"}, "junk", {"event": "cell"}]) == {}
+
+
+def test_a_run_the_grader_cannot_prepare_is_that_runs_zero_and_journaled(tmp_path, monkeypatch):
+    """A per-run boundary: whatever one submission makes the grader raise, the class goes on."""
+    import nbformat as nbf
+
+    from course_lib.grading import grade as grade_module
+    from course_lib.grading.course import Course
+    from course_lib.grading.journal import Journal
+    from course_lib.grading.notebooks import load_course_notebook
+
+    nb_path = ROOT / "notebooks" / "00_introduction.ipynb"
+    course_nb = load_course_notebook(nb_path)
+    course = Course([course_nb], {e: 1.0 for e in course_nb.exercise_ids},
+                    {e: [] for e in course_nb.exercise_ids})
+    subs = tmp_path / "subs"
+    (subs / "alice").mkdir(parents=True)
+    (subs / "alice" / nb_path.name).write_text("{ not JSON")  # unreadable: graded 0 without a run
+    (subs / "bob").mkdir(parents=True)
+    nbf.write(nbf.v4.new_notebook(cells=[nbf.v4.new_code_cell("x = 'bob'")]), subs / "bob" / nb_path.name)
+    real = grade_module.prepare_submission
+
+    def explode(nb, data):
+        if b"bob" in data:
+            raise RecursionError("made by bob's notebook \ud800")
+        return real(nb, data)
+
+    monkeypatch.setattr(grade_module, "prepare_submission", explode)
+    journal = Journal(tmp_path / "j.db", "course")
+    results = grade_module.grade_class(subs, course, journal=journal, sandbox=False, jobs=1)
+    by_id = {r.student_id: r for r in results}
+    assert sorted(by_id) == ["alice", "bob"]
+    bob = " ".join(by_id["bob"].notes)
+    assert "internal grader error while preparing the run: RecursionError" in bob and "\\ud800" in bob
+    assert by_id["bob"].total == 0 and journal.count() == 1  # bob's run journaled: a resume goes past it
+    assert "could not be read" in " ".join(r.feedback for r in by_id["alice"].exercises.values())
+    journal.close()
+
+
+def test_a_lone_surrogate_in_a_cell_still_builds_a_writable_notebook(tmp_path):
+    import nbformat as nbf
+
+    from course_lib.grading.notebooks import load_course_notebook
+    from course_lib.grading.runner import build_graded_notebook
+
+    course_nb = load_course_notebook(ROOT / "notebooks" / "00_introduction.ipynb")
+    ex = course_nb.exercises[0]
+    nb, _ = build_graded_notebook(course_nb, {ex.id: ["s = 'boom \ud800'\n"] * len(ex.solution_cells)})
+    nbf.write(nb, tmp_path / "graded.ipynb")
+    back = nbf.read(tmp_path / "graded.ipynb", as_version=4)
+    assert any("boom \\ud800" in c.source for c in back.cells)
