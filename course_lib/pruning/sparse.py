@@ -148,7 +148,8 @@ def dense_vs_sparse_latencies(shape=(1024, 1024), sparsities=(0.0, 0.5, 0.7, 0.8
     for s in sparsities:
         pruned, _ = magnitude_prune(weights, s)
         w_csr = to_csr(pruned)
-        dense, sparse = alternating_latencies(lambda w=pruned: x @ w.T, lambda w=w_csr: w @ xt, repeats=repeats)
+        dense, sparse = alternating_latencies(lambda w=pruned: x @ w.T, lambda w=w_csr: w @ xt, repeats=repeats,
+                                              warmup=max(3, repeats // 4))   # a new matrix: caches, TLB, clock
         rows.append({"sparsity": s, "dense": dense, "sparse": sparse})
     return rows
 
