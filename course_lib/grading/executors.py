@@ -102,8 +102,9 @@ class DaskExecutor:
                                "'.[dev]' in the course checkout)") from exc
         self._cluster = None
         if address is None:
+            # --dask-local: everything on this machine, so everything on loopback (never the interface address)
             self._cluster = LocalCluster(n_workers=local_workers or 1, threads_per_worker=1, processes=True,
-                                         resources={"grading_slot": 1}, dashboard_address=None)
+                                         resources={"grading_slot": 1}, dashboard_address=None, host="127.0.0.1")
             address = self._cluster
         self.client = Client(address)
         info = self.client.scheduler_info()

@@ -71,17 +71,19 @@ def cluster(small_class):
     """A scheduler and two single-slot workers, each its own process (no nanny: a killed worker stays dead)."""
     base = small_class["base"]
     file = base / "scheduler.json"
-    procs = [_dask("scheduler", "--scheduler-file", str(file), "--port", "0", "--no-dashboard",
-                   log=base / "scheduler.log")]
+    # loopback only: a test's servers never listen on the machine's interface address
+    procs = [_dask("scheduler", "--scheduler-file", str(file), "--host", "127.0.0.1", "--port", "0",
+                   "--no-dashboard", log=base / "scheduler.log")]
     for _ in range(200):
         if file.exists() and file.stat().st_size:
             break
         time.sleep(0.1)
     address = json.loads(file.read_text())["address"]
+    assert address.startswith("tcp://127.0.0.1:"), address
 
     def worker(i):
         return _dask("worker", address, "--nthreads", "1", "--resources", "grading_slot=1", "--no-nanny",
-                     "--no-dashboard", "--name", f"w{i}", log=base / f"worker{i}.log")
+                     "--no-dashboard", "--host", "127.0.0.1", "--name", f"w{i}", log=base / f"worker{i}.log")
 
     state = {"address": address, "procs": procs, "worker": worker, "workers": [worker(i) for i in range(2)]}
     procs += state["workers"]
@@ -221,3 +223,14 @@ def test_executor_arguments_are_checked():
     local = executors.make_executor(3)
     assert isinstance(local, executors.LocalExecutor) and local.slots == 3
     local.close()
+
+
+def test_dask_local_listens_on_loopback_only():
+    """--dask-local's scheduler and workers bind 127.0.0.1, never the machine's interface address."""
+    ex = executors.make_executor(1, dask_local=1)
+    try:
+        info = ex.client.scheduler_info()
+        addresses = [info["address"], *info["workers"]]
+        assert addresses and all(a.startswith("tcp://127.0.0.1:") for a in addresses), addresses
+    finally:
+        ex.close()
