@@ -95,7 +95,7 @@ def _text_box(ax, x, y, text, spot, fontsize):
     """The display box (x0, y0, x1, y1) a label would take, estimated without drawing (fast)."""
     px, py = ax.transData.transform((x, y))
     scale = ax.figure.dpi / 72
-    w, h = 0.6 * fontsize * len(text) * scale, 1.25 * fontsize * scale
+    w, h = (0.64 * fontsize * len(text) + 3) * scale, 1.45 * fontsize * scale  # with a margin: estimated
     dx, dy, ha, va = spot
     x0 = px + dx * scale - {"left": 0, "center": w / 2, "right": w}[ha]
     y0 = py + dy * scale - {"bottom": 0, "center": h / 2, "top": h}[va]
@@ -106,7 +106,8 @@ def _overlap(a, b) -> float:
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
-def place_labels(ax, xs, ys, texts, *, fontsize: float = _LABEL_SIZE, order=None) -> list:
+def place_labels(ax, xs, ys, texts, *, fontsize: float = _LABEL_SIZE, order=None, taken=None,
+                 markers=None) -> list:
     """Write ``texts[i]`` beside point ``i`` where it overlaps no other label, no marker and stays inside the axes.
 
     Greedy: each label (in ``order``) takes the first of a ring of positions around its point, near ones
@@ -122,6 +123,10 @@ def place_labels(ax, xs, ys, texts, *, fontsize: float = _LABEL_SIZE, order=None
     fontsize : float, keyword-only
     order : sequence of int or None, keyword-only
         Which labels are placed first (default: as given).
+    taken : list or None, keyword-only
+        Display boxes already taken by labels of an earlier call; the new labels' boxes are appended.
+    markers : sequence of (x, y) or None, keyword-only
+        Every point a label must not cover, in data coordinates (default: ``xs``, ``ys``).
 
     Returns
     -------
@@ -130,9 +135,11 @@ def place_labels(ax, xs, ys, texts, *, fontsize: float = _LABEL_SIZE, order=None
     """
     scale = ax.figure.dpi / 72
     inside = ax.bbox.extents
+    points = np.column_stack([xs, ys]) if markers is None else np.asarray(markers, dtype=float)
     markers = [(px - 4 * scale, py - 4 * scale, px + 4 * scale, py + 4 * scale)
-               for px, py in ax.transData.transform(np.column_stack([xs, ys]))]
-    taken, left_out = [], []
+               for px, py in ax.transData.transform(points)]
+    taken = [] if taken is None else taken
+    left_out = []
     for i in (range(len(texts)) if order is None else order):
         for spot in _SPOTS:
             box = _text_box(ax, xs[i], ys[i], texts[i], spot, fontsize)
@@ -238,10 +245,11 @@ def pareto_plot(rows, cost: str = "bytes", *, ax=None, highlight: str | None = N
         on_front = [int(i) for i in front]
         off = [j for j in range(len(rows)) if j not in set(on_front)]
         names = [r["name"] for r in rows]
-        unnamed = place_labels(ax, x, acc, names, order=on_front)
+        taken, points = [], np.column_stack([x, acc])
+        unnamed = place_labels(ax, x, acc, names, order=on_front, taken=taken, markers=points)
         numbered = sorted(unnamed + off, key=lambda j: (x[j], -acc[j]))
         keys = {j: str(n) for n, j in enumerate(numbered, 1)}
-        place_labels(ax, x[numbered], acc[numbered], [keys[j] for j in numbered])
+        place_labels(ax, x[numbered], acc[numbered], [keys[j] for j in numbered], taken=taken, markers=points)
     ax.numbered = [rows[j]["name"] for j in numbered]  # the key, for a caller and the tests
     if legend:
         ax.legend(handles=handles, fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,

@@ -42,9 +42,10 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds
         the table :func:`course_lib.summary.decision_table`, the Pareto charts and the explorer read.
         ``iqr_1`` / ``iqr_100`` are the width of each latency's noise band (ms), read like a
         :class:`~course_lib.timing.Latency`'s IQR by :mod:`course_lib.verdicts` (half of it on either
-        side): the larger of the chosen round's interquartile range and the gap between the two smallest
-        rounds' medians (how well the minimum reproduces; a burst of load that slows one round is not noise
-        of the minimum).
+        side): the larger of the chosen round's interquartile range (when the round timed at least 5 calls:
+        the "IQR" of 3 calls is their full range, one slow call) and the gap between the two smallest rounds'
+        medians (how well the minimum reproduces; a burst of load that slows one round is not noise of the
+        minimum).
 
     Raises
     ------
@@ -77,7 +78,7 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds
                                  ("ms_100", latency(lambda net=net: net(hundred), warmup=1,
                                                     repeats=max(3, per_round // 5), threads=1))):
                     times[key][i].append(lat.median_ms)
-                    iqrs[key][i].append(lat.iqr_ms)
+                    iqrs[key][i].append(lat.iqr_ms if lat.repeats >= 5 else 0.0)  # 3 calls: their range, not an IQR
     for i, row in enumerate(rows):
         for key, iqr_key in (("ms_1", "iqr_1"), ("ms_100", "iqr_100")):
             medians = times[key][i]
