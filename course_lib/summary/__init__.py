@@ -15,6 +15,6 @@ __getattr__, __dir__, __all__ = attach(
     exports={"pareto": ["pareto_front", "best_under_budget", "check_table"],
              "claims": ["SEED_CLAIMS", "VERDICTS", "CONSTRAINTS", "claims_table", "decision_table",
                         "check_rows", "code_lines", "EVIDENCE_KEYS", "speed_word", "row_timing",
-                        "KEEP_BASELINE"]},
+                        "KEEP_BASELINE", "Timings"]},
     submodules=["pareto", "claims", "nn"],
 )

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from .._validation import check_float
 from ..verdicts import NO_DIFFERENCE, Measured, compare, measured
 from .pareto import best_under_budget
 
 __all__ = ["SEED_CLAIMS", "VERDICTS", "CONSTRAINTS", "EVIDENCE_KEYS", "claims_table", "decision_table",
-           "check_rows", "code_lines", "speed_word", "row_timing", "KEEP_BASELINE"]
+           "check_rows", "code_lines", "speed_word", "row_timing", "KEEP_BASELINE", "Timings"]
 
 VERDICTS = ("supported", "partly", "contradicted")
 
@@ -41,8 +42,9 @@ SEED_CLAIMS = (
 )
 
 #: the measured numbers each claim's rule reads (ratios are "old / new": > 1 is a gain). A speed-up
-#: (``speedup_*``, ``dense_run_speedup``) may be a plain number (no spread: only the 5 % rule applies),
-#: a ``(ratio, spread)`` pair or a :class:`~course_lib.verdicts.Measured` (``Measured(t_old) / Measured(t_new)``).
+#: (``speedup_*``, ``dense_run_speedup``) is best given as :class:`Timings` (the two measured times: the verdict
+#: is then exactly :func:`course_lib.verdicts.compare`'s on them); it may also be a plain number (no spread:
+#: only the 5 % rule applies), a ``(ratio, spread)`` pair or a :class:`~course_lib.verdicts.Measured` ratio.
 EVIDENCE_KEYS = {
     "neurons": ("bytes_ratio", "speedup_1", "speedup_100", "acc_drop"),
     "synapses": ("sparsity", "csr_ratio", "dense_run_speedup", "sparse_crossover"),
@@ -60,26 +62,47 @@ def _x(r: float) -> str:
     return f"{r:.1f}x"
 
 
+class Timings(NamedTuple):
+    """The two measured times of a speed-up: ``old`` (the baseline) and ``new``.
+
+    Each is a :class:`~course_lib.verdicts.Measured`, a ``(value, spread)`` pair, a
+    :class:`~course_lib.timing.Latency` or a number; :func:`speed_word` compares them with
+    :func:`course_lib.verdicts.compare` itself, so that a claim and a printed comparison of the same two
+    times never disagree.
+    """
+
+    old: object
+    new: object
+
+    @property
+    def ratio(self) -> Measured:
+        """``old / new`` with the sum of the relative spreads."""
+        return measured(self.old, "old") / measured(self.new, "new")
+
+
 def speed_word(speedup) -> str:
-    """``"faster"``, ``"slower"`` or ``"no measurable difference"``: a speed-up (old / new) against 1x.
+    """``"faster"``, ``"slower"`` or ``"no measurable difference"``: is ``new`` faster than ``old``?
 
     Parameters
     ----------
-    speedup : Measured, (ratio, spread) or number
-        The measured speed-up; a plain number has no spread (only the 5 % rule of
-        :func:`course_lib.verdicts.compare` applies).
+    speedup : Timings, Measured, (ratio, spread) or number
+        The two measured times (compared by :func:`course_lib.verdicts.compare`, ``kind="time"``), or a
+        measured speed-up ``old / new`` against 1x; a plain number has no spread (only the 5 % rule applies).
 
     Returns
     -------
     str
     """
-    outcome = compare(Measured(1.0), measured(speedup, "speedup"), kind="speedup").outcome
+    if isinstance(speedup, Timings):
+        outcome = compare(speedup.old, speedup.new, names=("old", "new"), kind="time").outcome
+    else:
+        outcome = compare(Measured(1.0), measured(speedup, "speedup"), kind="speedup").outcome
     return {"b": "faster", "a": "slower", "same": NO_DIFFERENCE}[outcome]
 
 
 def _speed(speedup) -> str:
     """``1.3x (no measurable difference)``, ``2.1x ± 0.2 (faster)``: the speed-up and what the noise rule says."""
-    m = measured(speedup, "speedup")
+    m = speedup.ratio if isinstance(speedup, Timings) else measured(speedup, "speedup")
     band = f" ± {m.spread:.1f}" if m.spread >= 0.05 else ""
     return f"{m.value:.1f}x{band} ({speed_word(m)})"
 

@@ -159,6 +159,20 @@ def test_speed_rules_apply_the_noise_rule():
         "supported"
     none = claims_table(evidence(fact_speed={"speedup_1": (1.1, 0.2), "speedup_100": (1.5, 0.6)}))[6]
     assert none["verdict"] == "contradicted" and none["measured"].count("no measurable difference") == 2
+    # two measured times: the verdict is compare's on them, whichever way the ratio's band falls
+    from course_lib.summary import Timings
+    from course_lib.verdicts import compare
+
+    for old, new in (((0.70, 0.0245), (0.65, 0.0245)), ((0.70, 0.01), (0.65, 0.01)), ((1.0, 0.1), (0.97, 0.1)),
+                     ((0.6, 0.01), (0.7, 0.01))):
+        want = {"b": "faster", "a": "slower", "same": "no measurable difference"}[
+            compare(old, new, kind="time").outcome]
+        assert speed_word(Timings(old, new)) == want
+    assert speed_word(Timings((0.70, 0.0245), (0.65, 0.0245))) == "faster"  # bands apart, 7.7 %
+    assert speed_word(Timings((0.70, 0.0245), (0.65, 0.0245)).ratio) == "no measurable difference"  # the ratio: not
+    assert speed_word(Timings((0.6, 0.01), (0.7, 0.01))) == "slower"
+    row = claims_table(evidence(synapses={"dense_run_speedup": Timings((0.70, 0.01), (0.65, 0.01))}))[1]
+    assert row["verdict"] == "partly" and "1.1x (faster)" in row["measured"]
     # every sentence about speed says what the noise rule found
     for r in claims_table(evidence()):
         if "speed" in r["measured"]:
