@@ -76,32 +76,39 @@ def _dask_cost(folder, course, n_students: int) -> Row:
 
 
 def bench_grading(quick: bool) -> list[Row]:
-    """Grading a class: wall time per student with one job per core vs one student's runs back to back.
+    """Grading a class: wall time per student running only what the verdicts need vs every cell.
 
-    Each student hands in the instructor notebooks (every exercise right, hidden tests on), so the
-    runs are the full-length ones; a class of 100 is extrapolated from the measured batch. The last
-    row is the sandbox's cost on one notebook's run.
+    Each student hands in the instructor notebooks (every exercise right, hidden tests on). The class is
+    graded twice in one run, with one job per core: every cell of each notebook run (``--all-cells``, the
+    grader before demonstrations were skipped), then only the setup, the answers, their checks and the
+    cells they use (the default); both must give every student full marks. A class of 100 is
+    extrapolated from the measured batch. The last row is the sandbox's cost on one notebook's run.
     """
+    import dataclasses
+
     hidden = grade.DEFAULT_HIDDEN if grade.DEFAULT_HIDDEN.exists() else None
     course = grade.load_course(hidden=hidden, names=["01_weight_pruning.ipynb"] if quick else None)
-    n_students, jobs = (2, 2) if quick else (4, os.cpu_count() or 1)
+    n_students, jobs = (2, 2) if quick else (2, os.cpu_count() or 1)
+    full = sum(course.points.values())
+    walls = {}
     with tempfile.TemporaryDirectory(prefix="course-bench-grading-") as tmp:
         for i in range(n_students):
             folder = Path(tmp, f"student{i:02d}")
             folder.mkdir()
             for nb in course.notebooks:
                 nbformat.write(nb.nb, folder / nb.name)
-        start = time.perf_counter()
-        results = grade.grade_class(tmp, course, jobs=jobs)
-        wall = time.perf_counter() - start
+        for skip in (False, True):
+            start = time.perf_counter()
+            results = grade.grade_class(tmp, course, jobs=jobs, limits=dataclasses.replace(Limits(), skip_demos=skip))
+            walls[skip] = time.perf_counter() - start
+            wrong = [r.student_id for r in results if r.total != full]
+            if wrong:
+                raise RuntimeError(f"the instructor notebooks did not score full marks for {wrong} "
+                                   f"(skip_demos={skip}): run `python -m pytest tests/grading/test_round_trip.py`")
     one = grade.load_course(hidden=hidden, names=["01_weight_pruning.ipynb"])
-    full = sum(course.points.values())
-    wrong = [r.student_id for r in results if r.total != full]
-    if wrong:
-        raise RuntimeError(f"the instructor notebooks did not score full marks for {wrong}: "
-                           "run `python -m pytest tests/grading/test_grading.py` to see why")
-    back_to_back = sum(r.seconds for r in results) / n_students
     case = f"{n_students} students x {len(course.notebooks)} notebooks, --jobs {jobs}"
-    return [Row("grading", case, "wall per student", wall / n_students, "runs back to back", back_to_back, "s"),
-            Row("grading", "a class of 100 (extrapolated)", "wall", 100 * wall / n_students, "1 hour", 3600.0, "s"),
+    return [Row("grading", case, "wall per student, verdicts' cells", walls[True] / n_students,
+                "every cell (--all-cells)", walls[False] / n_students, "s"),
+            Row("grading", "a class of 100 (extrapolated)", "wall", 100 * walls[True] / n_students, "1 hour", 3600.0,
+                "s"),
             _sandbox_cost(one, 1 if quick else 3)]

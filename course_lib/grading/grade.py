@@ -205,7 +205,7 @@ def grade_class(submissions, course: Course | None = None, *, jobs: int | None =
             found = journal.lookup(sid, nb.name, digest) if journal is not None else None
             if found is not None:
                 return done(task, *found)
-            prepared = prepare_submission(nb, data)
+            prepared = prepare_submission(nb, data, skip_demos=limits.skip_demos)
             if prepared.unreadable is not None:
                 return done(task, *finish_submission(course, prepared, None, limits))
             future = executor.submit(nbformat.writes(prepared.nb), course.input_files(nb.exercise_ids), limits,
@@ -319,6 +319,9 @@ def main(argv=None) -> int:
     parser.add_argument("--scheduler", metavar="ADDRESS", help="run the notebooks on a Dask cluster, e.g. "
                                                                "tcp://host:8786 (docs/GRADING.md)")
     parser.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N workers here")
+    parser.add_argument("--all-cells", action="store_true", help="run every cell of each notebook, the "
+                                                                   "demonstrations too (default: only the setup, "
+                                                                   "the answers, their checks and what they use)")
     parser.add_argument("--regrade", action="store_true", help="grade every notebook again (the journal keeps "
                                                                 "the earlier results as history)")
     args = parser.parse_args(argv)
@@ -337,7 +340,7 @@ def main(argv=None) -> int:
 
 def _run(parser, args) -> int:
     check_arguments(parser, args)
-    limits = Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb)
+    limits = Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb, skip_demos=not args.all_cells)
     if args.self_paths:
         for p in args.self_paths:
             try:

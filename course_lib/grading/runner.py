@@ -30,7 +30,6 @@ Results come back over a pipe that the kernel does not inherit, one JSON line pe
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 import subprocess
@@ -45,8 +44,7 @@ import nbformat
 
 from . import sandbox
 from .exchange import collect_answers, sealed_answers, write_cases
-from .gradebook import safe_text
-from .notebooks import META_KEY, CourseNotebook, stub_source
+from .graded import build_graded_notebook  # noqa: F401  (runner.build_graded_notebook, for callers)
 from .processes import ResultReader, folder_bytes, kill_processes, tree_count, tree_memory
 
 __all__ = ["Limits", "CellResult", "RunResult", "build_graded_notebook", "run_nbval", "recorded_line"]
@@ -77,6 +75,9 @@ class Limits:
         and the size of its private ``/tmp`` in the sandbox (RAM-backed: half of this, at most 1024).
     max_processes : int
         Processes (and threads) the run's tree may hold at once; more stops the run.
+    skip_demos : bool
+        Run only the cells the verdicts need (:func:`~course_lib.grading.graded.needed_cells`), not the
+        demonstrations (False: every cell, ``--all-cells``).
     sandbox : bool or None
         Run inside the bubblewrap sandbox (:mod:`~course_lib.grading.sandbox`): True (a run
         where it cannot be made fails), False (never), None (where it works: the self-check).
@@ -89,6 +90,7 @@ class Limits:
     sandbox: bool | None = None
     disk_mb: int = 2048
     max_processes: int = 512
+    skip_demos: bool = True
 
     @property
     def tmp_mb(self) -> int:
@@ -183,53 +185,6 @@ def recorded_line(exercise_id: str, n: int) -> str:
     from ..exercises import CheckResult
 
     return CheckResult(exercise_id, 0, n, [], recorded=True).line
-
-
-def build_graded_notebook(course_nb: CourseNotebook, answers: dict[str, list[str] | None]
-                          ) -> tuple[nbformat.NotebookNode, dict[int, tuple[str, str]]]:
-    """The notebook nbval runs for one student, and a map code-cell number -> (exercise id, role).
-
-    Parameters
-    ----------
-    course_nb : CourseNotebook
-        The instructor notebook.
-    answers : dict of str -> list of str or None
-        The student's source for each solution cell of each exercise (None: not found,
-        the exercise's stub is used).
-
-    Returns
-    -------
-    nb : nbformat.NotebookNode
-        The graded notebook: the instructor's cells, the student's solutions, no outputs.
-    code_roles : dict of int -> (str, str)
-        Code-cell number -> (exercise id, ``"solution"`` or ``"check"``).
-    """
-    src = course_nb.nb
-    roles: dict[int, tuple[str, str, int]] = {}
-    for ex in course_nb.exercises:
-        for part, i in enumerate(ex.solution_cells):
-            roles[i] = (ex.id, "solution", part)
-        roles[ex.check_cell] = (ex.id, "check", 0)
-
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": copy.deepcopy(src.metadata.get("kernelspec", {}))})
-    code_roles: dict[int, tuple[str, str]] = {}
-    for i, cell in enumerate(src.cells):
-        cell_id = cell.get("id") or f"cell-{i}"  # the instructor's ids: the graded notebook is reproducible
-        if cell.cell_type != "code":
-            nb.cells.append(nbformat.v4.new_markdown_cell(cell.source, id=cell_id) if cell.cell_type == "markdown"
-                            else nbformat.v4.new_raw_cell(cell.source, id=cell_id))
-            continue
-        new = nbformat.v4.new_code_cell(cell.source, id=cell_id)
-        if i in roles:
-            ex_id, role, part = roles[i]
-            new.metadata[META_KEY] = {"exercise": ex_id, "role": role}
-            if role == "solution":
-                student = answers.get(ex_id)
-                # a lone surrogate (not UTF-8) becomes a visible escape: the notebook must be writable
-                new.source = safe_text(student[part]) if student and part < len(student) else stub_source(ex_id)
-            code_roles[sum(c.cell_type == "code" for c in nb.cells)] = (ex_id, role)
-        nb.cells.append(new)
-    return nb, code_roles
 
 
 def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_dir=None,

@@ -210,7 +210,7 @@ class Prepared:
     unreadable: str | None = None
 
 
-def prepare_submission(course_nb: CourseNotebook, data: bytes) -> Prepared:
+def prepare_submission(course_nb: CourseNotebook, data: bytes, *, skip_demos: bool = True) -> Prepared:
     """Find the student's answers in ``data`` and build the graded notebook (nothing runs).
 
     Parameters
@@ -219,6 +219,8 @@ def prepare_submission(course_nb: CourseNotebook, data: bytes) -> Prepared:
         The instructor notebook the file is graded against.
     data : bytes
         The submitted ``.ipynb`` file.
+    skip_demos : bool, keyword-only
+        Leave out the demonstration cells no verdict needs (:func:`~course_lib.grading.graded.needed_cells`).
 
     Returns
     -------
@@ -242,7 +244,7 @@ def prepare_submission(course_nb: CourseNotebook, data: bytes) -> Prepared:
         if flagged:
             notes.append(f"{ex.id}: the solution uses `{flagged.group(0)}` -- flagged for a human to read "
                          "(not counted against the score)")
-    nb, code_roles = build_graded_notebook(course_nb, answers)
+    nb, code_roles = build_graded_notebook(course_nb, answers, skip_demos=skip_demos)
     return Prepared(course_nb, nb, code_roles, found, notes)
 
 
@@ -309,7 +311,7 @@ def grade_notebook_data(course: Course, course_nb: CourseNotebook, data: bytes, 
         How long the run took (0.0 if it did not run).
     """
     limits = limits or Limits()
-    prepared = prepare_submission(course_nb, data)
+    prepared = prepare_submission(course_nb, data, skip_demos=limits.skip_demos)
     run = None
     if prepared.unreadable is None:
         run = run_nbval(prepared.nb, limits=limits, data_dir=data_dir,
