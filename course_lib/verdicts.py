@@ -352,7 +352,8 @@ def scaling(growth, factor, *, what: str = "time", by: str = "the size", min_rat
     Returns
     -------
     Verdict
-        ``outcome`` ``"faster"``, ``"slower"`` or ``"proportional"``; ``ratio`` is ``growth / factor``.
+        ``outcome`` ``"faster"``, ``"slower"``, ``"proportional"`` or ``"unclear"`` (the run's spread reaches
+        both beyond ``min_ratio`` above and below proportion: it cannot tell); ``ratio`` is ``growth / factor``.
     """
     g = measured(growth, "growth")
     factor = _number("factor", factor)
@@ -364,6 +365,10 @@ def scaling(growth, factor, *, what: str = "time", by: str = "the size", min_rat
     rel = g.value / factor
     rel_spread = g.spread / factor
     shown = f"{what} grew {g.value:.3g}x for {factor:.3g}x {by}"
+    if rel - rel_spread < 1 / min_ratio and rel + rel_spread > min_ratio:
+        return Verdict("unclear", f"{shown}, but the run's spread ({rel - rel_spread:.2f}x to {rel + rel_spread:.2f}x "
+                                  f"the proportional growth) is too wide to tell faster, slower or in proportion",
+                       rel)
     if rel - rel_spread > 1 and rel >= min_ratio:
         return Verdict("faster", f"{shown}: faster than in proportion ({rel:.2f}x the proportional growth)", rel)
     if rel + rel_spread < 1 and 1 / rel >= min_ratio:

@@ -128,7 +128,8 @@ md("""
 Move $C$ (or the target sparsity): accuracy and the stored bytes (dense, CSR, bitmask) are measured live.
 """, "subslide")
 code("""
-explorer = cl.widgets.WeightPruningExplorer(cl.load_pretrained("lenet300"), cl.load_mnist("test", limit=2000))
+explorer = cl.widgets.WeightPruningExplorer(cl.load_pretrained("lenet300"), cl.load_mnist("test", limit=2000),
+                                           biases=True)
 explorer.widget(C=0.05)
 """, tags=())
 

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
-TIMING = re.compile(r"\b(latency|perf_counter|process_time|monotonic|time\.time|timeit|Timer|"
+TIMING = re.compile(r"\b(latency|latencies|\w*_latencies|perf_counter|process_time|monotonic|time\.time|timeit|Timer|"
                     r"int8_linear_latency|dense_vs_sparse_times|crossover_sparsity|median_ms|min_ms|iqr_ms|"
                     r"latency_ms|_ms\b)")
 

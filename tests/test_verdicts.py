@@ -99,6 +99,9 @@ def test_scaling_three_outcomes():
     assert scaling(Measured(4.0, 0.5), 16).outcome == "slower"
     # beyond 1.2x but inside the spread: proportional
     assert scaling(Measured(22.0, 8.0), 16).outcome == "proportional"
+    # a band from far below to far above proportion: the run cannot tell
+    v = scaling(Measured(55.0, 80.0), 1.6)
+    assert v.outcome == "unclear" and "too wide" in str(v)
     assert "15.9x for 16x" in str(scaling(15.9, 16))
     with pytest.raises(ValueError, match="factor"):
         scaling(2.0, 0)
