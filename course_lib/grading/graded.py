@@ -30,6 +30,7 @@ import copy
 
 import nbformat
 
+from ._kernel_caps import INSTALL_LINE
 from .gradebook import safe_text
 from .notebooks import META_KEY, CourseNotebook, stub_source
 
@@ -236,6 +237,8 @@ def build_graded_notebook(course_nb: CourseNotebook, answers: dict[str, list[str
                       if i in roles or "grade-keep" in src.cells[i].get("metadata", {}).get("tags", [])}
         needed = needed_cells([cell.source for _, cell in built], keep)
         built = [b for k, b in enumerate(built) if k in needed]
+    if built:  # the first cell caps what each cell may display or print (a flood must not stop the kernel)
+        built[0][1].source = f"{INSTALL_LINE}\n{built[0][1].source}"
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": copy.deepcopy(src.metadata.get("kernelspec", {}))})
     code_roles: dict[int, tuple[str, str]] = {}
     for k, (i, cell) in enumerate(built):

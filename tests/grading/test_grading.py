@@ -306,6 +306,19 @@ def test_run_is_stopped_at_the_memory_and_notebook_limits():
     assert run.status == "timeout" and run.cells[0].passed and 1 not in run.cells and run.seconds < 30
 
 
+def test_a_flood_of_displays_and_prints_is_cut_not_fatal():
+    """The graded notebook's first cell caps each cell's displays and printed text: the cells after a flood run."""
+    from course_lib.grading import runner
+    from course_lib.grading._kernel_caps import INSTALL_LINE
+
+    nb = _tiny_notebook(INSTALL_LINE, "for i in range(20_000):\n    display(i)\nprint('x' * 5_000_000)",
+                        "print('after')")
+    run = runner.run_nbval(nb, limits=Limits(cell_timeout=120, notebook_timeout=300))
+    assert run.status == "ok", run.detail
+    assert run.cells[1].passed and "further displays" in run.cells[1].stdout
+    assert run.cells[2].passed and run.cells[2].stdout == "after\n"
+
+
 def test_interrupting_the_grader_stops_the_kernels(monkeypatch):
     import threading
 
