@@ -271,8 +271,11 @@ def _write_right_records():
 RECORDS_FAILED_CHECK = _RIGHT_RECORDS + '''
 _write_right_records()
 import course_lib as cl
-def _raise(*args, **kwargs):
-    raise RuntimeError("no check today")
+_real_check = cl.check
+def _raise(exercise_id, *args, **kwargs):  # only this exercise's check fails
+    if exercise_id == "01-magnitude-mask":
+        raise RuntimeError("no check today")
+    return _real_check(exercise_id, *args, **kwargs)
 cl.check = _raise
 ''' + WRONG_MASK
 
