@@ -5,9 +5,9 @@ the run decide that, so a cell prints it from what it measured, with the measure
 
     >>> from course_lib.verdicts import Measured, compare
     >>> print(compare(Measured(2.0, 0.1), Measured(1.0, 0.05), names=("dense", "sparse"), kind="time"))
-    sparse is faster than dense: 2.00 ms vs 1.00 ms (2.0x)
+    sparse is faster than dense: 1.00 ms vs 2.00 ms (2.0x)
     >>> print(compare(Measured(2.0, 0.3), Measured(1.9, 0.3), names=("dense", "sparse"), kind="time"))
-    no measurable difference between dense and sparse: 2.00 ms vs 1.90 ms (inside the run's spread)
+    no measurable difference between dense and sparse: dense 2.00 ms, sparse 1.90 ms (inside the run's spread)
 
 **The noise rule** (one for the whole course). A value is a :class:`Measured`: a central value and a
 half-width of its noise band (for a timing, half its interquartile range; for an accuracy difference,
@@ -224,7 +224,7 @@ def compare(a, b, *, names=("A", "B"), kind: str = "time", min_ratio: float | No
     unit = default_unit if unit is None else unit
     if not isinstance(unit, str):
         raise TypeError(f"unit must be a string, got {type(unit).__name__}.")
-    values = f"{_fmt(a.value, unit)} vs {_fmt(b.value, unit)}"
+    values = f"{name_a} {_fmt(a.value, unit)}, {name_b} {_fmt(b.value, unit)}"
     if not _differ(a, b, min_ratio):
         ratio = max(a.value, b.value) / min(a.value, b.value) if min(a.value, b.value) > 0 else float("nan")
         return Verdict("same", f"{NO_DIFFERENCE} between {name_a} and {name_b}: {values} (inside the run's "
@@ -232,6 +232,7 @@ def compare(a, b, *, names=("A", "B"), kind: str = "time", min_ratio: float | No
     b_better = (b.value < a.value) == lower_better
     good, bad = (b, a) if b_better else (a, b)
     good_name, bad_name = (name_b, name_a) if b_better else (name_a, name_b)
+    values = f"{_fmt(good.value, unit)} vs {_fmt(bad.value, unit)}"  # in the sentence's order: the better first
     if good.value > 0 and bad.value > 0:
         ratio = bad.value / good.value if lower_better else good.value / bad.value
         factor = f" ({ratio:.1f}x)" if ratio >= 1.95 or kind in ("time", "size") else ""
@@ -325,6 +326,11 @@ def first_win(xs, a, b, *, names=("A", "B"), kind: str = "time", x_name: str = "
         ties = sum(compare(ma, mb, names=names, kind=kind, min_ratio=min_ratio).outcome == "same"
                    for ma, mb in zip(a, b))
         tail = f" ({ties} of {len(xs)} {x_name} values: {NO_DIFFERENCE})" if ties else ""
+        won = [x_format.format(x) for x, w in zip(xs, wins) if w]
+        if won:  # wins somewhere, but not up to the end: no value from which it wins
+            return Verdict("never", f"{name_b} is measurably {better_word} than {name_a} at {x_name} "
+                                    f"{', '.join(won)} but not at {x_format.format(xs[-1])}: no {x_name} from which "
+                                    f"it is {better_word} at every larger one{tail}")
         return Verdict("never", f"{name_b} is never measurably {better_word} than {name_a} up to {x_name} "
                                 f"{x_format.format(xs[-1])}{tail}")
     x0 = x_format.format(xs[start])

@@ -27,7 +27,7 @@ def test_measured_refuses_bad_values(bad, err):
 def test_compare_faster_beyond_noise():
     v = compare(Measured(2.0, 0.1), Measured(1.0, 0.05), names=("dense", "sparse"))
     assert v.outcome == "b" and v.ratio == 2.0
-    assert str(v).startswith("sparse is faster than dense") and "2.0x" in str(v)
+    assert str(v).startswith("sparse is faster than dense: 1.00 ms vs 2.00 ms") and "2.0x" in str(v)
     v = compare(Measured(1.0, 0.05), Measured(2.0, 0.1), names=("dense", "sparse"))
     assert v.outcome == "a" and str(v).startswith("dense is faster than sparse")
 
@@ -81,9 +81,9 @@ def test_first_win_from_always_never():
     assert v.outcome == "always" and v.ratio == 0.5
     v = first_win(xs, dense, [Measured(1.0, 0.01)] * 5, names=("dense", "sparse"))
     assert v.outcome == "never" and "5 of 5" in str(v)
-    # a win that does not hold to the end is not a crossover
+    # a win that does not hold to the end is not a crossover, and the sentence says where it won
     v = first_win([1, 2, 3], [1.0] * 3, [0.5, 0.5, 2.0], names=("dense", "sparse"))
-    assert v.outcome == "never"
+    assert v.outcome == "never" and "at x 1.0, 2.0 but not at 3.0" in str(v)
 
 
 @pytest.mark.parametrize("xs, a, b", [([], [], []), ([2, 1], [1, 1], [1, 1]), ([1, 2], [1], [1, 1]),
