@@ -306,6 +306,29 @@ def test_run_is_stopped_at_the_memory_and_notebook_limits():
     assert run.status == "timeout" and run.cells[0].passed and 1 not in run.cells and run.seconds < 30
 
 
+def test_run_is_stopped_at_its_disk_and_process_budgets():
+    """Files written anywhere in the run's folder count against --disk-mb; threads and processes against
+    max_processes; the sandbox's /tmp is a fixed-size tmpfs (a write past it fails inside the run)."""
+    from course_lib.grading import runner
+
+    write = ("import os\nfor i in range(20):\n    with open(os.path.expanduser(f'~/f{i}'), 'wb') as f:\n"
+             "        f.write(b'0' * 2**23)\nimport time\ntime.sleep(30)")
+    run = runner.run_nbval(_tiny_notebook("print('before')", write),
+                           limits=Limits(cell_timeout=60, notebook_timeout=120, disk_mb=64))
+    assert run.status == "disk" and "more than 64 MB" in run.detail and run.cells[0].passed
+    threads = ("import threading, time\nfor _ in range(200):\n"
+               "    threading.Thread(target=time.sleep, args=(60,)).start()\ntime.sleep(30)")
+    run = runner.run_nbval(_tiny_notebook("print('before')", threads, "print('never')"),
+                           limits=Limits(cell_timeout=60, notebook_timeout=120, max_processes=100))
+    assert run.status == "processes" and "more than 100 processes" in run.detail and 2 not in run.cells
+    if runner.sandbox.sandbox_available():
+        fill = ("try:\n    open('/tmp/big', 'wb').write(b'0' * 40 * 2**20)\n    print('written')\n"
+                "except OSError as exc:\n    print('refused', exc.errno)")
+        run = runner.run_nbval(_tiny_notebook(fill), limits=Limits(cell_timeout=60, notebook_timeout=120,
+                                                                   disk_mb=64, sandbox=True))
+        assert run.status == "ok" and run.cells[0].stdout.startswith("refused 28"), run.cells[0].stdout  # ENOSPC
+
+
 def test_a_flood_of_displays_and_prints_is_cut_not_fatal():
     """The graded notebook's first cell caps each cell's displays and printed text: the cells after a flood run."""
     from course_lib.grading import runner
