@@ -124,9 +124,11 @@ def _synapses(e):
         else "CSR was never measurably faster than dense BLAS"
     text = (f"at {100 * e['sparsity']:.0f}% sparsity: {_x(e['csr_ratio'])} fewer bytes in CSR; the pruned model "
             f"run dense: speed {_speed(e['dense_run_speedup'])}; {where} (300x784, batch 100)")
-    memory = e["csr_ratio"] > 1
-    no_free_speed = not _faster(e["dense_run_speedup"])
-    return text, "supported" if memory and no_free_speed else "partly"
+    # the pruned model run dense does the dense model's operations: its time is shown, not judged (a difference
+    # there is the machine's); speed "if supported" is the CSR product's, measurably faster from some sparsity
+    if e["csr_ratio"] <= 1:
+        return text, "contradicted"
+    return text, "supported" if cross is not None else "partly"
 
 
 def _quant_memory(e):
@@ -207,8 +209,9 @@ def claims_table(evidence: Mapping) -> list[dict]:
     Notes
     -----
     The rules ("faster": measurably, by the noise rule of :mod:`course_lib.verdicts`): neurons -- fewer bytes
-    and faster at 1 or at 100 images; synapses -- CSR smaller while the pruned model run dense is not
-    measurably faster; 4x memory -- a ratio >= 3.8; "must be expanded back" -- an int8 kernel whose
+    and faster at 1 or at 100 images; synapses -- CSR smaller and a CSR product measurably faster than dense
+    BLAS from some sparsity (*partly*: smaller only; the pruned model run dense is shown, not judged: it does
+    the dense model's operations); 4x memory -- a ratio >= 3.8; "must be expanded back" -- an int8 kernel whose
     integer arithmetic matches gives *partly* (speed possible, no expansion needed); cannot train from
     scratch -- *contradicted* when QAT and sparse training from random weights both end within 5 points of
     dense training with the same budget (*partly* when one does); factorization: memory >= 2x within 1

@@ -145,11 +145,13 @@ def test_speed_rules_apply_the_noise_rule():
     # a spread that covers 1x: no measurable difference, however large the ratio looks
     assert speed_word(Measured(1.3, 0.4)) == "no measurable difference"
     assert speed_word((1.3, 0.2)) == "faster" and speed_word((0.6, 0.5)) == "no measurable difference"
-    # synapses: the pruned model run dense 1.3x inside its spread is "no free speed" -> supported
+    # synapses: the pruned model run dense is shown with the noise rule's word, not judged (same operations)
     rows = claims_table(evidence(synapses={"dense_run_speedup": Measured(1.3, 0.4)}))
     assert rows[1]["verdict"] == "supported" and "1.3x ± 0.4 (no measurable difference)" in rows[1]["measured"]
-    # ... and measurably faster -> partly
-    assert claims_table(evidence(synapses={"dense_run_speedup": (1.3, 0.1)}))[1]["verdict"] == "partly"
+    assert claims_table(evidence(synapses={"dense_run_speedup": (1.3, 0.1)}))[1]["verdict"] == "supported"
+    # speed "if supported": a CSR product measurably faster from some sparsity; never -> partly; no memory -> contra
+    assert claims_table(evidence(synapses={"sparse_crossover": None}))[1]["verdict"] == "partly"
+    assert claims_table(evidence(synapses={"csr_ratio": 0.9}))[1]["verdict"] == "contradicted"
     # neurons: faster only inside the noise at both batch sizes -> partly
     noisy = evidence(neurons={"speedup_1": (1.1, 0.2), "speedup_100": Measured(1.8, 0.9)})
     assert claims_table(noisy)[0]["verdict"] == "partly"
@@ -171,8 +173,10 @@ def test_speed_rules_apply_the_noise_rule():
     assert speed_word(Timings((0.70, 0.0245), (0.65, 0.0245))) == "faster"  # bands apart, 7.7 %
     assert speed_word(Timings((0.70, 0.0245), (0.65, 0.0245)).ratio) == "no measurable difference"  # the ratio: not
     assert speed_word(Timings((0.6, 0.01), (0.7, 0.01))) == "slower"
-    row = claims_table(evidence(synapses={"dense_run_speedup": Timings((0.70, 0.01), (0.65, 0.01))}))[1]
-    assert row["verdict"] == "partly" and "1.1x (faster)" in row["measured"]
+    row = claims_table(evidence(fact_speed={"speedup_1": Timings((0.70, 0.01), (0.65, 0.01)), "speedup_100": 1.0}))[6]
+    assert row["verdict"] == "supported" and "1.1x (faster)" in row["measured"]
+    row = claims_table(evidence(fact_speed={"speedup_1": Timings((0.70, 0.03), (0.65, 0.03)), "speedup_100": 1.0}))[6]
+    assert row["verdict"] == "contradicted" and "(no measurable difference)" in row["measured"]
     # every sentence about speed says what the noise rule found
     for r in claims_table(evidence()):
         if "speed" in r["measured"]:
