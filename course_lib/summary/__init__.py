@@ -2,8 +2,8 @@
 
 * :mod:`.pareto` -- NumPy: the Pareto front of an (accuracy, cost) table and the most accurate
   configuration under a budget;
-* :mod:`.claims` -- NumPy: the seed's summary slide as claims, the verdict each measurement gives,
-  and the "which technique when" table derived from a measured table;
+* :mod:`.claims` -- the seed's summary slide as claims and the verdict each measurement gives;
+* :mod:`.decisions` -- the "which technique when" table derived from a measured table;
 * :mod:`.nn` -- PyTorch: every technique and combination built from the library's own converters
   (pruning, quantization, SVD, flattened convolutions, TT) and measured (accuracy, bytes, latency).
 """
@@ -13,8 +13,8 @@ from .._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     exports={"pareto": ["pareto_front", "best_under_budget", "check_table"],
-             "claims": ["SEED_CLAIMS", "VERDICTS", "CONSTRAINTS", "claims_table", "decision_table",
-                        "check_rows", "code_lines", "EVIDENCE_KEYS", "speed_word", "row_timing",
-                        "KEEP_BASELINE", "Timings"]},
-    submodules=["pareto", "claims", "nn"],
+             "claims": ["SEED_CLAIMS", "VERDICTS", "claims_table", "code_lines", "EVIDENCE_KEYS", "speed_word",
+                        "Timings"],
+             "decisions": ["CONSTRAINTS", "decision_table", "check_rows", "row_timing", "KEEP_BASELINE"]},
+    submodules=["pareto", "claims", "decisions", "nn"],
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_choice, check_float
-from ..summary.claims import check_rows as check_table_rows
+from ..plots import LABEL_SIZE, bytes_label, decade_ticks, place_labels  # noqa: F401  (decade_ticks, place_labels re-exported)
+from ..summary.decisions import check_rows as check_table_rows
 from ..summary.pareto import best_under_budget, pareto_front
 
 __all__ = ["SummaryExplorer", "COSTS", "pareto_plot", "place_labels", "check_rows", "decade_ticks"]
@@ -16,39 +17,6 @@ COSTS = {"bytes": "stored bytes", "ms_1": "ms per image (batch 1, 1 thread)",
 _COLUMNS = ("model", "name", "family", "accuracy", *COSTS)
 _FAMILIES = ("baseline", "pruning", "quantization", "factorization", "combination")
 _MARKERS = dict(zip(_FAMILIES, ("*", "o", "s", "^", "D")))
-_SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
-
-
-def _decade_label(value, _pos=None) -> str:
-    exponent = np.log10(value) if value > 0 else np.nan
-    if not np.isfinite(exponent) or abs(exponent - round(exponent)) > 1e-6:
-        return ""
-    return "10" + str(int(round(exponent))).translate(_SUPERSCRIPTS)
-
-
-def decade_ticks(axis) -> None:
-    """Label a log axis's decades as plain text (``10³``, ``10⁻²``), its minor ticks not at all.
-
-    Matplotlib's default log labels are mathtext (``$10^{3}$``): parsing them is most of the time an
-    explorer's redraw takes. Unicode superscripts show the same numbers as ordinary text.
-
-    Parameters
-    ----------
-    axis : matplotlib.axis.Axis
-        A log-scaled axis (``ax.xaxis`` or ``ax.yaxis``).
-
-    Raises
-    ------
-    TypeError
-        If ``axis`` is not a matplotlib Axis.
-    """
-    from matplotlib.axis import Axis
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
-    if not isinstance(axis, Axis):
-        raise TypeError(f"axis must be a matplotlib Axis (ax.xaxis or ax.yaxis), got {type(axis).__name__}.")
-    axis.set_major_formatter(FuncFormatter(_decade_label))
-    axis.set_minor_formatter(NullFormatter())
 
 
 def check_rows(rows) -> list[dict]:
@@ -74,90 +42,6 @@ def check_rows(rows) -> list[dict]:
     for i, r in enumerate(out):
         check_choice(f"rows[{i}]['family']", r["family"], _FAMILIES)
     return out
-
-
-#: candidate label positions around a point: (dx, dy) in points, horizontal and vertical alignment
-_SPOTS = tuple((dx * k, dy * k, ha, va) for k in (1, 2, 3) for dx, dy, ha, va in (
-    (6, 0, "left", "center"), (-6, 0, "right", "center"), (0, 6, "center", "bottom"), (0, -6, "center", "top"),
-    (5, 5, "left", "bottom"), (5, -5, "left", "top"), (-5, 5, "right", "bottom"), (-5, -5, "right", "top")))
-_LABEL_SIZE = 6.5
-
-
-def _bytes_label(value, _pos=None) -> str:
-    """A tick of a bytes axis in decimal units: ``50 kB``, ``2 MB``."""
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if value >= size:
-            return f"{value / size:g} {unit}"
-    return f"{value:g} B"
-
-
-def _text_box(ax, x, y, text, spot, fontsize):
-    """The display box (x0, y0, x1, y1) a label would take, estimated without drawing (fast)."""
-    px, py = ax.transData.transform((x, y))
-    scale = ax.figure.dpi / 72
-    w, h = (0.64 * fontsize * len(text) + 3) * scale, 1.45 * fontsize * scale  # with a margin: estimated
-    dx, dy, ha, va = spot
-    x0 = px + dx * scale - {"left": 0, "center": w / 2, "right": w}[ha]
-    y0 = py + dy * scale - {"bottom": 0, "center": h / 2, "top": h}[va]
-    return x0, y0, x0 + w, y0 + h
-
-
-def _overlap(a, b) -> float:
-    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-
-
-def place_labels(ax, xs, ys, texts, *, fontsize: float = _LABEL_SIZE, order=None, taken=None,
-                 markers=None) -> list:
-    """Write ``texts[i]`` beside point ``i`` where it overlaps no other label, no marker and stays inside the axes.
-
-    Greedy: each label (in ``order``) takes the first of a ring of positions around its point, near ones
-    first, that is free; a label that finds none is left out (its index is returned, for a key). The boxes
-    are estimated from the font size, so the axes' limits and the figure's layout must be final.
-
-    Parameters
-    ----------
-    ax : matplotlib Axes
-    xs, ys : sequence of float
-        The points, in data coordinates.
-    texts : sequence of str
-    fontsize : float, keyword-only
-    order : sequence of int or None, keyword-only
-        Which labels are placed first (default: as given).
-    taken : list or None, keyword-only
-        Display boxes already taken by labels of an earlier call; the new labels' boxes are appended.
-    markers : sequence of (x, y) or None, keyword-only
-        Every point a label must not cover, in data coordinates (default: ``xs``, ``ys``).
-
-    Returns
-    -------
-    list of int
-        The indices whose label did not fit.
-    """
-    scale = ax.figure.dpi / 72
-    inside = ax.bbox.extents
-    points = np.column_stack([xs, ys]) if markers is None else np.asarray(markers, dtype=float)
-    markers = [(px - 4 * scale, py - 4 * scale, px + 4 * scale, py + 4 * scale)
-               for px, py in ax.transData.transform(points)]
-    taken = [] if taken is None else taken
-    left_out = []
-    for i in (range(len(texts)) if order is None else order):
-        for spot in _SPOTS:
-            box = _text_box(ax, xs[i], ys[i], texts[i], spot, fontsize)
-            if not (box[0] >= inside[0] and box[1] >= inside[1] and box[2] <= inside[2] and box[3] <= inside[3]):
-                continue
-            if any(_overlap(box, b) > 0 for b in taken) or any(_overlap(box, m) > 0 for m in markers):
-                continue
-            dx, dy, ha, va = spot
-            far = abs(dx) > 6 or abs(dy) > 6
-            ax.annotate(texts[i], (xs[i], ys[i]), textcoords="offset points", xytext=(dx, dy), ha=ha, va=va,
-                        fontsize=fontsize, arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5") if far else None,
-                        bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.75)
-                        if len(texts[i]) > 2 else None, zorder=5)  # a name may cross the front's line
-            taken.append(box)
-            break
-        else:
-            left_out.append(i)
-    return left_out
 
 
 def pareto_plot(rows, cost: str = "bytes", *, ax=None, highlight: str | None = None, budget: float | None = None,
@@ -234,7 +118,7 @@ def pareto_plot(rows, cost: str = "bytes", *, ax=None, highlight: str | None = N
     if hi / lo < 100:  # under two decades: ticks between the decades, plain numbers (else one lone decade)
         subs = (1.0, 2.0, 5.0) if hi / lo >= 8 else tuple(float(k) for k in range(1, 10))
         ax.xaxis.set_major_locator(LogLocator(subs=subs, numticks=12))
-        ax.xaxis.set_major_formatter(FuncFormatter(_bytes_label if cost == "bytes" else lambda v, _pos: f"{v:g}"))
+        ax.xaxis.set_major_formatter(FuncFormatter(bytes_label if cost == "bytes" else lambda v, _pos: f"{v:g}"))
     else:
         ax.xaxis.set_major_locator(LogLocator(numticks=6))
     ax.xaxis.set_minor_locator(NullLocator())  # minor log ticks are most of a redraw's time
