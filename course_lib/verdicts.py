@@ -152,8 +152,7 @@ def _fmt(v: float, unit: str) -> str:
         return f"{v:.1f}%"
     if unit == "x":
         return f"{v:.2f}x"
-    text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}" if abs(v) >= 0.01 else \
-        f"{v:.2g}"
+    text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:#.3g}"  # 3 digits: 0.0105
     return f"{text} {unit}" if unit else text
 
 
