@@ -150,9 +150,11 @@ def provenance(record: Mapping) -> str:
     --------
     >>> provenance({"command": "COURSE_FULL=1 ...", "date": "2026-12-06", "cpu_capability": "AVX512",
     ...             "seed": 0, "threads": 2})
-    'long run (stored result, not this run): COURSE_FULL=1 ..., 2026-12-06, AVX512, seed 0, 2 threads'
+    'long run (stored result, not this run): COURSE_FULL=1 ..., 2026-12-06, CPU capability AVX512, seed 0, 2 threads'
     """
     if not isinstance(record, Mapping):
         raise TypeError(f"record must be a dict from load_result, got {type(record).__name__}.")
+    threads = record["threads"]
     return (f"long run (stored result, not this run): {record['command']}, {record['date']}, "
-            f"{record['cpu_capability']}, seed {record['seed']}, {record['threads']} threads")
+            f"CPU capability {record['cpu_capability']}, seed {record['seed']}, "
+            f"{threads} thread{'' if threads == 1 else 's'}")
