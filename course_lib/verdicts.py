@@ -7,7 +7,7 @@ the run decide that, so a cell prints it from what it measured, with the measure
     >>> print(compare(Measured(2.0, 0.1), Measured(1.0, 0.05), names=("dense", "sparse"), kind="time"))
     sparse is faster than dense: 1.00 ms vs 2.00 ms (2.0x)
     >>> print(compare(Measured(2.0, 0.3), Measured(1.9, 0.3), names=("dense", "sparse"), kind="time"))
-    no measurable difference between dense and sparse: dense 2.00 ms, sparse 1.90 ms (inside the run's spread)
+    no measurable difference between dense and sparse: dense 2.00 ± 0.300 ms, sparse 1.90 ± 0.300 ms (inside the run's spread)
 
 **The noise rule** (one for the whole course). A value is a :class:`Measured`: a central value and a
 half-width of its noise band (for a timing, half its interquartile range; for an accuracy difference,
@@ -223,11 +223,21 @@ def compare(a, b, *, names=("A", "B"), kind: str = "time", min_ratio: float | No
     unit = default_unit if unit is None else unit
     if not isinstance(unit, str):
         raise TypeError(f"unit must be a string, got {type(unit).__name__}.")
-    values = f"{name_a} {_fmt(a.value, unit)}, {name_b} {_fmt(b.value, unit)}"
     if not _differ(a, b, min_ratio):
         ratio = max(a.value, b.value) / min(a.value, b.value) if min(a.value, b.value) > 0 else float("nan")
-        return Verdict("same", f"{NO_DIFFERENCE} between {name_a} and {name_b}: {values} (inside the run's "
-                               f"spread)", ratio)
+
+        def shown(m: Measured) -> str:
+            if m.spread <= 0:
+                return _fmt(m.value, unit)
+            if unit in ("%", "x"):
+                return f"{_fmt(m.value, unit)} ± {_fmt(m.spread, '')}"
+            return f"{_fmt(m.value, '')} ± {_fmt(m.spread, '')} {'bytes' if unit == 'bytes' else unit}".rstrip()
+
+        values = f"{name_a} {shown(a)}, {name_b} {shown(b)}"
+        why = "inside the run's spread"
+        if ratio >= 2:  # far apart, yet the bands overlap: the repeats scattered widely (a busy machine)
+            why += ": the repeats scattered widely -- rerun for a verdict"
+        return Verdict("same", f"{NO_DIFFERENCE} between {name_a} and {name_b}: {values} ({why})", ratio)
     b_better = (b.value < a.value) == lower_better
     good, bad = (b, a) if b_better else (a, b)
     good_name, bad_name = (name_b, name_a) if b_better else (name_a, name_b)

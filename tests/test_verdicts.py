@@ -37,6 +37,13 @@ def test_compare_inside_the_spread_is_no_difference():
     assert v.outcome == "same" and str(v).startswith(NO_DIFFERENCE)
 
 
+def test_no_difference_shows_the_bands_and_says_when_they_are_wide():
+    v = compare(Measured(2.0, 0.3), Measured(1.9, 0.3), names=("dense", "sparse"))
+    assert "dense 2.00 ± 0.300 ms, sparse 1.90 ± 0.300 ms (inside the run's spread)" in str(v)
+    v = compare(Measured(0.07, 1.0), Measured(0.96, 0.05), names=("float32", "int8"))
+    assert v.outcome == "same" and "scattered widely" in str(v)
+
+
 def test_compare_tight_spread_but_below_min_ratio_is_no_difference():
     # bands apart (zero spread), but only 3 % apart: below the 5 % floor
     assert compare(1.0, 1.03).outcome == "same"
