@@ -41,7 +41,6 @@ __getattr__, __dir__, __all__ = attach(
                          "quantize_seed", "quantize_tensor", "to_float16"],
         "sweeps": ["sweep", "plot_sweep"],
         "timing": ["cpu_capability"],
-        "verdicts": ["Measured", "compare"],
     },
     submodules=["bench", "checkpoints", "data", "exercises", "factorization", "formats", "grading", "layers",
                 "measure", "models", "notebook", "plots", "pruning", "quantization", "report", "results", "summary",

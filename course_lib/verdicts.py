@@ -6,8 +6,8 @@ the run decide that, so a cell prints it from what it measured, with the measure
     >>> from course_lib.verdicts import Measured, compare
     >>> print(compare(Measured(2.0, 0.1), Measured(1.0, 0.05), names=("dense", "sparse"), kind="time"))
     sparse is faster than dense: 1.00 ms vs 2.00 ms (2.0x)
-    >>> print(compare(Measured(2.0, 0.3), Measured(1.9, 0.3), names=("dense", "sparse"), kind="time"))
-    no measurable difference between dense and sparse: dense 2.00 ± 0.300 ms, sparse 1.90 ± 0.300 ms (inside the run's spread)
+    >>> print(compare(Measured(2.0, 0.3), Measured(1.9, 0.3), names=("old", "new"), kind="time"))
+    no measurable difference between old and new: old 2.00 ± 0.300 ms, new 1.90 ± 0.300 ms (inside the run's spread)
 
 **The noise rule** (one for the whole course). A value is a :class:`Measured`: a central value and a
 half-width of its noise band (for a timing, half its interquartile range; for an accuracy difference,

@@ -235,7 +235,7 @@ def test_graded_notebook_takes_checks_from_the_instructor_and_holds_no_verdict()
     course_nb = course.notebooks[0]
     assert course.case_counts["00-mlp-params"] == len(EXERCISES["00-mlp-params"].cases) + 2
     answers = {"00-mlp-params": ["print('mine')"], "00-accuracy": None}
-    nb, roles = build_graded_notebook(course_nb, answers)
+    nb, roles = build_graded_notebook(course_nb, answers, skip_demos=False)  # every cell, as in the notebook
     code = [c for c in nb.cells if c.cell_type == "code"]
     by_role = {v: k for k, v in roles.items()}
     assert code[by_role[("00-mlp-params", "solution")]].source == "print('mine')"

@@ -258,10 +258,10 @@ def test_a_run_the_grader_cannot_prepare_is_that_runs_zero_and_journaled(tmp_pat
     nbf.write(nbf.v4.new_notebook(cells=[nbf.v4.new_code_cell("x = 'bob'")]), subs / "bob" / nb_path.name)
     real = grade_module.prepare_submission
 
-    def explode(nb, data):
+    def explode(nb, data, **kwargs):
         if b"bob" in data:
             raise RecursionError("made by bob's notebook \ud800")
-        return real(nb, data)
+        return real(nb, data, **kwargs)
 
     monkeypatch.setattr(grade_module, "prepare_submission", explode)
     journal = Journal(tmp_path / "j.db", "course")
