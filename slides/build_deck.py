@@ -254,7 +254,8 @@ md("""
 A 3-D filter as a sum of rank-1 terms: lateral $\\otimes$ vertical $\\otimes$ horizontal,
 $W \\approx \\sum_{r=1}^{R} a_r \\otimes b_r \\otimes c_r$ (Jin et al. 2014).
 
-$$\\text{parameters: } O(XYC) \\to O(X + Y + C), \\qquad \\text{operations: } O(mnCXY) \\to O(mn(C + X + Y))$$
+$$\\text{parameters: } O(XYC) \\to O(X + Y + C)$$
+$$\\text{operations: } O(mnCXY) \\to O(mn(C + X + Y))$$
 
 for an $m \\times n$ output map $W_f \\in \\mathbb{R}^{m \\times n}$.
 

@@ -144,6 +144,9 @@ def side_by_side(name: str, *, part: str = "both", index: int | None = None, see
     right, measured = "", []
     for src in (sources if part != "seed" else []):
         t = notebook_table(src["notebook"], src["header"], notebooks_dir=notebooks_dir)
+        if src.get("columns"):  # the first columns only, in the printed order (a table too wide for a slide)
+            keep = [t["columns"].index(c) for c in src["columns"] if c in t["columns"]]
+            t = {**t, "columns": [t["columns"][k] for k in keep], "rows": [[r[k] for k in keep] for r in t["rows"]]}
         measured.append(t)
         right += html_table(t["columns"], t["rows"], css_class="course-table",
                             caption=f"{src['caption']} (notebooks/{src['notebook']})")

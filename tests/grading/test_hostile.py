@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import shutil
 import time
 import zipfile
@@ -26,6 +27,7 @@ import nbformat
 import pytest
 from grading_helpers import HIDDEN, build_mini, rows, skip_without_data, solved, write
 
+from course_lib.exercises import load_bank
 from course_lib.grading import grade, sandbox
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -291,6 +293,53 @@ threading.Thread(target=_replace, daemon=True).start()
 ''' + WRONG_MASK
 
 
+# an answer that raises on every case with the case's inputs (and a lone surrogate) in its message: a lookup table
+# of the hidden inputs would be built from the feedback -- which must name a hidden case, never quote it
+LEAKS_INPUTS = '''def magnitude_mask(w, k):
+    raise ValueError("LEAK " + repr(np.asarray(w).ravel()[:4].tolist()) + " k=" + repr(k) + " \\ud800")
+'''
+# a flood of displays and 2,000 threads: the display cap keeps the kernel alive, the process limit is 512
+FLOODS = '''for i in range(20_000):
+    display(i)
+'''
+THREADS = '''import threading, time
+try:
+    for _ in range(2000):
+        threading.Thread(target=time.sleep, args=(120,), daemon=True).start()
+except RuntimeError:  # the address-space limit may stop it first: the threads made so far stay
+    pass
+time.sleep(60)
+'''
+
+
+def _file_level_students(mini, subs: Path, course: Path) -> None:
+    """Submissions the grader refuses or reads without running anything of theirs."""
+    # a zip whose notebook's deflate stream is corrupt (headers intact)
+    data = nbformat.writes(solved(mini, NB)).encode()
+    with zipfile.ZipFile(subs / "h18_corrupt_stream.zip", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(NB, data)
+    raw = bytearray((subs / "h18_corrupt_stream.zip").read_bytes())
+    start = raw.index(NB.encode()) + len(NB)
+    for i in range(start + 40, start + 240):
+        raw[i] ^= 0x5A
+    (subs / "h18_corrupt_stream.zip").write_bytes(bytes(raw))
+    # the notebook 40 folders deep (beyond the walk's 32), beside 300 more empty levels
+    deep = subs / "h19_deep_folder"
+    for _ in range(40):
+        deep = deep / "d"
+    write(solved(mini, NB), deep / NB)
+    for _ in range(150):
+        deep = deep / "e"
+    deep.mkdir(parents=True)
+    # a link to the instructor's notebooks, handed in as a student's folder
+    (subs / "h20_link_to_instructor").symlink_to(course, target_is_directory=True)
+    # an honest student whose folder name is not UTF-8 (Latin-1 "café")
+    import os
+    folder = os.path.join(os.fsencode(subs), b"h21_caf\xe9")
+    os.mkdir(folder)
+    write(solved(mini, NB), Path(os.fsdecode(folder)) / NB)
+
+
 def _students(mini, subs: Path, marks: Path) -> dict[str, Path]:
     sol = mini["solutions"]
     honest = write(solved(mini, NB), subs / "h00_honest" / NB)
@@ -322,13 +371,17 @@ def _students(mini, subs: Path, marks: Path) -> dict[str, Path]:
     write(solved(mini, NB, **{"01-magnitude-mask": DETECTS}), subs / "h15_detects_grader" / NB)
     write(solved(mini, NB, **{"01-magnitude-mask": RECORDS_FAILED_CHECK}), subs / "h16_records_failed_check" / NB)
     write(solved(mini, NB, **{"01-magnitude-mask": REPLACES_RECORDS}), subs / "h17_replaces_records" / NB)
+    write(solved(mini, NB, **{"01-magnitude-mask": LEAKS_INPUTS}), subs / "h22_leaks_inputs" / NB)
+    write(solved(mini, NB, **{"01-threshold-by-hand": FLOODS + mini["solutions"]["01-threshold-by-hand"]}),
+          subs / "h23_display_flood" / NB)
+    write(solved(mini, NB, **{"01-magnitude-mask": THREADS + WRONG_MASK}), subs / "h24_thread_bomb" / NB)
     return {"honest": honest, "victim": victim}
 
 
 def _digest(folder: Path) -> str:
     h = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        h.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+        h.update(os.fsencode(path.relative_to(folder)) + path.read_bytes())  # names need not be UTF-8
     return h.hexdigest()
 
 
@@ -344,6 +397,7 @@ def hostile(tmp_path_factory):
     subs, marks = base / "submissions", base / "marks"
     marks.mkdir()
     paths = _students(mini, subs, marks)
+    _file_level_students(mini, subs, course)
     before = _digest(subs)
     start = time.monotonic()
     code = grade.main([str(subs), "--out", str(base / "hostile.csv"), "--course", str(course), "--hidden",
@@ -387,10 +441,20 @@ def test_the_feedback_says_what_happened(hostile):
         "h07_forges_results": "the recorded answer was refused",
         "h12_zip_entries": "could not be opened",
         "h13_zip_ratio": "could not be opened",
+        "h18_corrupt_stream": "your notebook could not be read: the file could not be read",
+        "h19_deep_folder": "notebook missing",
+        "h20_link_to_instructor": "the submission is a link",
+        "h22_leaks_inputs": "your answer raised an exception (a hidden case: its inputs and values are not shown)",
+        "h24_thread_bomb": "started more than 512 processes and threads",
     }
     for student, phrase in said.items():
         text = (feedback / f"{student}.md").read_text()
         assert phrase in text, f"{phrase!r} not in the feedback of {student}:\n{text}"
+    # the public cases' messages are quoted, the hidden ones' never: LEAK appears once per public case at most
+    leaks = (feedback / "h22_leaks_inputs.md").read_text()
+    public = len(load_bank()["01-magnitude-mask"].cases)
+    assert 0 < leaks.count("LEAK") <= public and "\\ud800" in leaks
+    assert (feedback / "h21_caf\\udce9.md").is_file()
 
 
 def test_grading_twice_gives_the_same_rows(hostile, tmp_path):
