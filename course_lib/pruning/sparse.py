@@ -58,6 +58,35 @@ def sparse_linear(x, w_csr, bias=None) -> np.ndarray:
     return y
 
 
+def _pruned_products(shape, sparsities, batch, repeats, rng):
+    """The checked arguments of the dense-vs-sparse timings and, per sparsity, its two products.
+
+    Returns ``(sparsities, repeats, products)``: ``products`` holds ``(sparsity, dense_call, csr_call)``, the
+    same pruned float32 matrix multiplied densely (NumPy ``x @ W.T``) and as CSR (SciPy ``W x^T``).
+    """
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        raise TypeError(f"shape must be a pair (out, in), got {short_repr(shape)}.")
+    out_features = check_int("shape[0]", shape[0], minimum=1)
+    in_features = check_int("shape[1]", shape[1], minimum=1)
+    if isinstance(sparsities, (str, bytes)) or not hasattr(sparsities, "__iter__"):
+        raise TypeError(f"sparsities must be a sequence of floats, got {type(sparsities).__name__}.")
+    sparsities = [check_fraction(f"sparsities[{i}]", s, allow_one=False) for i, s in enumerate(sparsities)]
+    if not sparsities:
+        raise ValueError("sparsities is empty, must hold at least one value.")
+    batch = check_int("batch", batch, minimum=1)
+    repeats = check_int("repeats", repeats, minimum=1)
+    gen = check_random_state(rng)
+    weights = gen.standard_normal((out_features, in_features), dtype=np.float32)
+    x = gen.standard_normal((batch, in_features), dtype=np.float32)
+    xt = np.ascontiguousarray(x.T)
+    products = []
+    for s in sparsities:
+        pruned, _ = magnitude_prune(weights, s)
+        w_csr = to_csr(pruned)
+        products.append((s, lambda w=pruned: x @ w.T, lambda w=w_csr: w @ xt))
+    return sparsities, repeats, products
+
+
 def dense_vs_sparse_times(shape=(1024, 1024), sparsities=(0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99), *,
                           batch: int = 1, repeats: int = 20, rng=None) -> list[dict]:
     """Time a dense and a CSR product of the same pruned matrix at several sparsities.
@@ -88,27 +117,11 @@ def dense_vs_sparse_times(shape=(1024, 1024), sparsities=(0.0, 0.5, 0.7, 0.8, 0.
     the sparse one falls with ``nnz`` but starts much higher, so there is a
     crossover sparsity (:func:`crossover_sparsity`), typically around 90%.
     """
-    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
-        raise TypeError(f"shape must be a pair (out, in), got {short_repr(shape)}.")
-    out_features = check_int("shape[0]", shape[0], minimum=1)
-    in_features = check_int("shape[1]", shape[1], minimum=1)
-    if isinstance(sparsities, (str, bytes)) or not hasattr(sparsities, "__iter__"):
-        raise TypeError(f"sparsities must be a sequence of floats, got {type(sparsities).__name__}.")
-    sparsities = [check_fraction(f"sparsities[{i}]", s, allow_one=False) for i, s in enumerate(sparsities)]
-    if not sparsities:
-        raise ValueError("sparsities is empty, must hold at least one value.")
-    batch = check_int("batch", batch, minimum=1)
-    repeats = check_int("repeats", repeats, minimum=1)
-    gen = check_random_state(rng)
-    weights = gen.standard_normal((out_features, in_features), dtype=np.float32)
-    x = gen.standard_normal((batch, in_features), dtype=np.float32)
-    xt = np.ascontiguousarray(x.T)
+    _, repeats, products = _pruned_products(shape, sparsities, batch, repeats, rng)
     rows = []
-    for s in sparsities:
-        pruned, _ = magnitude_prune(weights, s)
-        w_csr = to_csr(pruned)
-        dense = latency(lambda w=pruned: x @ w.T, repeats=repeats, threads=1)
-        sparse = latency(lambda w=w_csr: w @ xt, repeats=repeats, threads=1)
+    for s, dense_call, sparse_call in products:
+        dense = latency(dense_call, repeats=repeats, threads=1)
+        sparse = latency(sparse_call, repeats=repeats, threads=1)
         rows.append({"sparsity": s, "dense_ms": dense.median_ms, "sparse_ms": sparse.median_ms,
                      "speedup": dense.median_ms / sparse.median_ms if sparse.median_ms > 0 else math.inf})
     return rows
@@ -129,26 +142,10 @@ def dense_vs_sparse_latencies(shape=(1024, 1024), sparsities=(0.0, 0.5, 0.7, 0.8
         a few sparse calls, five times over), so a change of the machine's load falls on both alike while
         each product still finds its own matrix in the cache.
     """
-    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
-        raise TypeError(f"shape must be a pair (out, in), got {short_repr(shape)}.")
-    out_features = check_int("shape[0]", shape[0], minimum=1)
-    in_features = check_int("shape[1]", shape[1], minimum=1)
-    if isinstance(sparsities, (str, bytes)) or not hasattr(sparsities, "__iter__"):
-        raise TypeError(f"sparsities must be a sequence of floats, got {type(sparsities).__name__}.")
-    sparsities = [check_fraction(f"sparsities[{i}]", s, allow_one=False) for i, s in enumerate(sparsities)]
-    if not sparsities:
-        raise ValueError("sparsities is empty, must hold at least one value.")
-    batch = check_int("batch", batch, minimum=1)
-    repeats = check_int("repeats", repeats, minimum=1)
-    gen = check_random_state(rng)
-    weights = gen.standard_normal((out_features, in_features), dtype=np.float32)
-    x = gen.standard_normal((batch, in_features), dtype=np.float32)
-    xt = np.ascontiguousarray(x.T)
+    _, repeats, products = _pruned_products(shape, sparsities, batch, repeats, rng)
     rows = []
-    for s in sparsities:
-        pruned, _ = magnitude_prune(weights, s)
-        w_csr = to_csr(pruned)
-        dense, sparse = alternating_latencies(lambda w=pruned: x @ w.T, lambda w=w_csr: w @ xt, repeats=repeats,
+    for s, dense_call, sparse_call in products:
+        dense, sparse = alternating_latencies(dense_call, sparse_call, repeats=repeats,
                                               warmup=max(3, repeats // 4))   # a new matrix: caches, TLB, clock
         rows.append({"sparsity": s, "dense": dense, "sparse": sparse})
     return rows

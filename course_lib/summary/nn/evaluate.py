@@ -165,6 +165,9 @@ def csr_vs_dense(shape=(300, 784), sparsities=(0.5, 0.8, 0.9, 0.95, 0.98, 0.99),
                  repeats: int = 10, rng=0) -> dict:
     """A dense NumPy product and a SciPy CSR product of the same pruned matrix, timed with their spread.
 
+    The timings are :func:`course_lib.pruning.sparse.dense_vs_sparse_latencies`' (alternating blocks, one
+    thread); this adds the verdict.
+
     Parameters
     ----------
     shape : (int, int)
@@ -191,26 +194,14 @@ def csr_vs_dense(shape=(300, 784), sparsities=(0.5, 0.8, 0.9, 0.95, 0.98, 0.99),
     TypeError, ValueError
         For a bad shape, sparsity, batch, repeats or rng.
     """
-    from ..._validation import check_fraction, check_random_state
-    from ...pruning import magnitude_prune, to_csr
+    from ...pruning.sparse import dense_vs_sparse_latencies
     from ...verdicts import first_win
 
     if not isinstance(shape, (tuple, list)) or len(shape) != 2:
         raise TypeError(f"shape must be a pair (out, in), got {type(shape).__name__}.")
-    out_f, in_f = check_int("shape[0]", shape[0], minimum=1), check_int("shape[1]", shape[1], minimum=1)
-    sparsities = [check_fraction(f"sparsities[{i}]", s, allow_one=False) for i, s in enumerate(sparsities)]
-    batch = check_int("batch", batch, minimum=1)
-    repeats = check_int("repeats", repeats, minimum=1)
-    gen = check_random_state(rng)
-    weights = gen.standard_normal((out_f, in_f), dtype=np.float32)
-    x = gen.standard_normal((batch, in_f), dtype=np.float32)
-    xt = np.ascontiguousarray(x.T)
-    dense, sparse = [], []
-    for s in sparsities:
-        pruned, _ = magnitude_prune(weights, s)
-        w_csr = to_csr(pruned)
-        dense.append(latency(lambda w=pruned: x @ w.T, repeats=repeats, threads=1))
-        sparse.append(latency(lambda w=w_csr: w @ xt, repeats=repeats, threads=1))
+    rows = dense_vs_sparse_latencies(tuple(shape), sparsities, batch=batch, repeats=repeats, rng=rng)
+    sparsities = [r["sparsity"] for r in rows]
+    dense, sparse = [r["dense"] for r in rows], [r["sparse"] for r in rows]
     verdict = first_win(sparsities, dense, sparse, names=("dense BLAS", "CSR"), kind="time", x_name="sparsity",
                         x_format="{:.0%}")
     crossover = verdict.ratio if verdict.outcome in ("from", "always") else None
