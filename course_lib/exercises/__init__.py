@@ -12,19 +12,25 @@ from typing import Any
 from .core import (
     EXCHANGE_ENV,
     EXERCISES,
+    KINDS,
     Case,
     CheckResult,
+    Credit,
     Exercise,
     add_cases,
     collect,
     compare,
     compare_fields,
+    credit,
     exercise,
+    grade_with,
     judge,
 )
 from .core import check as check_registered
+from .outcomes import Target, linear_credit, outcome_credit, rule_text
 
-__all__ = ["Case", "Exercise", "CheckResult", "EXCHANGE_ENV", "collect", "judge", "exercise", "add_cases", "check",
+__all__ = ["Target", "linear_credit", "outcome_credit", "rule_text", "KINDS", "Credit", "credit", "grade_with",
+           "Case", "Exercise", "CheckResult", "EXCHANGE_ENV", "collect", "judge", "exercise", "add_cases", "check",
            "compare", "compare_fields", "EXERCISES", "load_bank"]
 
 

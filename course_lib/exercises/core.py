@@ -44,12 +44,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .records import Raised, Unsupported, plain, read_inputs, write_record
+from .checks import compare, compare_fields
+from .records import Raised, plain, read_inputs, write_record
 
 __all__ = [
     "Case",
+    "Credit",
+    "KINDS",
     "Exercise",
     "CheckResult",
     "EXCHANGE_ENV",
@@ -60,6 +61,8 @@ __all__ = [
     "judge",
     "compare",
     "compare_fields",
+    "credit",
+    "grade_with",
     "EXERCISES",
 ]
 
@@ -95,6 +98,23 @@ class Case:
         return judge(self, _plain_answer(probe, answer, args), args)
 
 
+class Credit(list):
+    """What a verdict returns for an answer that earns part of a case: its problems and the fraction earned.
+
+    An outcome task's verdict returns one (e.g. a target missed by a little: ``Credit(0.5, ["..."])``);
+    the grader gives the exercise its points times the mean fraction of its cases. Any other
+    exercise is all or nothing: a case with problems earns nothing, whatever the fraction.
+    """
+
+    def __init__(self, fraction: float, problems=()):
+        super().__init__(problems)
+        self.fraction = min(1.0, max(0.0, float(fraction)))
+
+
+# What an exercise asks for: the step the library does not hand over.
+KINDS = ("variant", "derivation", "implementation", "outcome")
+
+
 @dataclass
 class Exercise:
     """A registered exercise: an id that never changes, a title, points, its cases and its probe.
@@ -102,6 +122,13 @@ class Exercise:
     ``cases`` is a list of ``(label, Case)``. ``probe(answer, args)`` calls the answer on
     one case's inputs in the student's kernel and returns what is recorded (default:
     ``answer(*args)``); it never sees an expected value.
+
+    The cases' verdicts in the student's copy are *checks*: the form of the answer and the
+    properties a right answer has, never a reference solution. ``checked_here`` says how far
+    they go: ``"values"`` (they decide: a right answer and only a right one passes) or ``"form"``
+    (they cannot: the grader compares the values with its reference). The reference solutions
+    live with the instructor (``hidden_tests/``), which installs the grader's verdict with
+    :func:`grade_with`; it runs only in the grader's process.
     """
 
     id: str
@@ -109,6 +136,9 @@ class Exercise:
     points: int = 1
     cases: list[tuple[str, Case]] = field(default_factory=list)
     probe: Callable[[Any, tuple], Any] = _call
+    kind: str = "implementation"
+    checked_here: str = "values"
+    grader_verdict: Callable[..., list[str]] | None = None
 
 
 EXERCISES: dict[str, Exercise] = {}
@@ -127,6 +157,7 @@ class CheckResult:
     total: int
     problems: list[str]
     recorded: bool = False
+    checked_here: str = "values"
 
     def __bool__(self):
         return not self.recorded and self.passed == self.total and not self.problems
@@ -138,23 +169,48 @@ class CheckResult:
     def line(self) -> str:
         if self.recorded:
             return f"[{self.exercise_id}] answers recorded: {self.total} cases."
+        if self and self.checked_here == "form":
+            return (f"[{self.exercise_id}] passes the checks made here: {self.passed}/{self.total} cases "
+                    "(the grader compares the values with its reference).")
         if self:
             return f"[{self.exercise_id}] correct: {self.passed}/{self.total} cases pass."
         return f"[{self.exercise_id}] not yet: {self.passed}/{self.total} cases pass."
 
 
-def exercise(exercise_id: str, title: str, *, points: int = 1, probe: Callable | None = None) -> Exercise:
+def exercise(exercise_id: str, title: str, *, points: int = 1, probe: Callable | None = None,
+             kind: str = "implementation", checked_here: str = "values") -> Exercise:
     """Register (or return the already registered) exercise ``exercise_id``.
 
-    ``probe(answer, args)`` is how the answer is called on a case's inputs (default ``answer(*args)``).
+    ``probe(answer, args)`` is how the answer is called on a case's inputs (default ``answer(*args)``);
+    ``kind`` is one of :data:`KINDS` (an ``"outcome"`` earns partial credit, :class:`Credit`);
+    ``checked_here`` is ``"values"`` or ``"form"`` (see :class:`Exercise`).
     """
     if not isinstance(exercise_id, str) or not exercise_id:
         raise TypeError(f"exercise_id must be a non-empty str, got {exercise_id!r}.")
     if probe is not None and not callable(probe):
         raise TypeError(f"probe must be callable or None, got {type(probe).__name__}.")
+    if kind not in KINDS:
+        raise ValueError(f"kind == {kind!r}, must be one of {KINDS}.")
+    if checked_here not in ("values", "form"):
+        raise ValueError(f"checked_here == {checked_here!r}, must be 'values' or 'form'.")
     if exercise_id not in EXERCISES:
-        EXERCISES[exercise_id] = Exercise(exercise_id, title, points, probe=probe or _call)
+        EXERCISES[exercise_id] = Exercise(exercise_id, title, points, probe=probe or _call, kind=kind,
+                                          checked_here=checked_here)
     return EXERCISES[exercise_id]
+
+
+def grade_with(exercise_id: str, verdict: Callable[..., list[str]]) -> None:
+    """Install the grader's verdict of ``exercise_id`` (instructors' files only, ``hidden_tests/``).
+
+    ``verdict(got, *inputs)`` compares what the answer returned with the instructor's reference
+    and returns the problems (or a :class:`Credit`); the grader runs it on every case, public and
+    hidden, after the case's own checks pass. It never runs in a student's kernel.
+    """
+    if exercise_id not in EXERCISES:
+        raise ValueError(f"exercise_id == {exercise_id!r}, must be one of {sorted(EXERCISES)}.")
+    if not callable(verdict):
+        raise TypeError(f"verdict must be callable, got {type(verdict).__name__}.")
+    EXERCISES[exercise_id].grader_verdict = verdict
 
 
 def add_cases(exercise_id: str, *cases: tuple[str, Case]) -> None:
@@ -201,14 +257,36 @@ def collect(ex: Exercise, answer: Any, args: tuple | None) -> Any:
     return _plain_answer(ex.probe, answer, args)
 
 
-def judge(case: Case, got: Any, args: tuple | None) -> list[str]:
-    """The problems of ``got`` (plain data, as :func:`collect` returns it) for ``case``: its verdict."""
-    if isinstance(got, Raised):
-        return [got.message]
+def _run_verdict(verdict, got, args) -> list[str]:
     try:
-        return [str(p) for p in case.verdict(got, *copy.deepcopy(args or ()))]
+        found = verdict(copy.deepcopy(got), *copy.deepcopy(args or ()))
     except Exception as exc:  # a value of a shape no verdict expects
         return [f"your answer could not be compared ({type(exc).__name__}): check what it returns"]
+    if isinstance(found, Credit):
+        return Credit(found.fraction, [str(p) for p in found])
+    return [str(p) for p in found]
+
+
+def judge(case: Case, got: Any, args: tuple | None, also: Callable | None = None) -> list[str]:
+    """The problems of ``got`` (plain data, as :func:`collect` returns it) for ``case``.
+
+    The case's own checks run first; when they pass and ``also`` (the grader's verdict,
+    :func:`grade_with`) is given, it runs too. The result is a :class:`Credit` when a verdict
+    gave partial credit.
+    """
+    if isinstance(got, Raised):
+        return [got.message]
+    found = _run_verdict(case.verdict, got, args)
+    if found or also is None:
+        return found
+    return _run_verdict(also, got, args)
+
+
+def credit(found: list[str]) -> float:
+    """The fraction of a case an answer earned, from what :func:`judge` returned."""
+    if not found:
+        return 1.0
+    return found.fraction if isinstance(found, Credit) else 0.0
 
 
 def _record(ex: Exercise, answer: Any, exchange: Path) -> CheckResult:
@@ -252,7 +330,7 @@ def check(exercise_id: str, answer: Any, *, quiet: bool = False) -> CheckResult:
             problems.extend(f"{label}: {p}" for p in found)
         else:
             passed += 1
-    result = CheckResult(exercise_id, passed, len(ex.cases), problems)
+    result = CheckResult(exercise_id, passed, len(ex.cases), problems, checked_here=ex.checked_here)
     if not quiet:
         print(result.line)
         for p in problems[:8]:
@@ -260,59 +338,3 @@ def check(exercise_id: str, answer: Any, *, quiet: bool = False) -> CheckResult:
         if len(problems) > 8:
             print(f"  - ... and {len(problems) - 8} more")
     return result
-
-
-def compare(answer: Any, expected: Any, *, name: str = "answer", rtol: float = 1e-6,
-            atol: float = 0.0, check_dtype_kind: bool = True) -> list[str]:
-    """Compare an answer with the expected array; return problems, never values.
-
-    Reports, in order: not convertible to an array, wrong shape, wrong kind of
-    dtype (integer vs floating point vs boolean), NaN/inf, and which entries
-    differ (their indices, at most five, never the expected numbers).
-    """
-    expected = np.asarray(expected)
-    if isinstance(answer, Unsupported):
-        return [f"{name} is a {answer.type_name}, not numbers or an array"]
-    try:
-        got = np.asarray(answer)
-    except Exception:
-        return [f"{name} is a {type(answer).__name__} that is not a regular array of numbers"]
-    if answer is None:
-        return [f"{name} is None: did you forget to `return` it?"]
-    if got.dtype == object:
-        return [f"{name} is a {type(answer).__name__} that is not a regular array of numbers"]
-    if got.shape != expected.shape:
-        return [f"{name} has shape {got.shape}, expected {expected.shape}"]
-    if check_dtype_kind and got.dtype.kind != expected.dtype.kind and not (
-            got.dtype.kind in "iu" and expected.dtype.kind in "iu"):
-        kinds = {"i": "integer", "u": "integer", "f": "floating point", "b": "boolean", "c": "complex"}
-        return [f"{name} has dtype {got.dtype} ({kinds.get(got.dtype.kind, got.dtype.kind)}), "
-                f"expected {kinds.get(expected.dtype.kind, expected.dtype.kind)} values"]
-    if got.dtype.kind in "fc" and not np.all(np.isfinite(got)):
-        return [f"{name} contains NaN or infinite values"]
-    if expected.dtype.kind in "fc":
-        ok = np.isclose(got, expected, rtol=rtol, atol=atol)
-    else:
-        ok = got == expected
-    ok = np.asarray(ok)
-    if not ok.all():
-        bad = np.argwhere(~ok) if ok.ndim else np.zeros((1, 0), dtype=int)
-        shown = ", ".join(str(tuple(int(i) for i in idx)) if len(idx) != 1 else str(int(idx[0]))
-                          for idx in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        where = f" at index {shown}{more}" if ok.ndim else ""
-        return [f"{name} is wrong in {int((~ok).sum())} of {ok.size} entries{where}"]
-    return []
-
-
-def compare_fields(name: str, answer: Any, expected: dict) -> list[str]:
-    """Compare an answer that must be a dict with ``expected``'s keys, each value with :func:`compare`.
-
-    Like :func:`compare`, the problems never contain an expected value.
-    """
-    if not isinstance(answer, dict):
-        return [f"{name} returned a {type(answer).__name__}, expected a dict with keys {sorted(expected)}"]
-    missing = sorted(k for k in expected if k not in answer)
-    if missing:
-        return [f"{name} has no key {missing}: expected the keys {sorted(expected)}"]
-    return [p for key, value in expected.items() for p in compare(answer[key], value, name=f"{name}[{key!r}]")]

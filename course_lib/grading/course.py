@@ -42,6 +42,9 @@ class Course:
         The files the course was read from: its instructor notebooks and the hidden test file or
         folder (:func:`load_course` sets them; the grader re-hashes them after every run,
         :func:`~course_lib.grading.journal.source_digests`). Empty: nothing to re-check.
+    partial : frozenset of str
+        The exercises that earn partial credit (outcome tasks): points times the mean credit of
+        their cases (:class:`~course_lib.exercises.Credit`); the others are all or nothing.
     """
 
     notebooks: list[CourseNotebook]
@@ -49,6 +52,7 @@ class Course:
     cases: dict[str, list] = field(default_factory=dict)
     hidden_source: str | None = None
     sources: tuple = field(default=(), compare=False)
+    partial: frozenset = frozenset()
     _inputs: dict = field(default_factory=dict, repr=False, compare=False)
     _files: dict = field(default_factory=dict, repr=False, compare=False)
     _public: dict = field(default_factory=dict, repr=False, compare=False)
@@ -158,22 +162,54 @@ class Course:
         return total or 30.0
 
 
+# Each hidden test file runs in its own namespace: two files may define helpers of the same name.
+_FILE_MARK = "\n# ===== hidden test file: "
+
+
 def _hidden_text(hidden) -> str | None:
     if hidden is None:
         return None
     hidden = Path(hidden)
     files = sorted(hidden.glob("*.py")) if hidden.is_dir() else [hidden]
-    parts = [f"# --- {f.name}\n{f.read_text(encoding='utf-8')}" for f in files if not f.name.startswith("_")]
-    return "\n".join(parts) or None
+    parts = [f"{_FILE_MARK}{f.name} =====\n{f.read_text(encoding='utf-8')}" for f in files
+             if not f.name.startswith("_")]
+    return "".join(parts) or None
+
+
+def _hidden_files(hidden_source: str) -> list[tuple[str, str]]:
+    """(file name, text) of each hidden test file joined in ``hidden_source``."""
+    if _FILE_MARK not in hidden_source:
+        return [("hidden tests", hidden_source)]
+    files = []
+    for part in hidden_source.split(_FILE_MARK)[1:]:
+        head, _, text = part.partition(" =====\n")
+        files.append((head, text))
+    return files
+
+
+def _graded(case, verdict):
+    """``case`` with the grader's verdict run after its own checks (see :func:`~course_lib.exercises.judge`)."""
+    from ..exercises import Case
+
+    def both(got, *args):
+        from ..exercises import judge
+
+        return judge(Case(None, case.verdict), got, args, also=verdict)
+    return Case(case.inputs, both)
 
 
 def course_cases(hidden_source: str | None) -> dict[str, list]:
-    """Every registered exercise's cases once the hidden file has run here (the registry is left as it was).
+    """Every registered exercise's cases once the hidden files have run here (the registry is left as it was).
+
+    The hidden files add cases with inputs students never see and install each exercise's
+    grader verdict (:func:`~course_lib.exercises.grade_with`: the instructor's reference); the
+    cases returned run it after their own checks.
 
     Parameters
     ----------
     hidden_source : str or None
-        The text of the hidden test file(s); None or empty: public cases only.
+        The text of the hidden test file(s); None or empty: public cases only, checked as in a
+        student's kernel.
 
     Returns
     -------
@@ -184,15 +220,17 @@ def course_cases(hidden_source: str | None) -> dict[str, list]:
 
     EXERCISES = load_bank()
 
-    saved = {k: list(v.cases) for k, v in EXERCISES.items()}
+    saved = {k: (list(v.cases), v.grader_verdict) for k, v in EXERCISES.items()}
     try:
-        if hidden_source:
-            exec(compile(hidden_source, "<hidden tests>", "exec"), {"__name__": "__hidden_tests__"})
-        return {k: list(v.cases) for k, v in EXERCISES.items()}
+        for name, text in _hidden_files(hidden_source or ""):
+            if text.strip():
+                exec(compile(text, f"<hidden tests: {name}>", "exec"), {"__name__": "__hidden_tests__"})
+        return {k: [(label, _graded(case, v.grader_verdict) if v.grader_verdict else case)
+                    for label, case in v.cases] for k, v in EXERCISES.items()}
     finally:
         for k in list(EXERCISES):
             if k in saved:
-                EXERCISES[k].cases[:] = saved[k]
+                EXERCISES[k].cases[:], EXERCISES[k].grader_verdict = saved[k]
             else:
                 del EXERCISES[k]
 
@@ -252,4 +290,5 @@ def load_course(course_dir=DEFAULT_COURSE, *, hidden=None, names=None) -> Course
     if unknown:
         raise ValueError(f"exercises {unknown} are checked in the notebooks but not registered in course_lib.")
     points = {e: float(EXERCISES[e].points) for e in ids}
-    return Course(notebooks, points, {e: cases[e] for e in ids}, hidden_source, sources)
+    partial = frozenset(e for e in ids if EXERCISES[e].kind == "outcome")
+    return Course(notebooks, points, {e: cases[e] for e in ids}, hidden_source, sources, partial=partial)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..exercises import judge
+from ..exercises import credit, judge
 from ..exercises.records import Raised, RecordError, read_record
 from .course import Course
+from .flags import library_aliases, library_calls
 from .gradebook import ExerciseResult
 from .notebooks import CourseNotebook, SubmissionError, parse_submission, submission_answers
 from .runner import Limits, RunResult, build_graded_notebook, run_nbval
@@ -71,12 +72,12 @@ def _why(run: RunResult, cell: int, role: str, limits: Limits) -> str:
     return _clean(msg or f"the cell {res.outcome}")
 
 
-def _verdicts(course: Course, ex_id: str, answers: dict[str, bytes]) -> tuple[int, list[str], bool]:
-    """(cases passed, problems, whether every case was recorded) of one exercise, judged here."""
+def _verdicts(course: Course, ex_id: str, answers: dict[str, bytes]) -> tuple[int, list[str], bool, float]:
+    """(cases passed, problems, whether every case was recorded, mean credit) of one exercise, judged here."""
     prefix = f"{ex_id}/"
     files = {name[len(prefix):]: data for name, data in answers.items() if name.startswith(prefix)}
     cases, inputs = course.cases[ex_id], course.inputs(ex_id)
-    passed, problems, complete = 0, [], True
+    passed, problems, complete, earned = 0, [], True, 0.0
     for k, ((label, case), args) in enumerate(zip(cases, inputs)):
         try:
             got = read_record(files, str(k))
@@ -88,6 +89,7 @@ def _verdicts(course: Course, ex_id: str, answers: dict[str, bytes]) -> tuple[in
             problems.append(f"{label}: the recorded answer was refused: {exc}")
             continue
         found = judge(case, got, args)
+        earned += credit(found)
         if found and course.is_hidden(ex_id, k):
             # a hidden case: which one and what kind of failure, never the message or the values (an answer
             # can make its exception, or a verdict can make its message, carry the hidden inputs out)
@@ -97,7 +99,7 @@ def _verdicts(course: Course, ex_id: str, answers: dict[str, bytes]) -> tuple[in
             problems.extend(_clean(f"{label}: {_quote(p)}") for p in found)
         else:
             passed += 1
-    return passed, problems, complete
+    return passed, problems, complete, earned / max(1, len(cases))
 
 
 def score_run(course: Course, course_nb: CourseNotebook, run: RunResult, code_roles: dict,
@@ -130,7 +132,7 @@ def score_run(course: Course, course_nb: CourseNotebook, run: RunResult, code_ro
     results = {}
     for ex_id in course_nb.exercise_ids:
         max_points = course.points[ex_id]
-        passed, problems, complete = _verdicts(course, ex_id, run.answers)
+        passed, problems, complete, earned = _verdicts(course, ex_id, run.answers)
         total = len(course.cases[ex_id])
         if passed == total and not problems:
             results[ex_id] = ExerciseResult(ex_id, course_nb.name, max_points, max_points, "passed")
@@ -158,7 +160,8 @@ def score_run(course: Course, course_nb: CourseNotebook, run: RunResult, code_ro
                            f"{len(problems)}.")
         else:
             reasons.append(f"[{ex_id}] no answer was recorded for any of its {total} cases.")
-        results[ex_id] = ExerciseResult(ex_id, course_nb.name, 0.0, max_points, "\n".join(reasons))
+        points = round(max_points * earned, 2) if ex_id in course.partial else 0.0
+        results[ex_id] = ExerciseResult(ex_id, course_nb.name, points, max_points, "\n".join(reasons))
     return results
 
 
@@ -232,6 +235,11 @@ def prepare_submission(course_nb: CourseNotebook, data: bytes, *, skip_demos: bo
     except SubmissionError as exc:
         return Prepared(course_nb, unreadable=f"your notebook could not be read: {exc}")
     answers, found, notes = {}, {}, []
+    from ..exercises import load_bank
+
+    kinds = {k: e.kind for k, e in load_bank().items()}
+    aliases = library_aliases(c.source for c in course_nb.nb.cells
+                              if c.cell_type == "code" and "### BEGIN SOLUTION" not in c.source)
     for ex in course_nb.exercises:
         answers[ex.id], how = submission_answers(cells, ex)
         if answers[ex.id] is not None and sum(map(len, answers[ex.id])) > MAX_SOURCE_CHARS:
@@ -244,6 +252,11 @@ def prepare_submission(course_nb: CourseNotebook, data: bytes, *, skip_demos: bo
         if flagged:
             notes.append(f"{ex.id}: the solution uses `{flagged.group(0)}` -- flagged for a human to read "
                          "(not counted against the score)")
+        calls = library_calls("\n".join(answers[ex.id]), aliases) if answers[ex.id] else []
+        if calls and kinds.get(ex.id) != "outcome":
+            shown = ", ".join(calls[:5]) + (f" and {len(calls) - 5} more" if len(calls) > 5 else "")
+            notes.append(f"{ex.id}: the answer calls the course's library ({shown}) -- flagged for a human "
+                         "to read whether it copies the library (not counted against the score)")
     nb, code_roles = build_graded_notebook(course_nb, answers, skip_demos=skip_demos)
     return Prepared(course_nb, nb, code_roles, found, notes)
 

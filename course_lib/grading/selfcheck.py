@@ -82,7 +82,8 @@ def self_check(path, *, course_dir=None, limits: Limits | None = None, data_dir=
 
     cases = course_cases(None)
     course = Course([template], {e: float(EXERCISES[e].points) for e in template.exercise_ids},
-                    {e: cases[e] for e in template.exercise_ids})
+                    {e: cases[e] for e in template.exercise_ids},
+                    partial=frozenset(e for e in template.exercise_ids if EXERCISES[e].kind == "outcome"))
     results, notes, seconds = grade_notebook_data(course, template, data, limits=limits, data_dir=data_dir)
     if not quiet:
         print(self_check_table(path.name, results, notes, seconds))

@@ -636,7 +636,7 @@ def test_grading_stops_when_a_hidden_test_or_an_instructor_notebook_changes_duri
     shutil.copy(mini["dir"] / n00, tmp_path / "course" / n00)
     hidden = shutil.copytree(HIDDEN, tmp_path / "hidden")
     course = load_course(tmp_path / "course", hidden=hidden, names=[n00])
-    target = {"hidden test": hidden / "hidden_cases.py", "instructor notebook": tmp_path / "course" / n00,
+    target = {"hidden test": sorted(hidden.glob("ch*.py"))[0], "instructor notebook": tmp_path / "course" / n00,
               "added hidden test": hidden / "more_cases.py"}[edited]
     from course_lib.grading import executors
     from course_lib.grading.runner import RunResult

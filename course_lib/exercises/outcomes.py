@@ -1,0 +1,117 @@
+"""Outcome tasks: a target to reach, and the published rule that turns a measurement into credit.
+
+An outcome task's answer returns plain data (masks, codes and scales, ranks, cores); the grader
+applies it to the course's model and measures it itself, on data the answer never sees during the
+graded call. Each measured quantity has a :class:`Target`: full credit at the target or beyond,
+none at ``zero_at`` or worse, linear in between; the case earns the *smallest* credit of its
+targets (:func:`outcome_credit`). The notebook prints the targets and the rule with
+:func:`rule_text`, so what is graded is what the student reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .core import Credit
+
+__all__ = ["Target", "linear_credit", "outcome_credit", "rule_text"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A measured quantity's target: ``name`` at least (``higher=True``) or at most ``goal``.
+
+    Parameters
+    ----------
+    name : str
+        What is measured, as the feedback names it (e.g. ``"sparsity"``).
+    goal : float
+        Full credit at this value or better.
+    zero_at : float
+        No credit at this value or worse (below ``goal`` when ``higher``, above it otherwise).
+    higher : bool
+        Whether larger is better.
+    unit : str
+        ``"%"`` (values are fractions, shown as percentages), ``"points"`` (fractions shown as
+        percentage points) or a unit shown after the number (``"bytes"``, ``""``).
+    """
+
+    name: str
+    goal: float
+    zero_at: float
+    higher: bool = True
+    unit: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"name must be a non-empty str, got {self.name!r}.")
+        for label in ("goal", "zero_at"):
+            value = getattr(self, label)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+                raise TypeError(f"{label} must be a real number, got {value!r}.")
+        if (self.zero_at >= self.goal) if self.higher else (self.zero_at <= self.goal):
+            raise ValueError(f"zero_at == {self.zero_at!r} must be {'below' if self.higher else 'above'} "
+                             f"goal == {self.goal!r}.")
+
+    def show(self, value: float) -> str:
+        """``value`` in this target's unit."""
+        if self.unit == "%":
+            return f"{100 * value:.1f} %"
+        if self.unit == "points":
+            return f"{100 * value:.2f} points"
+        if self.unit == "bytes":
+            return f"{value:,.0f} bytes"
+        return f"{value:g}{' ' + self.unit if self.unit else ''}"
+
+    def credit(self, value: float) -> float:
+        """The fraction earned by ``value`` (see :func:`linear_credit`)."""
+        return linear_credit(value, self.goal, self.zero_at)
+
+    def sentence(self) -> str:
+        """The target and its partial-credit rule, as the notebook prints it."""
+        word = "at least" if self.higher else "at most"
+        worse = "or less" if self.higher else "or more"
+        return (f"{self.name} {word} {self.show(self.goal)} (full credit); no credit at {self.show(self.zero_at)} "
+                f"{worse}; linear in between")
+
+
+def linear_credit(value: float, goal: float, zero_at: float) -> float:
+    """1 at ``goal`` or better, 0 at ``zero_at`` or worse, linear in between (either direction)."""
+    if value != value:  # NaN earns nothing
+        return 0.0
+    return float(min(1.0, max(0.0, (value - zero_at) / (goal - zero_at))))
+
+
+def outcome_credit(measured: dict[str, float], targets: list[Target]) -> list[str]:
+    """The problems and credit of an outcome: the smallest credit over ``targets``.
+
+    Parameters
+    ----------
+    measured : dict of str -> float
+        Each target's measured value, by the target's name.
+    targets : list of Target
+        The targets.
+
+    Returns
+    -------
+    list of str
+        Empty when every target is reached; otherwise a :class:`~course_lib.exercises.Credit`
+        whose problems say, per missed target, what was measured and what the target is.
+    """
+    problems, fraction = [], 1.0
+    for t in targets:
+        got = float(measured[t.name])
+        c = t.credit(got)
+        fraction = min(fraction, c)
+        if c < 1.0:
+            word = "at least" if t.higher else "at most"
+            problems.append(f"{t.name} is {t.show(got)}, the target is {word} {t.show(t.goal)} "
+                            f"(credit for this target: {c:.0%})")
+    return Credit(fraction, problems) if problems else []
+
+
+def rule_text(targets: list[Target]) -> str:
+    """The targets and the partial-credit rule, one line each, for the notebook to print."""
+    lines = [f"- {t.sentence()}" for t in targets]
+    lines.append("The case earns the smallest credit of its targets; the grader measures on its own data.")
+    return "\n".join(lines)
