@@ -6,7 +6,7 @@ text, a reference solution or an expected value. See ``hidden_tests/README.md``.
 """
 
 from course_lib.exercises import add_cases
-from course_lib.exercises.bank.pruning import merge_case, rarely_case
+from course_lib.exercises.bank.neurons import merge_case, rarely_case
 
 add_cases("02-rarely-active",
           ("hidden: 16 neurons, 80 images", rarely_case(21, 80, 16, 0.3, 0.2)))

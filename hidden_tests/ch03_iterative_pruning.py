@@ -6,7 +6,7 @@ text, a reference solution or an expected value. See ``hidden_tests/README.md``.
 """
 
 from course_lib.exercises import add_cases
-from course_lib.exercises.bank.pruning import cubic_case
+from course_lib.exercises.bank.iterative import cubic_case
 
 add_cases("03-gradual",
           ("hidden: 20% -> 70% over steps 2..12", cubic_case(0.2, 0.7, 2, 12)))
