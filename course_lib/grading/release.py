@@ -161,7 +161,7 @@ def release_notebook(course_nb: CourseNotebook, *, keep_demo_outputs: bool = Fal
 
 
 def release_course(source=DEFAULT_SOURCE, out="student", *, names=None,
-                   keep_demo_outputs: bool = False) -> list[Path]:
+                   keep_demo_outputs: bool = False, check_leaks: bool | None = None, data_dir=None) -> list[Path]:
     """Write the student version of every notebook of ``source`` (or of ``names``) into ``out``.
 
     Each file is written to a temporary name first, then moved into place.
@@ -176,6 +176,12 @@ def release_course(source=DEFAULT_SOURCE, out="student", *, names=None,
         Only these file names of ``source`` (default: every ``*.ipynb``).
     keep_demo_outputs : bool, keyword-only
         See :func:`release_notebook`.
+    check_leaks : bool or None, keyword-only
+        Run the instructor's solutions on the public cases (as the grader runs a submission) and
+        refuse to write any student version whose Markdown or kept outputs show one of their values
+        (:mod:`course_lib.grading.leaks`). None (default): only when ``keep_demo_outputs``.
+    data_dir : str or path, optional, keyword-only
+        The data folder the solutions read when ``check_leaks``.
 
     Returns
     -------
@@ -185,8 +191,9 @@ def release_course(source=DEFAULT_SOURCE, out="student", *, names=None,
     Raises
     ------
     ValueError
-        If ``source`` is not a folder, ``out`` is ``source`` itself, or a notebook
-        cannot be released (see :func:`release_notebook`).
+        If ``source`` is not a folder, ``out`` is ``source`` itself, a notebook
+        cannot be released (see :func:`release_notebook`), or (``check_leaks``) a student version
+        would show an answer; nothing is written then.
     """
     source, out = Path(source), Path(out)
     if not source.is_dir():
@@ -194,10 +201,20 @@ def release_course(source=DEFAULT_SOURCE, out="student", *, names=None,
     if out.resolve() == source.resolve():
         raise ValueError(f"out == {str(out)!r} is the instructor folder: the release would overwrite the solutions.")
     paths = sorted(source.glob("*.ipynb")) if not names else [source / n for n in names]
+    students, leaks = [], []
+    for path in paths:
+        course_nb = load_course_notebook(path)
+        students.append((path, release_notebook(course_nb, keep_demo_outputs=keep_demo_outputs)))
+        if (keep_demo_outputs if check_leaks is None else check_leaks) and course_nb.exercises:
+            from .leaks import check_release
+
+            leaks += [f"{path.name}: {leak}" for leak in check_release(course_nb, students[-1][1], data_dir=data_dir)]
+    if leaks:
+        raise ValueError("the student versions would show answers; remove these outputs or Markdown values "
+                         "first:\n  " + "\n  ".join(leaks))
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for path in paths:
-        student = release_notebook(load_course_notebook(path), keep_demo_outputs=keep_demo_outputs)
+    for path, student in students:
         target = out / path.name
         tmp = target.with_name(target.name + ".tmp")
         nbformat.write(student, tmp)
@@ -226,7 +243,11 @@ def main(argv=None) -> int:
     parser.add_argument("--source", default=str(DEFAULT_SOURCE), help="instructor notebooks (default: %(default)s)")
     parser.add_argument("--out", default="student", help="output folder (default: %(default)s)")
     parser.add_argument("--keep-demo-outputs", action="store_true",
-                        help="keep the outputs of demo cells (check first that none shows an answer)")
+                        help="keep the outputs of demo cells (runs the solutions and refuses outputs that show "
+                             "an answer, as --check-leaks)")
+    parser.add_argument("--check-leaks", action="store_true",
+                        help="run the instructor's solutions on the public cases and refuse a student version whose "
+                             "Markdown or kept outputs show one of their values (minutes: a graded run per notebook)")
     args = parser.parse_args(argv)
     source = Path(args.source)
     if not source.is_dir() or not any(source.glob("*.ipynb")):
@@ -238,7 +259,8 @@ def main(argv=None) -> int:
         parser.error(f"--out {args.out}: is a file, must be the folder to write the student versions to")
     try:
         written = release_course(args.source, args.out, names=args.notebooks or None,
-                                 keep_demo_outputs=args.keep_demo_outputs)
+                                 keep_demo_outputs=args.keep_demo_outputs,
+                                 check_leaks=True if args.check_leaks else None)
     except (ValueError, OSError) as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 2
