@@ -17,7 +17,8 @@ from typing import Any
 
 from .notebooks import CourseNotebook, load_course_notebook
 
-__all__ = ["REPO", "DEFAULT_COURSE", "DEFAULT_HIDDEN", "Course", "course_cases", "count_cases", "load_course"]
+__all__ = ["REPO", "DEFAULT_COURSE", "DEFAULT_HIDDEN", "Course", "course_cases", "count_cases",
+           "instructor_verdicts", "load_course", "read_hidden"]
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_COURSE = REPO / "notebooks"
@@ -166,7 +167,12 @@ class Course:
 _FILE_MARK = "\n# ===== hidden test file: "
 
 
-def _hidden_text(hidden) -> str | None:
+def read_hidden(hidden) -> str | None:
+    """The text of the hidden test file ``hidden``, or of every ``*.py`` of the folder ``hidden`` (None: None).
+
+    Files whose name starts with ``_`` are left out; each file is marked so that
+    :func:`course_cases` runs it in its own namespace.
+    """
     if hidden is None:
         return None
     hidden = Path(hidden)
@@ -198,6 +204,26 @@ def _graded(case, verdict):
     return Case(case.inputs, both)
 
 
+def _with_hidden(hidden_source: str | None, read):
+    """``read(EXERCISES)`` while the hidden files' cases and verdicts are registered; the registry is restored."""
+    from ..exercises import load_bank
+
+    EXERCISES = load_bank()
+
+    saved = {k: (list(v.cases), v.grader_verdict) for k, v in EXERCISES.items()}
+    try:
+        for name, text in _hidden_files(hidden_source or ""):
+            if text.strip():
+                exec(compile(text, f"<hidden tests: {name}>", "exec"), {"__name__": "__hidden_tests__"})
+        return read(EXERCISES)
+    finally:
+        for k in list(EXERCISES):
+            if k in saved:
+                EXERCISES[k].cases[:], EXERCISES[k].grader_verdict = saved[k]
+            else:
+                del EXERCISES[k]
+
+
 def course_cases(hidden_source: str | None) -> dict[str, list]:
     """Every registered exercise's cases once the hidden files have run here (the registry is left as it was).
 
@@ -216,23 +242,14 @@ def course_cases(hidden_source: str | None) -> dict[str, list]:
     dict of str -> list of (str, Case)
         The cases of every registered exercise, public then hidden.
     """
-    from ..exercises import load_bank
+    return _with_hidden(hidden_source, lambda exercises: {
+        k: [(label, _graded(case, v.grader_verdict) if v.grader_verdict else case) for label, case in v.cases]
+        for k, v in exercises.items()})
 
-    EXERCISES = load_bank()
 
-    saved = {k: (list(v.cases), v.grader_verdict) for k, v in EXERCISES.items()}
-    try:
-        for name, text in _hidden_files(hidden_source or ""):
-            if text.strip():
-                exec(compile(text, f"<hidden tests: {name}>", "exec"), {"__name__": "__hidden_tests__"})
-        return {k: [(label, _graded(case, v.grader_verdict) if v.grader_verdict else case)
-                    for label, case in v.cases] for k, v in EXERCISES.items()}
-    finally:
-        for k in list(EXERCISES):
-            if k in saved:
-                EXERCISES[k].cases[:], EXERCISES[k].grader_verdict = saved[k]
-            else:
-                del EXERCISES[k]
+def instructor_verdicts(hidden_source: str | None) -> set[str]:
+    """The exercises whose grader verdict (the instructor's reference) the hidden files install."""
+    return _with_hidden(hidden_source, lambda exercises: {k for k, v in exercises.items() if v.grader_verdict})
 
 
 def count_cases(hidden_source: str | None) -> dict[str, int]:
@@ -283,7 +300,7 @@ def load_course(course_dir=DEFAULT_COURSE, *, hidden=None, names=None) -> Course
     loaded = [(path, load_course_notebook(path)) for path in paths]
     notebooks = [nb for _, nb in loaded if nb.exercises]
     sources = tuple(path for path, nb in loaded if nb.exercises) + (() if hidden is None else (Path(hidden),))
-    hidden_source = _hidden_text(hidden)
+    hidden_source = read_hidden(hidden)
     cases = course_cases(hidden_source)
     ids = [e for nb in notebooks for e in nb.exercise_ids]
     unknown = [e for e in ids if e not in cases]

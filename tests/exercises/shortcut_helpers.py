@@ -6,13 +6,13 @@ from __future__ import annotations
 import functools
 
 from course_lib.exercises import EXERCISES, collect, credit, judge, load_bank
-from course_lib.grading.course import DEFAULT_HIDDEN, _hidden_text, course_cases
+from course_lib.grading.course import DEFAULT_HIDDEN, course_cases, read_hidden
 
 
 @functools.lru_cache(maxsize=1)
 def graded_cases() -> dict:
     """Every exercise's cases as the grader judges them: public and hidden, with the instructor's verdicts."""
-    return course_cases(_hidden_text(DEFAULT_HIDDEN))
+    return course_cases(read_hidden(DEFAULT_HIDDEN))
 
 
 def _mean_credit(ex_id: str, cases, answer) -> tuple[float, list[str]]:

@@ -20,7 +20,7 @@ from course_lib.exercises import (
     rule_text,
 )
 from course_lib.exercises.records import record_files
-from course_lib.grading.course import Course, _hidden_text, course_cases
+from course_lib.grading.course import Course, course_cases, read_hidden
 from course_lib.grading.runner import RunResult
 from course_lib.grading.scoring import score_run
 
@@ -65,7 +65,7 @@ def _hidden(tmp_path):
     (tmp_path / "a_double.py").write_text(HIDDEN)
     (tmp_path / "b_outcome.py").write_text(OTHER)
     (tmp_path / "_private.py").write_text("raise SystemExit('files starting with _ are not run')")
-    return _hidden_text(tmp_path)
+    return read_hidden(tmp_path)
 
 
 def test_the_kernel_line_says_what_was_checked_here(toy, capsys):
