@@ -63,14 +63,22 @@ def rows(path):
         return list(csv.reader(f))
 
 
-def build_mini(base: Path, names=MINI) -> dict:
+def build_mini(base: Path, names=MINI, *, outcomes: bool = False) -> dict:
     """The course notebooks ``names`` cut to their first code cell (the setup) and their exercises (each
-    exercise's cells and the Markdown cell before them), under ``base``; their release; the solutions."""
+    exercise's cells and the Markdown cell before them), under ``base``; their release; the solutions.
+
+    ``outcomes``: keep the outcome tasks too (their solutions train or evaluate real models: seconds
+    each; the fixture classes leave them out, the round trip keeps them)."""
+    from course_lib.exercises import load_bank
+
+    bank = load_bank()
     course_dir = base / "course"
     for name in names:
         course_nb = load_course_notebook(NOTEBOOKS / name)
         keep = {next(i for i, c in enumerate(course_nb.nb.cells) if c.cell_type == "code")}
         for ex in course_nb.exercises:
+            if bank[ex.id].kind == "outcome" and not outcomes:
+                continue
             keep |= {*ex.solution_cells, ex.check_cell, ex.check_cell - 1, ex.solution_cells[0] - 1}
         nb = copy.deepcopy(course_nb.nb)
         nb.cells = [c for i, c in enumerate(nb.cells) if i in keep]

@@ -30,7 +30,7 @@ def test_release_solve_grade_round_trip_on_every_course_notebook(tmp_path):
     """The solved student versions score full marks with every hidden case; the instructor notebooks, graded
     as a submission, build exactly the same graded notebooks (their solution cells are the same sources)."""
     skip_without_data()
-    mini = build_mini(tmp_path / "cut", names=WITH_EXERCISES)
+    mini = build_mini(tmp_path / "cut", names=WITH_EXERCISES, outcomes=True)
     course = mini["course"]
     assert [nb.name for nb in course.notebooks] == WITH_EXERCISES
     folder = tmp_path / "submissions" / "solver"
