@@ -302,6 +302,21 @@ LEAKS_INPUTS = '''def magnitude_mask(w, k):
 FLOODS = '''for i in range(20_000):
     display(i)
 '''
+# 5 GB into the sandbox's RAM-backed /tmp (a tmpfs capped at Limits.tmp_mb: the writes fail, the run goes on), and
+# 8 GB onto the run's disk in 512 MB files (each under the file-size limit: the disk budget stops the run)
+TMP_HOG = '''try:
+    with open("/tmp/hog", "wb") as f:
+        for _ in range(80):
+            f.write(b"0" * 2**26)
+except OSError:
+    pass
+'''
+DISK_HOG = '''import os
+for i in range(16):
+    with open(os.path.expanduser(f"~/hog{i}"), "wb") as f:
+        for _ in range(8):
+            f.write(b"0" * 2**26)
+'''
 THREADS = '''import threading, time
 try:
     for _ in range(2000):
@@ -375,6 +390,9 @@ def _students(mini, subs: Path, marks: Path) -> dict[str, Path]:
     write(solved(mini, NB, **{"01-threshold-by-hand": FLOODS + mini["solutions"]["01-threshold-by-hand"]}),
           subs / "h23_display_flood" / NB)
     write(solved(mini, NB, **{"01-magnitude-mask": THREADS + WRONG_MASK}), subs / "h24_thread_bomb" / NB)
+    first = mini["course"].notebooks[0].exercise_ids[0]
+    write(solved(mini, NB, **{first: TMP_HOG + sol[first]}), subs / "h25_tmp_hog" / NB)
+    write(solved(mini, NB, **{first: DISK_HOG + sol[first]}), subs / "h26_disk_hog" / NB)
     return {"honest": honest, "victim": victim}
 
 
@@ -446,6 +464,7 @@ def test_the_feedback_says_what_happened(hostile):
         "h20_link_to_instructor": "the submission is a link",
         "h22_leaks_inputs": "your answer raised an exception (a hidden case: its inputs and values are not shown)",
         "h24_thread_bomb": "started more than 512 processes and threads",
+        "h26_disk_hog": "wrote more than 2048 MB",
     }
     for student, phrase in said.items():
         text = (feedback / f"{student}.md").read_text()
