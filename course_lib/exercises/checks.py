@@ -18,7 +18,19 @@ def compare(answer: Any, expected: Any, *, name: str = "answer", rtol: float = 1
     Reports, in order: not convertible to an array, wrong shape, wrong kind of
     dtype (integer vs floating point vs boolean), NaN/inf, and which entries
     differ (their indices, at most five, never the expected numbers).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``name`` is not a str, or ``rtol``/``atol`` is not a non-negative finite number.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}.")
+    for label, tol in (("rtol", rtol), ("atol", atol)):
+        if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{label} must be a number, got {type(tol).__name__}.")
+        if not (np.isfinite(tol) and tol >= 0):
+            raise ValueError(f"{label} == {tol!r}, must be a finite number >= 0.")
     expected = np.asarray(expected)
     if isinstance(answer, Unsupported):
         return [f"{name} is a {answer.type_name}, not numbers or an array"]

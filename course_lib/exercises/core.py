@@ -313,8 +313,12 @@ def check(exercise_id: str, answer: Any, *, quiet: bool = False) -> CheckResult:
     (``$COURSE_EXCHANGE`` set) the answers are only recorded (see the module's docstring).
     """
 
+    if not isinstance(exercise_id, str):
+        raise TypeError(f"exercise_id must be a str such as '01-nm-mask', got {type(exercise_id).__name__}.")
     if exercise_id not in EXERCISES:
         raise ValueError(f"exercise_id == {exercise_id!r}, must be one of {sorted(EXERCISES)}.")
+    if not isinstance(quiet, bool):
+        raise TypeError(f"quiet must be a bool, got {type(quiet).__name__}.")
     ex = EXERCISES[exercise_id]
     exchange = os.environ.get(EXCHANGE_ENV)
     if exchange:

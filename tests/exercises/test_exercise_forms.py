@@ -12,6 +12,7 @@ from course_lib.exercises import (
     Credit,
     Target,
     check,
+    compare,
     credit,
     exercise,
     grade_with,
@@ -145,3 +146,16 @@ def test_no_module_of_the_student_copy_imports_the_instructor_files():
     offenders = [p for p in root.rglob("*.py") if "import hidden_tests" in p.read_text()
                  or "from hidden_tests" in p.read_text()]
     assert not offenders
+
+
+def test_check_and_compare_refuse_bad_arguments_by_name():
+    with pytest.raises(TypeError, match="exercise_id must be a str such as"):
+        check(["00-x"], lambda: 0)
+    with pytest.raises(TypeError, match="quiet must be a bool"):
+        check(next(iter(EXERCISES)), lambda: 0, quiet="yes")
+    for bad, kind, message in ((-1, ValueError, "rtol == -1, must be a finite number >= 0"),
+                               (float("nan"), ValueError, "rtol == nan"), ("0.1", TypeError, "rtol must be a number")):
+        with pytest.raises(kind, match=message):
+            compare(1.0, 1.0, rtol=bad)
+    with pytest.raises(TypeError, match="name must be a str"):
+        compare(1.0, 1.0, name=3)
