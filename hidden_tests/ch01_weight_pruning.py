@@ -3,14 +3,60 @@
 Runs only in the grader's process (:func:`course_lib.grading.course.course_cases`), each file of
 ``hidden_tests/`` in its own namespace: a graded kernel receives the cases' *inputs* only, never this
 text, a reference solution or an expected value. See ``hidden_tests/README.md``.
+
+The masks and the break-even are decided completely by the student-side checks (they measure the
+properties that make the answer unique); the outcome is measured here, on the MNIST test set.
 """
 
-from course_lib.exercises import add_cases
-from course_lib.exercises.bank.pruning import mask_case, storage_case
+import numpy as np
 
-add_cases("01-magnitude-mask",
-          ("hidden: remove 17 of a 3x4x5 tensor", mask_case(11, (3, 4, 5), 17)),
-          ("hidden: remove 1 of a 2x9 matrix", mask_case(12, (2, 9), 1)))
-add_cases("01-storage-bytes",
-          ("hidden: a 40x300 matrix, 97% zeros", storage_case(13, (40, 300), 0.97)),
-          ("hidden: a 1x70000 row (4-byte column indices)", storage_case(14, (1, 70000), 0.5)))
+from course_lib.exercises import add_cases, grade_with
+from course_lib.exercises.bank.pruning import OUTCOME_TARGETS, break_even_case, nm_mask_case, row_mask_case
+from course_lib.exercises.outcomes import outcome_credit
+
+add_cases("01-row-mask",
+          ("hidden: keep 2 of 5 in each of 9 rows", row_mask_case(11, (9, 5), 2)),
+          ("hidden: keep 50 of 784 in each of 30 rows", row_mask_case(12, (30, 784), 50, decimals=2)))
+add_cases("01-nm-mask",
+          ("hidden: 2:4 on a 3x8 matrix", nm_mask_case(13, (3, 8), 2, 4)),
+          ("hidden: 3:8 on a 20x40 matrix", nm_mask_case(14, (20, 40), 3, 8)))
+add_cases("01-csr-break-even",
+          ("hidden: fc2, 100x300", break_even_case(100, 300)),
+          ("hidden: 2000x2000 (the row pointers need 4 bytes)", break_even_case(2000, 2000)),
+          ("hidden: 256x256 (1-byte column indices)", break_even_case(256, 256)))
+
+
+_DENSE = {}
+
+
+def _dense_test_accuracy():
+    """LeNet-300-100's test accuracy, unpruned (computed once per grader process)."""
+    import course_lib as cl
+
+    if "acc" not in _DENSE:
+        test = cl.load_mnist("test")
+        _DENSE["acc"] = cl.accuracy(cl.load_pretrained("lenet300"), test.images, test.labels)
+    return _DENSE["acc"]
+
+
+def measure_masks(masks):
+    """The outcome's measurements of ``masks``: sparsity over the three weight matrices and the test accuracy
+    drop of LeNet-300-100 with them applied (biases untouched, no retraining)."""
+    import course_lib as cl
+    from course_lib.pruning import nn as prune_nn
+
+    model = cl.load_pretrained("lenet300")
+    test = cl.load_mnist("test")
+    masks = {name: np.asarray(m, dtype=bool) for name, m in masks.items()}
+    pruned = prune_nn.apply_masks(model, masks)
+    kept = sum(int(m.sum()) for m in masks.values())
+    total = sum(m.size for m in masks.values())
+    acc = cl.accuracy(pruned, test.images, test.labels)
+    return {"sparsity": 1 - kept / total, "accuracy drop": _dense_test_accuracy() - acc}
+
+
+def _outcome_verdict(got):
+    return outcome_credit(measure_masks(got), OUTCOME_TARGETS)
+
+
+grade_with("01-outcome-masks", _outcome_verdict)
