@@ -5,10 +5,81 @@ Runs only in the grader's process (:func:`course_lib.grading.course.course_cases
 text, a reference solution or an expected value. See ``hidden_tests/README.md``.
 """
 
-from course_lib.exercises import add_cases
-from course_lib.exercises.bank.neurons import merge_case, rarely_case
+import functools
 
-add_cases("02-rarely-active",
-          ("hidden: 16 neurons, 80 images", rarely_case(21, 80, 16, 0.3, 0.2)))
-add_cases("02-merge-duplicates",
-          ("hidden: 9 neurons, merge 8 into 4", merge_case(41, 6, 9, 5, 4, 8)))
+import numpy as np
+import torch
+
+from course_lib.exercises import add_cases, compare, grade_with, outcome_credit
+from course_lib.exercises.bank.neurons import NEURON_TARGETS, mean_case, scaled_case
+
+
+def mean_reference(acts, w_in, b_in, w_out, b_out, drop):
+    """The smaller layer pair, each removed neuron's mean output moved into the next layer's bias."""
+    drop = np.asarray(drop, dtype=int)
+    return (np.delete(w_in, drop, axis=0), np.delete(b_in, drop), np.delete(w_out, drop, axis=1),
+            b_out + w_out[:, drop] @ acts[:, drop].mean(axis=0))
+
+
+def mean_verdict(got, *args):
+    return [p for part, g, e in zip(("w_in", "b_in", "w_out", "b_out"), got, mean_reference(*args))
+            for p in compare(g, e, name=f"remove_with_mean: {part}", rtol=1e-9, atol=1e-9)]
+
+
+def scaled_reference(w_in, b_in, w_out, keep, drop):
+    """``drop = alpha keep`` with alpha > 0: relu(alpha z) = alpha relu(z), so alpha goes into the outgoing weights."""
+    alpha = float(w_in[drop] @ w_in[keep] / (w_in[keep] @ w_in[keep]))
+    w_out = w_out.copy()
+    w_out[:, keep] += alpha * w_out[:, drop]
+    return np.delete(w_in, drop, axis=0), np.delete(b_in, drop), np.delete(w_out, drop, axis=1)
+
+
+def scaled_verdict(got, *args):
+    return [p for part, g, e in zip(("w_in", "b_in", "w_out"), got, scaled_reference(*args))
+            for p in compare(g, e, name=f"merge_scaled: {part}", rtol=1e-9, atol=1e-9)]
+
+
+@functools.lru_cache(maxsize=1)
+def _lenet_and_test():
+    from course_lib.checkpoints import load_pretrained
+    from course_lib.data import load_mnist
+    from course_lib.measure import accuracy
+
+    model, test = load_pretrained("lenet300"), load_mnist("test")
+    return model, test, accuracy(model, test.images, test.labels)
+
+
+def smaller_lenet(answer):
+    """The LeNet-300-100 an answer to 02-outcome-neurons describes: kept neurons, optionally new next-layer biases."""
+    from course_lib.models import LeNet300100
+
+    model = _lenet_and_test()[0]
+    p = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    k1, k2 = (torch.as_tensor(np.sort(np.asarray(answer[k], dtype=np.int64))) for k in ("fc1", "fc2"))
+    b2 = torch.as_tensor(np.asarray(answer["fc2.bias"], dtype=np.float32)) if "fc2.bias" in answer else p["fc2.bias"]
+    b3 = torch.as_tensor(np.asarray(answer["fc3.bias"], dtype=np.float32)) if "fc3.bias" in answer else p["fc3.bias"]
+    small = LeNet300100(hidden=(len(k1), len(k2)))
+    small.load_state_dict({"fc1.weight": p["fc1.weight"][k1], "fc1.bias": p["fc1.bias"][k1],
+                           "fc2.weight": p["fc2.weight"][k2][:, k1], "fc2.bias": b2[k2],
+                           "fc3.weight": p["fc3.weight"][:, k2], "fc3.bias": b3})
+    return small.eval()
+
+
+def neurons_verdict(got):
+    """Build the smaller network, measure it on the MNIST test set, credit by the published rule."""
+    from course_lib.measure import accuracy
+
+    _, test, dense = _lenet_and_test()
+    kept = len(got["fc1"]) + len(got["fc2"])
+    lost = dense - accuracy(smaller_lenet(got), test.images, test.labels)
+    return outcome_credit({"hidden neurons kept": kept, "accuracy lost": lost}, NEURON_TARGETS)
+
+
+grade_with("02-mean-replace", mean_verdict)
+grade_with("02-merge-scaled", scaled_verdict)
+grade_with("02-outcome-neurons", neurons_verdict)
+add_cases("02-mean-replace",
+          ("hidden: 15 neurons, remove 7", mean_case(21, 90, 6, 15, 5, [14, 1, 8, 2, 7, 10, 5])))
+add_cases("02-merge-scaled",
+          ("hidden: 9 neurons, 8 = 0.125 x neuron 4", scaled_case(41, 6, 9, 5, 4, 8, 0.125)),
+          ("hidden: 7 neurons, 2 = 6 x neuron 3", scaled_case(42, 5, 7, 3, 3, 2, 6.0)))
