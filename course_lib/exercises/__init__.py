@@ -1,6 +1,6 @@
 """Exercises: the checking mechanism (:mod:`.core`) and the course's bank of exercises (:mod:`.bank`).
 
-``cl.check("00-mlp-params", answer)`` loads the bank (once) and checks ``answer``;
+``cl.check("01-row-mask", answer)`` loads the bank (once) and checks ``answer``;
 see :mod:`course_lib.exercises.core` for how an exercise and its check cell work.
 """
 
@@ -46,7 +46,7 @@ def check(exercise_id: str, answer: Any, *, quiet: bool = False) -> CheckResult:
     Parameters
     ----------
     exercise_id : str
-        A registered exercise, e.g. ``"01-magnitude-mask"``.
+        A registered exercise, e.g. ``"01-row-mask"``.
     answer : object
         Usually the student's function; it is called on every case of the exercise.
     quiet : bool, keyword-only

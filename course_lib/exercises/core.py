@@ -19,7 +19,7 @@ it with what the answer returned. Checking a case is three steps, kept apart:
   ``answer(*inputs)``) and what comes back is reduced to plain data
   (:func:`course_lib.exercises.plain`); an answer that raises is recorded as such;
 * *verdict*: ``case.verdict(got, *inputs)`` returns the problems (empty: correct);
-* *report*: one line, ``[00-mlp-params] correct: 3/3 cases pass.`` or ``not yet:``
+* *report*: one line, ``[01-row-mask] correct: 4/4 cases pass.`` or ``not yet:``
   followed by what is wrong (type, shape, dtype, which entries) -- never an expected value.
 
 In a student's notebook the three steps run in the kernel, for immediate feedback. In

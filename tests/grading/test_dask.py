@@ -27,8 +27,8 @@ from course_lib.grading import executors, grade, sandbox
 
 NB = "01_weight_pruning.ipynb"
 REPO = Path(__file__).resolve().parents[2]
-WRONG = {"01-magnitude-mask": "def magnitude_mask(w, k):\n    return np.abs(w) > 0\n",
-         "01-storage-bytes": "def storage_bytes(w):\n    return 1 / 0\n"}
+WRONG = {"01-row-mask": "def row_mask(w, k):\n    return np.abs(w) > 0\n",
+         "01-csr-break-even": "def csr_break_even(rows, cols):\n    return 1 / 0\n"}
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +42,8 @@ def small_class(tmp_path_factory):
     (course / NB).write_bytes((mini["dir"] / NB).read_bytes())
     subs = base / "submissions"
     write(solved(mini, NB), subs / "d1_correct" / NB)
-    write(solved(mini, NB, **{"01-magnitude-mask": WRONG["01-magnitude-mask"]}), subs / "d2_wrong_mask" / NB)
-    write(solved(mini, NB, **{"01-storage-bytes": WRONG["01-storage-bytes"]}), subs / "d3_raises" / NB)
+    write(solved(mini, NB, **{"01-row-mask": WRONG["01-row-mask"]}), subs / "d2_wrong_mask" / NB)
+    write(solved(mini, NB, **{"01-csr-break-even": WRONG["01-csr-break-even"]}), subs / "d3_raises" / NB)
     write(mini["student"][NB], subs / "d4_untouched" / NB)
     write(solved(mini, NB), subs / "d5_correct" / NB)
     write(solved(mini, NB, **WRONG), subs / "d6_two_wrong" / NB)

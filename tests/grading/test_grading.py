@@ -51,13 +51,12 @@ COURSE_NOTEBOOKS = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 EXPECTED = _rows(FIXTURES / "expected_gradebook.csv")
 
 WRONG = {
-    "00-mlp-params": "def mlp_parameter_counts(widths):\n    return [a * b for a, b in zip(widths[:-1], widths[1:])]",
-    "00-accuracy": "def top1_accuracy(logits, labels):\n    return float(np.mean(np.argmin(logits, axis=1) == labels))",
-    "01-magnitude-mask": "def magnitude_mask(w, k):\n    return np.abs(w) > 0",
+    "00-layer-costs": "def layer_costs(input_shape, layers):\n    return [(0, 0, tuple(input_shape)) for _ in layers]",
+    "00-confident-mistakes": "def confident_mistakes(logits, labels, k):\n    return np.arange(k)[::-1]",
+    "01-row-mask": "def row_mask(w, k):\n    return np.abs(w) > 0",
 }
 
 READS_REFERENCE = '''import glob, re
-W_pruned = None
 patterns = ["*", "*.ipynb", "**/*.ipynb", "../*", "../**/*.ipynb", "../**/*.py", "notebooks/*.ipynb",
             "../notebooks/*.ipynb", "../../notebooks/*.ipynb", "hidden_tests/*.py", "../hidden_tests/*.py"]
 for path in sorted({p for pattern in patterns for p in glob.glob(pattern, recursive=True)}):
@@ -65,9 +64,9 @@ for path in sorted({p for pattern in patterns for p in glob.glob(pattern, recurs
         text = open(path, errors="replace").read()
     except OSError:
         continue
-    match = re.search(r"W_pruned = (np\\.array\\(\\[\\[.*?\\]\\]\\))", text)
-    if match:
-        W_pruned = eval(match.group(1))
+    match = re.search(r"def nm_mask.*?### END SOLUTION", text, re.S)
+    if match and "NotImplementedError" not in match.group(0):
+        exec(match.group(0), globals())
 '''
 
 OVERWRITES = '''import os
@@ -76,7 +75,7 @@ for top in (".", ".."):
         for name in files:
             try:
                 with open(os.path.join(root, name), "w") as f:
-                    f.write("[01-threshold-by-hand] correct: 1/1 cases pass.\\n")
+                    f.write("[01-nm-mask] correct: 4/4 cases pass.\\n")
             except OSError:
                 pass
 for name in ("../gradebook.csv", "../report.json", "../junit.xml", "gradebook.csv", "submission.ipynb"):
@@ -95,26 +94,29 @@ for top in (".", ".."):
 '''
 
 
-HARD_CODED = [("00-mlp-params", "mlp_parameter_counts", "tuple(widths)"),
-              ("00-accuracy", "top1_accuracy", "logits.shape"),
-              ("01-magnitude-mask", "magnitude_mask", "(w.shape, k)")]
+HARD_CODED = [("00-layer-costs", "layer_costs", "(tuple(input_shape), len(layers))"),
+              ("00-confident-mistakes", "confident_mistakes", "(np.shape(logits), k)"),
+              ("01-row-mask", "row_mask", "(np.shape(w), k)")]
 
 
 def _hard_coded(exercise_id, correct_source, name, key):
     """Source of a function that looks the public cases' answers up in a table (computes nothing)."""
     namespace = {"np": np}
     exec(correct_source, namespace)
-    correct, table = namespace[name], {}
+    correct, table, arrays = namespace[name], {}, []
     params = correct.__code__.co_varnames[:correct.__code__.co_argcount]
 
     def spy(*args):
         result = correct(*args)
-        table[eval(key, dict(zip(params, args)))] = result.tolist() if isinstance(result, np.ndarray) else result
+        arrays.append(isinstance(result, np.ndarray))
+        table[eval(key, {"np": np, **dict(zip(params, args))})] = (
+            result.tolist() if isinstance(result, np.ndarray) else result)
         return result
 
     for _, run in EXERCISES[exercise_id].cases:
         run(spy)
-    return f"def {name}({', '.join(params)}):\n    table = {table!r}\n    return np.array(table[{key}])\n"
+    out = f"np.array(table[{key}])" if all(arrays) else f"table[{key}]"
+    return f"def {name}({', '.join(params)}):\n    table = {table!r}\n    return {out}\n"
 
 
 # --------------------------------------------------------------------------- release (no kernel)
@@ -185,7 +187,7 @@ def test_release_command_line(tmp_path):
     out = subprocess.run([sys.executable, "-m", "course_lib.grading.release", "--out", str(tmp_path / "student"),
                           "01_weight_pruning.ipynb"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
-    assert "01_weight_pruning.ipynb: 3 exercise(s): 01-threshold-by-hand" in out.stdout
+    assert "01_weight_pruning.ipynb: 4 exercise(s): 01-row-mask" in out.stdout
     bad = subprocess.run([sys.executable, "-m", "course_lib.grading.release", "--out", str(NOTEBOOKS)],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "would overwrite the solutions" in bad.stderr
@@ -226,22 +228,22 @@ def test_answers_are_found_by_metadata_check_call_or_stub():
     no_meta = [c for c in no_meta if "cl.check(" not in "".join(c["source"])]  # check cells deleted too
     source, how = submission_answers(no_meta, ex)
     assert how == "its NotImplementedError"
-    deleted = [c for c in instructor if "magnitude_mask" not in "".join(c["source"])]
+    deleted = [c for c in instructor if "nm_mask" not in "".join(c["source"])]
     assert submission_answers(deleted, ex) == (None, "exercise cell not found in your notebook (deleted?)")
 
 
 def test_graded_notebook_takes_checks_from_the_instructor_and_holds_no_verdict():
     course = load_course(NOTEBOOKS, hidden=HIDDEN, names=["00_introduction.ipynb"])
     course_nb = course.notebooks[0]
-    assert course.case_counts["00-mlp-params"] == len(EXERCISES["00-mlp-params"].cases) + 2
-    answers = {"00-mlp-params": ["print('mine')"], "00-accuracy": None}
+    assert course.case_counts["00-layer-costs"] > len(EXERCISES["00-layer-costs"].cases)  # the hidden cases
+    answers = {"00-layer-costs": ["print('mine')"], "00-confident-mistakes": None}
     nb, roles = build_graded_notebook(course_nb, answers, skip_demos=False)  # every cell, as in the notebook
     code = [c for c in nb.cells if c.cell_type == "code"]
     by_role = {v: k for k, v in roles.items()}
-    assert code[by_role[("00-mlp-params", "solution")]].source == "print('mine')"
-    assert "NotImplementedError" in code[by_role[("00-accuracy", "solution")]].source
-    check = code[by_role[("00-mlp-params", "check")]]
-    assert check.source == 'cl.check("00-mlp-params", mlp_parameter_counts)'
+    assert code[by_role[("00-layer-costs", "solution")]].source == "print('mine')"
+    assert "NotImplementedError" in code[by_role[("00-confident-mistakes", "solution")]].source
+    check = code[by_role[("00-layer-costs", "check")]]
+    assert check.source == 'cl.check("00-layer-costs", layer_costs)'
     # nothing for nbval to compare and nothing of the hidden tests: the verdicts are computed by the grader
     assert all(not c.outputs and not c.metadata.get("tags") for c in code)
     text = nbformat.writes(nb)
@@ -257,10 +259,10 @@ def test_gradebook_csv_format(tmp_path):
         for e in course.exercise_ids:
             r.exercises[e] = grade.ExerciseResult(e, "00_introduction.ipynb", pts, 1.0, "why")
     path = grade.write_gradebook(results, course, tmp_path / "g.csv")
-    assert path.read_text() == ("student_id,00-mlp-params,00-accuracy,total,max_score\n"
+    assert path.read_text() == ("student_id,00-layer-costs,00-confident-mistakes,total,max_score\n"
                                 "alice,0,0,0,2\nbob,1,1,2,2\n")
     text = grade.feedback_markdown(results[1], course)
-    assert "**Total: 0 / 2**" in text and "### 00-accuracy (00_introduction.ipynb)" in text
+    assert "**Total: 0 / 2**" in text and "### 00-confident-mistakes (00_introduction.ipynb)" in text
 
 
 # --------------------------------------------------------------------------- one nbval run (small kernels)
@@ -387,17 +389,17 @@ def _fixture_students(mini, root):
     _write(_solved(mini, n01), subs / "s01_correct" / n01)
     for name in MINI:
         _write(mini["student"][name], subs / "s02_untouched" / name)
-    _write(_solved(mini, n00, **{"00-accuracy": WRONG["00-accuracy"]}), subs / "s03_partial" / n00)
-    _write(_solved(mini, n01, **{"01-magnitude-mask": WRONG["01-magnitude-mask"]}), subs / "s03_partial" / n01)
+    _write(_solved(mini, n00, **{"00-confident-mistakes": WRONG["00-confident-mistakes"]}), subs / "s03_partial" / n00)
+    _write(_solved(mini, n01, **{"01-row-mask": WRONG["01-row-mask"]}), subs / "s03_partial" / n01)
     _write(_solved(mini, n01, **{
-        "01-threshold-by-hand": 'raise RuntimeError("boom")\n' + sol["01-threshold-by-hand"],
-        "01-magnitude-mask": "def magnitude_mask(w, k):\n    return 1 / 0"}), subs / "s04_raises" / n01)
-    _write(_solved(mini, n01, **{"01-magnitude-mask": "def magnitude_mask(w, k)\n    return w"}),
+        "01-nm-mask": 'raise RuntimeError("boom")\n' + sol["01-nm-mask"],
+        "01-row-mask": "def row_mask(w, k):\n    return 1 / 0"}), subs / "s04_raises" / n01)
+    _write(_solved(mini, n01, **{"01-row-mask": "def row_mask(w, k)\n    return w"}),
            subs / "s05_syntax_error" / n01)
     nb = _solved(mini, n01)
     nb.cells = [c for c in nb.cells if c.cell_type == "code" and not (
-        c.metadata.get("course", {}).get("exercise") == "01-magnitude-mask"
-        or c.metadata.get("course") == {"exercise": "01-threshold-by-hand", "role": "check"})]
+        c.metadata.get("course", {}).get("exercise") == "01-row-mask"
+        or c.metadata.get("course") == {"exercise": "01-nm-mask", "role": "check"})]
     _write(nb, subs / "s06_deleted_cells" / n01)
     nb = _solved(mini, n01)
     nb.cells = nb.cells[::-1]
@@ -413,10 +415,10 @@ def _fixture_students(mini, root):
         zf.writestr(f"s10/{n01}", nbformat.writes(_solved(mini, n01))[:5000])
         zf.writestr(f"__MACOSX/s10/._{n01}", b"\x00\x05\x16\x07")
     nb = _solved(mini, n01, **{
-        "01-threshold-by-hand": sol["01-threshold-by-hand"] + "\nprint('\\n'.join(map(str, range(10**7))))",
-        "01-magnitude-mask": sol["01-magnitude-mask"].replace("    ### BEGIN SOLUTION",
+        "01-nm-mask": sol["01-nm-mask"] + "\nprint('\\n'.join(map(str, range(10**7))))",
+        "01-row-mask": sol["01-row-mask"].replace("    ### BEGIN SOLUTION",
                                                               "    print('noise\\n' * 10**5)\n    ### BEGIN SOLUTION")})
-    _cells(nb, "01-storage-bytes", "solution")[0].outputs = [
+    _cells(nb, "01-csr-break-even", "solution")[0].outputs = [
         nbformat.v4.new_output("stream", name="stdout", text="x" * 50 * 2**20)]
     _write(nb, subs / "s11_gigantic_outputs" / n01)
     nb = mini["student"][n01]
@@ -431,24 +433,24 @@ def _fixture_students(mini, root):
             c.execution_count = 1
     _write(nb, subs / "s12_tampered_outputs" / n01)
     hard = {ex: _hard_coded(ex, sol[ex], name, key) for ex, name, key in HARD_CODED}
-    _write(_solved(mini, n00, **{e: hard[e] for e in ("00-mlp-params", "00-accuracy")}), subs / "s13_hard_coded" / n00)
-    _write(_solved(mini, n01, **{"01-magnitude-mask": hard["01-magnitude-mask"]}), subs / "s13_hard_coded" / n01)
-    _write(_solved(mini, n01, **{"01-threshold-by-hand": READS_REFERENCE}), subs / "s14_reads_reference" / n01)
-    _write(_solved(mini, n01, **{"01-threshold-by-hand": OVERWRITES + sol["01-threshold-by-hand"]}),
+    _write(_solved(mini, n00, **{e: hard[e] for e in ("00-layer-costs", "00-confident-mistakes")}), subs / "s13_hard_coded" / n00)
+    _write(_solved(mini, n01, **{"01-row-mask": hard["01-row-mask"]}), subs / "s13_hard_coded" / n01)
+    _write(_solved(mini, n01, **{"01-nm-mask": READS_REFERENCE}), subs / "s14_reads_reference" / n01)
+    _write(_solved(mini, n01, **{"01-nm-mask": OVERWRITES + sol["01-nm-mask"]}),
            subs / "s15_overwrites_grader_files" / n01)
-    _write(_solved(mini, n01, **{"01-threshold-by-hand": DELETES + sol["01-threshold-by-hand"]}),
+    _write(_solved(mini, n01, **{"01-nm-mask": DELETES + sol["01-nm-mask"]}),
            subs / "s16_deletes_working_dir" / n01)
-    _write(_solved(mini, n01, **{"01-magnitude-mask": "_big = np.ones(4 * 10**9)\n" + sol["01-magnitude-mask"]}),
+    _write(_solved(mini, n01, **{"01-row-mask": "_big = np.ones(4 * 10**9)\n" + sol["01-row-mask"]}),
            subs / "s17_memory_hog" / n01)
     (subs / "s18_bad_archive.zip").write_bytes(b"PK\x03\x04 this is not a zip file")
     (subs / "README.txt").write_text("stray files in the submissions folder are ignored\n")
 
     loops = root / "loops"
-    _write(_solved(mini, n01, **{"01-threshold-by-hand": "while True:\n    pass\n" + sol["01-threshold-by-hand"]}),
+    _write(_solved(mini, n01, **{"01-nm-mask": "while True:\n    pass\n" + sol["01-nm-mask"]}),
            loops / "t01_infinite_loop" / n01)
-    _write(_solved(mini, n01, **{"01-magnitude-mask": "def magnitude_mask(w, k):\n    while True:\n        pass"}),
+    _write(_solved(mini, n01, **{"01-row-mask": "def row_mask(w, k):\n    while True:\n        pass"}),
            loops / "t02_loop_in_check" / n01)
-    _write(_solved(mini, n01, **{"01-magnitude-mask": "import os\nos._exit(1)\n" + sol["01-magnitude-mask"]}),
+    _write(_solved(mini, n01, **{"01-row-mask": "import os\nos._exit(1)\n" + sol["01-row-mask"]}),
            loops / "t03_kernel_dies" / n01)
     return subs, loops
 
@@ -486,7 +488,7 @@ def test_fixture_class_gradebook_rows(graded):
 FEEDBACK = {
     "s01_correct": ["**Total: 5 / 5**"],
     "s02_untouched": ["not implemented yet", "write your solution here"],
-    "s03_partial": ["[00-accuracy] not yet: 0/5 cases pass.", "[01-magnitude-mask] not yet"],
+    "s03_partial": ["[00-confident-mistakes] not yet: 0/4 cases pass.", "[01-row-mask] not yet"],
     "s04_raises": ["your exercise cell raised RuntimeError: boom", "your code raised ZeroDivisionError"],
     "s05_syntax_error": ["your exercise cell raised SyntaxError"],
     "s06_deleted_cells": ["exercise cell not found in your notebook (deleted?)"],
@@ -496,9 +498,9 @@ FEEDBACK = {
     "s10_corrupted_notebook": ["your notebook could not be read: the file is not valid JSON"],
     "s11_gigantic_outputs": ["**Total: 3 / 5**"],
     "s12_tampered_outputs": ["not implemented yet"],
-    "s13_hard_coded": ["hidden: widths [7, 5, 3]: your answer raised an exception (a hidden case: its inputs and "
-                       "values are not shown)", "hidden: remove 17 of a 3x4x5"],
-    "s14_reads_reference": ["W_pruned is None", "flagged for a human to read"],
+    "s13_hard_coded": ["hidden: 60 examples, 5 classes, k = 7: your answer raised an exception (a hidden case: its "
+                       "inputs and values are not shown)", "hidden: keep 2 of 5 in each of 9 rows"],
+    "s14_reads_reference": ["name 'nm_mask' is not defined", "flagged for a human to read"],
     "s17_memory_hog": ["MemoryError"],
     "s18_bad_archive": ["the submission could not be opened"],
     "t01_infinite_loop": ["did not finish within the time limit of 10 s per cell"],
@@ -515,7 +517,7 @@ def test_fixture_class_feedback_says_why(graded, student):
     assert not re.search(r"\b0x[0-9a-fA-F]{6,}", text.replace("0xADDRESS", "")), "a memory address leaked"
     assert "pytest stopped early" not in text and "internal grader error" not in text
     if student == "s13_hard_coded":  # a hidden case's exception is named as a kind of failure, never quoted
-        assert "KeyError" not in text and "(7, 5, 3)" not in text
+        assert "KeyError" not in text and "(60, 5)" not in text
 
 
 def test_hard_coded_answers_pass_the_public_cases(mini):
@@ -546,16 +548,16 @@ def test_self_check_command_prints_the_table(mini, graded, capsys):
     assert grade.main(["--self", str(path), "--course", str(mini["dir"])]) == 0
     out = capsys.readouterr().out
     assert "checked like the grader does (public cases only)" in out
-    assert "00-mlp-params   1/1    passed" in out and "total: 2 / 2" in out, out
+    assert re.search(r"00-layer-costs +1/1 +passed", out) and "total: 2 / 2" in out, out
 
 
 def test_self_check_from_a_cell(mini, tmp_path):
-    nb = _solved(mini, "01_weight_pruning.ipynb", **{"01-magnitude-mask": WRONG["01-magnitude-mask"]})
+    nb = _solved(mini, "01_weight_pruning.ipynb", **{"01-row-mask": WRONG["01-row-mask"]})
     path = _write(nb, tmp_path / "01_weight_pruning.ipynb")
     results = cl_self_check(path, mini["dir"])
     assert [(r.exercise_id, r.points) for r in results] == [
-        ("01-threshold-by-hand", 1.0), ("01-magnitude-mask", 0.0), ("01-storage-bytes", 1.0)]
-    assert "[01-magnitude-mask] not yet: 1/5 cases pass." in results[1].feedback  # public cases only
+        ("01-row-mask", 0.0), ("01-nm-mask", 1.0), ("01-csr-break-even", 1.0)]
+    assert "[01-row-mask] not yet: 0/4 cases pass." in results[0].feedback  # public cases only
 
 
 def cl_self_check(path, course_dir):
@@ -586,7 +588,7 @@ def test_a_grading_run_killed_halfway_resumes_to_the_same_gradebook(mini, tmp_pa
     n00, n01 = MINI
     subs = tmp_path / "subs"
     for i, student in enumerate(("a", "b")):
-        _write(_solved(mini, n00, **({"00-accuracy": WRONG["00-accuracy"]} if i == 1 else {})), subs / student / n00)
+        _write(_solved(mini, n00, **({"00-confident-mistakes": WRONG["00-confident-mistakes"]} if i == 1 else {})), subs / student / n00)
         _write(_solved(mini, n01), subs / student / n01)
     args = [str(subs), "--course", str(mini["dir"]), "--hidden", str(HIDDEN), "--jobs", "1"]
     once = tmp_path / "once" / "gradebook.csv"

@@ -33,7 +33,7 @@ from course_lib.grading import grade, sandbox
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NB = "01_weight_pruning.ipynb"
 REPO = Path(__file__).resolve().parents[2]
-WRONG_MASK = "def magnitude_mask(w, k):\n    return np.ones(np.shape(w), dtype=bool)\n"
+WRONG_MASK = "def row_mask(w, k):\n    return np.ones(np.shape(w), dtype=bool)\n"
 
 PATCHED_CHECKER = '''import numpy as np
 import course_lib as cl
@@ -58,19 +58,19 @@ _OBFUSCATED = base64.b64encode(b"import sys\nm = sys.modules['course_lib.exercis
                                b"setattr(m, 'judge', lambda *a, **k: [])\n").decode()
 OBFUSCATED = f'''import base64
 exec(base64.b64decode({_OBFUSCATED!r}).decode(), {{}})
-getattr(__import__("course_lib.exercises.core", fromlist=["x"]), "EXERCISES")["01-magnitude-mask"].cases.clear()
+getattr(__import__("course_lib.exercises.core", fromlist=["x"]), "EXERCISES")["01-row-mask"].cases.clear()
 ''' + WRONG_MASK
 
 HOOKS = '''import builtins, sys
 ip = get_ipython()
 _print = builtins.print
 builtins.print = lambda *a, **k: _print(*[str(x).replace("not yet", "correct") for x in a], **k)
-ip.events.register("post_run_cell", lambda result: _print("[01-magnitude-mask] correct: 5/5 cases pass."))
+ip.events.register("post_run_cell", lambda result: _print("[01-row-mask] correct: 5/5 cases pass."))
 ip.events.register("pre_run_cell", lambda info: None)
 
 def _rewrite(lines):
-    return [line.replace('cl.check("01-magnitude-mask", magnitude_mask)',
-                         'print("[01-magnitude-mask] correct: 5/5 cases pass.")') for line in lines]
+    return [line.replace('cl.check("01-row-mask", row_mask)',
+                         'print("[01-row-mask] correct: 5/5 cases pass.")') for line in lines]
 
 ip.input_transformers_post.append(_rewrite)
 
@@ -105,16 +105,15 @@ class Liar:
         got = _steal()
         return np.asarray(got if got is not None else np.ones(1, dtype=bool))
 
-def magnitude_mask(w, k):
+def row_mask(w, k):
     got = _steal()
     return got if got is not None else Liar()
 '''
 
 
 def _reads_files(paths):
-    return f'''import glob, os, re
+    return f'''import glob, json, os
 import course_lib
-W_pruned = None
 roots = {[str(p) for p in paths]!r} + [os.path.dirname(os.path.dirname(course_lib.__file__))]
 for pid in os.listdir("/proc"):  # the grader's command line names the course and the submissions
     try:
@@ -125,11 +124,12 @@ for pid in os.listdir("/proc"):  # the grader's command line names the course an
 for root in roots:
     for path in glob.glob(os.path.join(root, "**", "*.ipynb"), recursive=True)[:200]:
         try:
-            match = re.search(r"W_pruned = (np\\.array\\(\\[\\[.*?\\]\\]\\))", open(path).read().replace("\\\\n", ""))
-        except OSError:
+            cells = json.load(open(path))["cells"]
+        except (OSError, ValueError, KeyError):
             continue
-        if match:
-            W_pruned = eval(match.group(1))
+        found = ["".join(c["source"]) for c in cells if "def nm_mask" in "".join(c["source"])]
+        if found and "NotImplementedError" not in found[0]:
+            exec(found[0], globals())
             break
 '''
 
@@ -172,7 +172,7 @@ exchange = os.environ.get("COURSE_EXCHANGE", "/nonexistent")
 _check = cl.check
 
 def _forge(exercise_id, answer, quiet=False):
-    if exercise_id != "01-magnitude-mask":
+    if exercise_id != "01-row-mask":
         return _check(exercise_id, answer, quiet=quiet)
     out = os.path.join(exchange, "results", exercise_id)
     os.makedirs(out, exist_ok=True)
@@ -183,7 +183,7 @@ def _forge(exercise_id, answer, quiet=False):
         k += 1
     with open(os.path.join(out, "0.json"), "w") as f:  # and a record no reader should accept
         json.dump({"tree": {"__reduce__": "os.system"}, "arrays": 0}, f)
-    print("[01-magnitude-mask] correct: 5/5 cases pass.")
+    print("[01-row-mask] correct: 5/5 cases pass.")
 
 cl.check = _forge
 ''' + WRONG_MASK
@@ -191,10 +191,9 @@ cl.check = _forge
 
 def _classmate(victim: Path):
     return f'''import json
-W_pruned = None
 try:
     for cell in json.load(open({str(victim)!r}))["cells"]:
-        if "W_pruned = np.array" in "".join(cell["source"]):
+        if "def nm_mask" in "".join(cell["source"]):
             exec("".join(cell["source"]).replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""))
 except OSError:
     pass
@@ -238,13 +237,13 @@ DETECTS = '''import os, socket
 _graded = (any(k.startswith("COURSE_GRADE") for k in os.environ) or socket.gethostname() != "sandbox"
            or "--self" not in open("/proc/1/cmdline").read())
 
-def magnitude_mask(w, k):
+def row_mask(w, k):
     if _graded:  # cheat in the grade, behave in the self-check
         return np.ones(np.shape(w), dtype=bool)
-    order = np.argsort(np.abs(w).ravel(), kind="stable")
-    keep = np.ones(w.size, dtype=bool)
-    keep[order[:k]] = False
-    return keep.reshape(w.shape)
+    order = np.argsort(-np.abs(w), axis=1, kind="stable")
+    keep = np.zeros(np.shape(w), dtype=bool)
+    np.put_along_axis(keep, order[:, :k], True, axis=1)
+    return keep
 '''
 
 
@@ -254,17 +253,17 @@ from course_lib.exercises import records
 exchange = os.environ.get("COURSE_EXCHANGE", "/nonexistent")
 
 def _right(w, k):
-    order = np.argsort(np.abs(w).ravel(), kind="stable")
-    keep = np.ones(w.size, dtype=bool)
-    keep[order[:k]] = False
-    return keep.reshape(w.shape)
+    order = np.argsort(-np.abs(w), axis=1, kind="stable")
+    keep = np.zeros(np.shape(w), dtype=bool)
+    np.put_along_axis(keep, order[:, :k], True, axis=1)
+    return keep
 
 def _write_right_records():
-    out = os.path.join(exchange, "results", "01-magnitude-mask")
+    out = os.path.join(exchange, "results", "01-row-mask")
     os.makedirs(out, exist_ok=True)
     k = 0
-    while os.path.isdir(os.path.join(exchange, "cases", "01-magnitude-mask", str(k))):
-        w, amount = records.read_inputs(os.path.join(exchange, "cases", "01-magnitude-mask", str(k)))
+    while os.path.isdir(os.path.join(exchange, "cases", "01-row-mask", str(k))):
+        w, amount = records.read_inputs(os.path.join(exchange, "cases", "01-row-mask", str(k)))
         records.write_record(out, str(k), _right(w, amount))
         k += 1
 '''
@@ -275,7 +274,7 @@ _write_right_records()
 import course_lib as cl
 _real_check = cl.check
 def _raise(exercise_id, *args, **kwargs):  # only this exercise's check fails
-    if exercise_id == "01-magnitude-mask":
+    if exercise_id == "01-row-mask":
         raise RuntimeError("no check today")
     return _real_check(exercise_id, *args, **kwargs)
 cl.check = _raise
@@ -284,7 +283,7 @@ cl.check = _raise
 # a wrong answer recorded by the check, then replaced by right records from a thread after the check
 REPLACES_RECORDS = _RIGHT_RECORDS + '''
 def _replace():
-    target = os.path.join(exchange, "results", "01-magnitude-mask", "0.json")
+    target = os.path.join(exchange, "results", "01-row-mask", "0.json")
     while not os.path.exists(target):
         time.sleep(0.05)
     time.sleep(1.0)
@@ -295,7 +294,7 @@ threading.Thread(target=_replace, daemon=True).start()
 
 # an answer that raises on every case with the case's inputs (and a lone surrogate) in its message: a lookup table
 # of the hidden inputs would be built from the feedback -- which must name a hidden case, never quote it
-LEAKS_INPUTS = '''def magnitude_mask(w, k):
+LEAKS_INPUTS = '''def row_mask(w, k):
     raise ValueError("LEAK " + repr(np.asarray(w).ravel()[:4].tolist()) + " k=" + repr(k) + " \\ud800")
 '''
 # a flood of displays and 2,000 threads: the display cap keeps the kernel alive, the process limit is 512
@@ -359,19 +358,19 @@ def _students(mini, subs: Path, marks: Path) -> dict[str, Path]:
     sol = mini["solutions"]
     honest = write(solved(mini, NB), subs / "h00_honest" / NB)
     victim = write(solved(mini, NB), subs / "h00_victim" / NB)
-    write(solved(mini, NB, **{"01-magnitude-mask": PATCHED_CHECKER}), subs / "h01_patched_checker" / NB)
-    write(solved(mini, NB, **{"01-magnitude-mask": OBFUSCATED}), subs / "h02_obfuscated_patch" / NB)
-    write(solved(mini, NB, **{"01-magnitude-mask": HOOKS}), subs / "h03_print_and_hooks" / NB)
-    write(solved(mini, NB, **{"01-magnitude-mask": FRAMES}), subs / "h04_frames_and_lying_array" / NB)
-    write(solved(mini, NB, **{"01-threshold-by-hand": _reads_files([REPO, mini["dir"], subs])}),
+    write(solved(mini, NB, **{"01-row-mask": PATCHED_CHECKER}), subs / "h01_patched_checker" / NB)
+    write(solved(mini, NB, **{"01-row-mask": OBFUSCATED}), subs / "h02_obfuscated_patch" / NB)
+    write(solved(mini, NB, **{"01-row-mask": HOOKS}), subs / "h03_print_and_hooks" / NB)
+    write(solved(mini, NB, **{"01-row-mask": FRAMES}), subs / "h04_frames_and_lying_array" / NB)
+    write(solved(mini, NB, **{"01-nm-mask": _reads_files([REPO, mini["dir"], subs])}),
           subs / "h05_reads_instructor_files" / NB)
-    write(solved(mini, NB, **{"01-magnitude-mask": _daemon([marks / "daemon.txt", subs.parent / "hostile.csv"])}),
+    write(solved(mini, NB, **{"01-row-mask": _daemon([marks / "daemon.txt", subs.parent / "hostile.csv"])}),
           subs / "h06_daemon" / NB)
-    write(solved(mini, NB, **{"01-magnitude-mask": FORGES}), subs / "h07_forges_results" / NB)
-    write(solved(mini, NB, **{"01-threshold-by-hand": _classmate(honest), "01-magnitude-mask": _classmate(victim)
+    write(solved(mini, NB, **{"01-row-mask": FORGES}), subs / "h07_forges_results" / NB)
+    write(solved(mini, NB, **{"01-nm-mask": _classmate(honest), "01-row-mask": _classmate(victim)
                               + WRONG_MASK}), subs / "h08_classmates" / NB)
-    write(solved(mini, NB, **{"01-magnitude-mask": EDITS_LIBRARY}), subs / "h09_edits_library" / NB)
-    write(solved(mini, NB, **{"01-storage-bytes": SIGNALS + sol["01-storage-bytes"]}), subs / "h10_kills_grader" / NB)
+    write(solved(mini, NB, **{"01-row-mask": EDITS_LIBRARY}), subs / "h09_edits_library" / NB)
+    write(solved(mini, NB, **{"01-csr-break-even": SIGNALS + sol["01-csr-break-even"]}), subs / "h10_kills_grader" / NB)
     for sid in ("=HYPERLINK(1)", "@SUM(A1)", "+cmd"):
         write(solved(mini, NB), subs / sid / NB)
     with zipfile.ZipFile(subs / "h12_zip_entries.zip", "w") as zf:
@@ -383,13 +382,13 @@ def _students(mini, subs: Path, marks: Path) -> dict[str, Path]:
     v3 = nbformat.convert(solved(mini, NB), 3)
     (subs / "h14_nbformat3").mkdir()
     (subs / "h14_nbformat3" / NB).write_text(nbformat.writes(v3, version=3))
-    write(solved(mini, NB, **{"01-magnitude-mask": DETECTS}), subs / "h15_detects_grader" / NB)
-    write(solved(mini, NB, **{"01-magnitude-mask": RECORDS_FAILED_CHECK}), subs / "h16_records_failed_check" / NB)
-    write(solved(mini, NB, **{"01-magnitude-mask": REPLACES_RECORDS}), subs / "h17_replaces_records" / NB)
-    write(solved(mini, NB, **{"01-magnitude-mask": LEAKS_INPUTS}), subs / "h22_leaks_inputs" / NB)
-    write(solved(mini, NB, **{"01-threshold-by-hand": FLOODS + mini["solutions"]["01-threshold-by-hand"]}),
+    write(solved(mini, NB, **{"01-row-mask": DETECTS}), subs / "h15_detects_grader" / NB)
+    write(solved(mini, NB, **{"01-row-mask": RECORDS_FAILED_CHECK}), subs / "h16_records_failed_check" / NB)
+    write(solved(mini, NB, **{"01-row-mask": REPLACES_RECORDS}), subs / "h17_replaces_records" / NB)
+    write(solved(mini, NB, **{"01-row-mask": LEAKS_INPUTS}), subs / "h22_leaks_inputs" / NB)
+    write(solved(mini, NB, **{"01-nm-mask": FLOODS + mini["solutions"]["01-nm-mask"]}),
           subs / "h23_display_flood" / NB)
-    write(solved(mini, NB, **{"01-magnitude-mask": THREADS + WRONG_MASK}), subs / "h24_thread_bomb" / NB)
+    write(solved(mini, NB, **{"01-row-mask": THREADS + WRONG_MASK}), subs / "h24_thread_bomb" / NB)
     first = mini["course"].notebooks[0].exercise_ids[0]
     write(solved(mini, NB, **{first: TMP_HOG + sol[first]}), subs / "h25_tmp_hog" / NB)
     write(solved(mini, NB, **{first: DISK_HOG + sol[first]}), subs / "h26_disk_hog" / NB)
@@ -455,7 +454,7 @@ def test_the_feedback_says_what_happened(hostile):
         "h01_patched_checker": "the check cell ran but recorded no answer",
         "h03_print_and_hooks": "the check cell ran but recorded no answer",
         "h10_kills_grader": "not run: pytest stopped early",
-        "h04_frames_and_lying_array": "[01-magnitude-mask] not yet: 0/",
+        "h04_frames_and_lying_array": "[01-row-mask] not yet: 0/",
         "h07_forges_results": "the recorded answer was refused",
         "h12_zip_entries": "could not be opened",
         "h13_zip_ratio": "could not be opened",
@@ -471,7 +470,7 @@ def test_the_feedback_says_what_happened(hostile):
         assert phrase in text, f"{phrase!r} not in the feedback of {student}:\n{text}"
     # the public cases' messages are quoted, the hidden ones' never: LEAK appears once per public case at most
     leaks = (feedback / "h22_leaks_inputs.md").read_text()
-    public = len(load_bank()["01-magnitude-mask"].cases)
+    public = len(load_bank()["01-row-mask"].cases)
     assert 0 < leaks.count("LEAK") <= public and "\\ud800" in leaks
     assert (feedback / "h21_caf\\udce9.md").is_file()
 

@@ -63,10 +63,10 @@ def test_an_ordinary_zip_still_opens(tmp_path):
 
 
 def test_an_nbformat_3_notebook_is_upgraded():
-    cells = notebooks.parse_submission(_notebook_bytes('cl.check("00-mlp-params", f)', version=3))
+    cells = notebooks.parse_submission(_notebook_bytes('cl.check("00-layer-costs", f)', version=3))
     assert json.loads(_notebook_bytes(version=3))["nbformat"] == 3
-    assert [c["cell_type"] for c in cells] == ["code"] and "".join(cells[0]["source"]) == 'cl.check("00-mlp-params", f)'
-    assert notebooks.submission_ids(cells) == {"00-mlp-params"}
+    assert [c["cell_type"] for c in cells] == ["code"] and "".join(cells[0]["source"]) == 'cl.check("00-layer-costs", f)'
+    assert notebooks.submission_ids(cells) == {"00-layer-costs"}
 
 
 def test_spreadsheet_formulas_in_student_ids_are_neutralised(tmp_path):
@@ -85,7 +85,7 @@ def test_spreadsheet_formulas_in_student_ids_are_neutralised(tmp_path):
 
 def test_files_beyond_the_matched_notebooks_are_not_parsed(tmp_path):
     class Notebook:
-        name, exercise_ids = "00_introduction.ipynb", ["00-mlp-params"]
+        name, exercise_ids = "00_introduction.ipynb", ["00-layer-costs"]
 
     class Course:
         notebooks = [Notebook()]
@@ -112,14 +112,13 @@ def test_feedback_quotes_only_a_short_piece_of_what_the_run_raised_or_recorded(t
     # a kernel may write any record: an error message as long as it likes
     course = load_course(ROOT / "notebooks", names=["01_weight_pruning.ipynb"])
     nb = course.notebooks[0]
-    for k in range(course.case_counts["01-magnitude-mask"]):
-        records.write_record(tmp_path / "01-magnitude-mask", str(k), records.Raised(secret))
-    run.answers = {f"01-magnitude-mask/{f.name}": f.read_bytes() for f in (tmp_path / "01-magnitude-mask").iterdir()}
-    roles = {0: ("01-threshold-by-hand", "solution"), 1: ("01-threshold-by-hand", "check"),
-             2: ("01-magnitude-mask", "solution"), 3: ("01-magnitude-mask", "check"),
-             4: ("01-storage-bytes", "solution"), 5: ("01-storage-bytes", "check")}
-    result = scoring.score_run(course, nb, run, roles, {}, Limits())["01-magnitude-mask"]
-    assert result.points == 0 and "[01-magnitude-mask] not yet: 0/5 cases pass." in result.feedback
+    for k in range(course.case_counts["01-row-mask"]):
+        records.write_record(tmp_path / "01-row-mask", str(k), records.Raised(secret))
+    run.answers = {f"01-row-mask/{f.name}": f.read_bytes() for f in (tmp_path / "01-row-mask").iterdir()}
+    roles = {2 * i + j: (ex_id, role) for i, ex_id in enumerate(nb.exercise_ids)
+             for j, role in enumerate(("solution", "check"))}
+    result = scoring.score_run(course, nb, run, roles, {}, Limits())["01-row-mask"]
+    assert result.points == 0 and "[01-row-mask] not yet: 0/4 cases pass." in result.feedback
     for line in [raised, *result.feedback.splitlines()]:
         assert len(line) < 2 * scoring.MAX_QUOTE_CHARS + 200, line
     assert "more characters not shown" in raised and "more characters not shown" in result.feedback
