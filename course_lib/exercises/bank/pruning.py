@@ -22,7 +22,9 @@ def _tied_matrix(seed, shape, decimals):
 
 def _bool_matrix(got, shape, label):
     """The problems of ``got`` as a boolean array of ``shape`` (and the array, when there are none)."""
-    if isinstance(got, (bool, int, float, str)) or got is None:
+    if got is None:
+        return [f"{label} returned None: did you forget to `return` it?"], None
+    if isinstance(got, (bool, int, float, str)):
         return [f"{label} returned {type(got).__name__}, expected a bool array of shape {shape}"], None
     try:
         arr = np.asarray(got)
