@@ -119,40 +119,37 @@ def _masks_at(global_sparsity):
 
 
 def _balanced_masks():
-    """The instructor's solution of the notebook: per layer sparsities, per row, the mean shift balanced."""
+    """The instructor's solution of the notebook (lenet300_masks): per-layer budgets, per row, the mean shift
+    of the removed weights cancelled."""
     import course_lib as cl
 
-    model = cl.load_pretrained("lenet300")
+    net = cl.load_pretrained("lenet300")
     x = cl.to_tensor(cl.load_mnist("train", limit=10000).images)
-    sparsity = {"fc1.weight": 0.90, "fc2.weight": 0.60, "fc3.weight": 0.0}
-    masks, h = {}, model.standardize(x).flatten(1)
+    keep_fraction = {"fc1": 0.10, "fc2": 0.40, "fc3": 1.0}
+    masks, h = {}, net.standardize(x).flatten(1)
     with torch.no_grad():
-        for name, layer in (("fc1.weight", model.fc1), ("fc2.weight", model.fc2), ("fc3.weight", model.fc3)):
-            w, mu = layer.weight.numpy(), h.mean(0).numpy()
-            masks[name] = _balanced_rows(w, mu, round((1 - sparsity[name]) * w.shape[1]))
-            h = torch.relu(h @ (layer.weight * torch.as_tensor(masks[name])).T + layer.bias)
+        for name, keep_frac in keep_fraction.items():
+            layer = getattr(net, name)
+            w, shift = layer.weight.numpy(), (layer.weight * h.mean(0)).numpy()
+            keep = round(keep_frac * w.shape[1])
+            spare = round(0.2 * keep)
+            order = np.argsort(-np.abs(w), axis=1, kind="stable")
+            mask = np.zeros(w.shape, dtype=bool)
+            np.put_along_axis(mask, order[:, :keep - spare], True, axis=1)
+            cand = order[:, keep - spare:keep + 3 * spare + 1]
+            c = np.take_along_axis(shift, cand, axis=1)
+            left = np.where(mask, 0.0, shift).sum(axis=1)
+            rows, used = np.arange(w.shape[0]), np.zeros(c.shape, dtype=bool)
+            for _ in range(spare):
+                d = np.abs(left[:, None] - c)
+                d[used] = np.inf
+                j = d.argmin(axis=1)
+                used[rows, j] = True
+                left -= c[rows, j]
+            mask[rows[:, None], np.where(used, cand, order[:, :1])] = True
+            masks[f"{name}.weight"] = mask
+            h = torch.relu(h @ (layer.weight * torch.as_tensor(mask)).T + layer.bias)
     return masks
-
-
-def _balanced_rows(w, mu, keep, extra=0.2):
-    rows = np.arange(w.shape[0])
-    order = np.argsort(-np.abs(w), axis=1, kind="stable")
-    spare = round(keep * extra)
-    mask = np.zeros(w.shape, dtype=bool)
-    np.put_along_axis(mask, order[:, :keep - spare], True, axis=1)
-    shift = w * mu
-    cand = order[:, keep - spare:keep - spare + 4 * spare + 1]
-    c = np.take_along_axis(shift, cand, axis=1)
-    left = np.where(mask, 0.0, shift).sum(axis=1)
-    used = np.zeros(c.shape, dtype=bool)
-    for _ in range(spare):
-        d = np.abs(left[:, None] - c)
-        d[used] = np.inf
-        j = d.argmin(axis=1)
-        used[rows, j] = True
-        left -= c[rows, j]
-    mask[rows[:, None], np.where(used, cand, order[:, :1])] = True
-    return mask
 
 
 @pytest.fixture(scope="module")
