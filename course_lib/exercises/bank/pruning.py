@@ -37,13 +37,13 @@ def _bool_matrix(got, shape, label):
     return [], arr
 
 
-def _groups_problems(mask, mags, keep, label, unit):
+def _groups_problems(mask, mags, keep, label, unit, of=""):
     """Rows of ``mags`` (one group each): exactly ``keep`` kept, the largest magnitudes, ties to the lower index."""
     counts = mask.sum(axis=1)
     wrong = np.flatnonzero(counts != keep)
     if wrong.size:
-        return [f"{label}: {wrong.size} of {len(mask)} {unit}s do not keep exactly {keep} weights "
-                f"(first: {unit} {int(wrong[0])} keeps {int(counts[wrong[0]])})"]
+        return [f"{label}: {wrong.size} of {len(mask)} {unit}s{of} do not keep exactly {keep} "
+                f"weight{'s' if keep != 1 else ''} (first: {unit} {int(wrong[0])} keeps {int(counts[wrong[0]])})"]
     smaller, tie = [], []
     for g, (m, a) in enumerate(zip(mask, mags)):
         if m.all() or not m.any():
@@ -57,10 +57,10 @@ def _groups_problems(mask, mags, keep, label, unit):
                 tie.append(g)
     problems = []
     if smaller:
-        problems.append(f"{label}: in {len(smaller)} {unit}(s) (first: {smaller[0]}) a kept weight is smaller "
+        problems.append(f"{label}: in {len(smaller)} {unit}(s){of} (first: {smaller[0]}) a kept weight is smaller "
                         f"in magnitude than a removed one")
     if tie:
-        problems.append(f"{label}: in {len(tie)} {unit}(s) (first: {tie[0]}) equal magnitudes are not broken "
+        problems.append(f"{label}: in {len(tie)} {unit}(s){of} (first: {tie[0]}) equal magnitudes are not broken "
                         f"by position (the lower index is kept)")
     return problems
 
@@ -96,7 +96,7 @@ def nm_mask_case(seed, shape, n, m, decimals=0):
         problems, mask = _bool_matrix(got, w.shape, label)
         if problems:
             return problems
-        return _groups_problems(mask.reshape(-1, m), np.abs(w).reshape(-1, m), n, label, f"group of {m}")
+        return _groups_problems(mask.reshape(-1, m), np.abs(w).reshape(-1, m), n, label, "group", f" of {m}")
     return Case(inputs, verdict)
 
 
