@@ -5,15 +5,42 @@ Runs only in the grader's process (:func:`course_lib.grading.course.course_cases
 text, a reference solution or an expected value. See ``hidden_tests/README.md``.
 """
 
-from course_lib.exercises import add_cases
-from course_lib.exercises.bank.summary import budget_case, pareto_case, pruning_table, random_table
+import numpy as np
 
-add_cases("09-pareto-front",
-          ("hidden: 30 configurations, 4 levels", pareto_case(lambda: random_table(91, 30, levels=4),
-                                                               "30 configurations")),
-          ("hidden: LeNet-300-100 pruned at 5 other sparsities",
-           pareto_case(lambda: pruning_table((0.3, 0.6, 0.85, 0.93, 0.99)), "pruned LeNet-300-100")))
-add_cases("09-best-under-budget",
-          ("hidden: a budget equal to a cost", budget_case(lambda: random_table(92, 15), 4000.0, "15 configurations")),
-          ("hidden: LeNet-300-100 pruned, 100 kB",
-           budget_case(lambda: pruning_table((0.3, 0.6, 0.85, 0.93, 0.99)), 100_000.0, "pruned LeNet-300-100")))
+from course_lib.exercises import add_cases, compare, grade_with
+from course_lib.exercises.bank.summary import BUDGET_TARGETS, budget_model, pareto3_case, random_table3, stored_bytes
+from course_lib.exercises.outcomes import outcome_credit
+
+
+def reference_pareto3(acc, size, lat):
+    """The indices no other configuration dominates (at least as good on all three costs, better on one)."""
+    pts = np.stack([-np.asarray(acc, float), np.asarray(size, float), np.asarray(lat, float)], axis=1)
+    keep = []
+    for i, p in enumerate(pts):
+        if not np.any(np.all(pts <= p, axis=1) & np.any(pts < p, axis=1)):
+            keep.append(i)
+    return np.array(keep, dtype=np.int64)
+
+
+def pareto3_verdict(got, acc, size, lat):
+    return compare(np.sort(np.asarray(got, dtype=np.int64).ravel()), reference_pareto3(acc, size, lat),
+                   name="the front's indices, sorted")
+
+
+def budget_verdict(got):
+    from course_lib.data import load_mnist
+    from course_lib.measure import accuracy
+
+    test = load_mnist("test")
+    measured = {"stored bytes": stored_bytes(got), "test accuracy": accuracy(budget_model(got), test.images,
+                                                                              test.labels)}
+    return outcome_credit(measured, BUDGET_TARGETS)
+
+
+grade_with("09-pareto3", pareto3_verdict)
+grade_with("09-outcome-budget", budget_verdict)
+
+add_cases("09-pareto3",
+          ("hidden: 43 configurations on 4 levels", pareto3_case(lambda: random_table3(91, 40, levels=4),
+                                                                 "43 configurations")),
+          ("hidden: 8 configurations", pareto3_case(lambda: random_table3(92, 5), "8 configurations")))
