@@ -106,3 +106,13 @@ def test_outcome_retrained_solution():
     answer = prune_and_retrain()
     assert pruning.sparsity(list(answer["masks"].values())) == pytest.approx(0.95, abs=1e-4)
     assert_full_marks("03-outcome-retrained", lambda: answer)
+    # missing the sparsity by a little: 1,000 of fc1's pruned weights back, at their trained values -> 94.6 %,
+    # credit (s - 0.5) / (0.95 - 0.5) = 99 % (the accuracy stays within the point)
+    dense_fc1 = cl.load_pretrained("lenet300").fc1.weight.detach().numpy()
+    mask, w = answer["masks"]["fc1.weight"].copy(), answer["weights"]["fc1.weight"].copy()
+    back = np.argsort(np.where(mask, 0.0, np.abs(dense_fc1)).ravel())[-1000:]
+    mask.ravel()[back], w.ravel()[back] = True, dense_fc1.ravel()[back]
+    near = {"masks": {**answer["masks"], "fc1.weight": mask}, "weights": {**answer["weights"], "fc1.weight": w}}
+    s = pruning.sparsity([near["weights"][k] * near["masks"][k] for k in near["masks"]])
+    assert 0.94 < s < 0.95
+    assert _credit(near) == pytest.approx((s - 0.5) / 0.45)
