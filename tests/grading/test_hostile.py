@@ -39,6 +39,7 @@ PATCHED_CHECKER = '''import numpy as np
 import course_lib as cl
 import course_lib.exercises as exercises
 import course_lib.exercises.core as core
+exercises.load_bank()  # the registry is filled on the first check: fill it now, to empty it below
 
 def fake_check(exercise_id, answer, quiet=False):
     n = len(core.EXERCISES[exercise_id].cases)
@@ -57,6 +58,7 @@ _OBFUSCATED = base64.b64encode(b"import sys\nm = sys.modules['course_lib.exercis
                                b"print(f'[{i}] correct: 5/5 cases pass.'))\n"
                                b"setattr(m, 'judge', lambda *a, **k: [])\n").decode()
 OBFUSCATED = f'''import base64
+getattr(__import__("course_lib.exercises", fromlist=["x"]), "load_bank")()
 exec(base64.b64decode({_OBFUSCATED!r}).decode(), {{}})
 getattr(__import__("course_lib.exercises.core", fromlist=["x"]), "EXERCISES")["01-row-mask"].cases.clear()
 ''' + WRONG_MASK
@@ -389,7 +391,7 @@ def _students(mini, subs: Path, marks: Path) -> dict[str, Path]:
     write(solved(mini, NB, **{"01-nm-mask": FLOODS + mini["solutions"]["01-nm-mask"]}),
           subs / "h23_display_flood" / NB)
     write(solved(mini, NB, **{"01-row-mask": THREADS + WRONG_MASK}), subs / "h24_thread_bomb" / NB)
-    first = mini["course"].notebooks[0].exercise_ids[0]
+    first = next(nb for nb in mini["course"].notebooks if nb.name == NB).exercise_ids[0]
     write(solved(mini, NB, **{first: TMP_HOG + sol[first]}), subs / "h25_tmp_hog" / NB)
     write(solved(mini, NB, **{first: DISK_HOG + sol[first]}), subs / "h26_disk_hog" / NB)
     return {"honest": honest, "victim": victim}
