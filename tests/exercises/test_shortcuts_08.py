@@ -67,7 +67,6 @@ def tt_fc2(rank=8, steps=150, modes=(4, 8, 8, 4)):  # the instructor's solution 
 
     from course_lib.factorization.nn import tt_linear_from
 
-    torch.manual_seed(0)
     wide = cl.load_pretrained("wide_mlp").eval().requires_grad_(False)
     train = cl.load_mnist("train", limit=10000)
     layer = tt_linear_from(wide.fc2, modes, modes, rank)
@@ -76,12 +75,9 @@ def tt_fc2(rank=8, steps=150, modes=(4, 8, 8, 4)):  # the instructor's solution 
         h = torch.relu(wide.fc1(wide.standardize(cl.to_tensor(train.images)).flatten(1)))
     y = torch.from_numpy(train.labels)
     opt = torch.optim.Adam(layer.cores, lr=5e-3)
-    gen = np.random.default_rng(0)
-    for _ in range(steps):
-        idx = torch.from_numpy(gen.integers(0, len(y), 128))
-        loss = nn.functional.cross_entropy(wide.fc3(torch.relu(layer(h[idx]))), y[idx])
-        opt.zero_grad()
-        loss.backward()
+    for idx in torch.from_numpy(np.random.default_rng(0).integers(0, len(y), (steps, 128))):
+        opt.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(wide.fc3(torch.relu(layer(h[idx]))), y[idx]).backward()
         opt.step()
     return {"cores": [c.detach().numpy().copy() for c in layer.cores]}
 
