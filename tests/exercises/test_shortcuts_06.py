@@ -46,7 +46,7 @@ def choose_ranks(budget):
         w = model.get_submodule(name).weight.detach().double().numpy()
         u, s, vt = cl.factorization.randomized_svd(w, top, power_iterations=3, random_state=0)
         fac[name] = [torch.from_numpy(a.astype(np.float32)) for a in (u * s, vt)]
-    with torch.no_grad():
+    with torch.inference_mode():
         x = model.standardize(cl.models.to_tensor(images)).flatten(1)
         xv = x @ fac["fc1"][1].T
         best = (-1.0, None)

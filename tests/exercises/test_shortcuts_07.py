@@ -58,7 +58,7 @@ def choose_flattened_ranks(budget):
             cache[(n, r)] = torch.from_numpy(reconstruct_filters(res.lateral, res.vertical, res.horizontal)).float()
         return cache[(n, r)]
 
-    with torch.no_grad():
+    with torch.inference_mode():
         x0 = cnn.features[:4](cnn.standardize(cl.models.to_tensor(images)))  # the input of features.4, once
 
         def logits(ranks):
