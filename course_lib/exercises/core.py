@@ -158,6 +158,7 @@ class CheckResult:
     problems: list[str]
     recorded: bool = False
     checked_here: str = "values"
+    kind: str = "implementation"
 
     def __bool__(self):
         return not self.recorded and self.passed == self.total and not self.problems
@@ -169,6 +170,9 @@ class CheckResult:
     def line(self) -> str:
         if self.recorded:
             return f"[{self.exercise_id}] answers recorded: {self.total} cases."
+        if self and self.kind == "outcome":
+            return (f"[{self.exercise_id}] passes the checks made here: {self.passed}/{self.total} cases "
+                    "(the grader measures the outcome on its own data).")
         if self and self.checked_here == "form":
             return (f"[{self.exercise_id}] passes the checks made here: {self.passed}/{self.total} cases "
                     "(the grader compares the values with its reference).")
@@ -334,7 +338,7 @@ def check(exercise_id: str, answer: Any, *, quiet: bool = False) -> CheckResult:
             problems.extend(f"{label}: {p}" for p in found)
         else:
             passed += 1
-    result = CheckResult(exercise_id, passed, len(ex.cases), problems, checked_here=ex.checked_here)
+    result = CheckResult(exercise_id, passed, len(ex.cases), problems, checked_here=ex.checked_here, kind=ex.kind)
     if not quiet:
         print(result.line)
         for p in problems[:8]:

@@ -15,25 +15,51 @@ import re
 
 import numpy as np
 
-__all__ = ["answer_values", "check_release", "find_leaks", "renderings"]
+__all__ = ["answer_values", "case_inputs", "check_release", "find_leaks", "renderings"]
 
 MAX_ARRAY = 64  # arrays with more entries are not looked for as a whole (their printout is elided)
 
 
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
 def _scalars(value, out: list) -> None:
+    """The parts of an answer worth looking for: its scalars, and its small arrays *as wholes*.
+
+    A list or tuple of plain numbers counts as an array; the entries of an array are not looked
+    for one by one (any printed number would match one of a matrix's entries by chance).
+    """
     if isinstance(value, dict):
         for v in value.values():
             _scalars(v, out)
     elif isinstance(value, (list, tuple)):
-        for v in value:
-            _scalars(v, out)
+        if value and all(_is_number(v) for v in value):
+            _scalars(np.asarray(value), out)
+        else:
+            for v in value:
+                _scalars(v, out)
     elif isinstance(value, np.ndarray):
-        if value.dtype.kind in "iuf" and 0 < value.size <= MAX_ARRAY:
+        if value.size == 1 and value.dtype.kind in "iuf":
+            _scalars(value.item(), out)
+        elif value.dtype.kind in "iuf" and 0 < value.size <= MAX_ARRAY:
             out.append(value)
-            for v in value.ravel():
-                out.append(v.item())
-    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+    elif _is_number(value):
         out.append(float(value) if isinstance(value, (float, np.floating)) else int(value))
+
+
+def _given(inputs, out: set) -> None:
+    """Every number of a case's inputs (an answer that repeats one shows nothing new)."""
+    if isinstance(inputs, dict):
+        inputs = list(inputs.values())
+    if isinstance(inputs, (list, tuple)):
+        for v in inputs:
+            _given(v, out)
+    elif isinstance(inputs, np.ndarray):
+        if inputs.dtype.kind in "iuf" and inputs.size <= 10_000:
+            out.update(round(float(v), 12) for v in inputs.ravel())
+    elif _is_number(inputs):
+        out.add(round(float(inputs), 12))
 
 
 def renderings(value) -> list[str]:
@@ -48,8 +74,8 @@ def renderings(value) -> list[str]:
     -------
     list of str
         Strings to look for: each scalar of at least three significant digits (integers from
-        100) at 3, 4 and 6 significant digits and with thousands separators; each small
-        non-trivial array as ``numpy`` prints it.
+        1,000) at 3, 4 and 6 significant digits and with thousands separators; each small
+        non-trivial array, as a whole, as ``numpy`` prints it.
     """
     found: list = []
     _scalars(value, found)
@@ -61,7 +87,7 @@ def renderings(value) -> list[str]:
                 texts.add(np.array2string(v))
             continue
         if isinstance(v, int):
-            if abs(v) >= 100:
+            if abs(v) >= 1000:
                 texts.update({str(v), f"{v:,}"})
             continue
         if not np.isfinite(v) or v == 0:
@@ -111,11 +137,11 @@ def _shown_numbers(text: str) -> list[tuple[float, float, str]]:
 def _matches(shown: tuple[float, float, str], value) -> bool:
     number, half, _ = shown
     if isinstance(value, int):
-        return abs(value) >= 100 and number == value
+        return abs(value) >= 1000 and number == value
     return value != 0 and abs(number - value) <= half * (1 + 1e-9) and abs(number) >= 0.5 * abs(value)
 
 
-def find_leaks(nb, values: dict[str, list]) -> list[str]:
+def find_leaks(nb, values: dict[str, list], inputs: dict[str, list] | None = None) -> list[str]:
     """Where ``nb`` shows a value an exercise asks for.
 
     A number printed with at least three significant digits leaks a scalar answer when the
@@ -128,6 +154,8 @@ def find_leaks(nb, values: dict[str, list]) -> list[str]:
         A student version (or any notebook).
     values : dict of str -> list
         Exercise id -> the answers (plain data) of its public cases (:func:`answer_values`).
+    inputs : dict of str -> list, optional
+        Exercise id -> its cases' inputs: a number the inputs hold is not an answer's to show.
 
     Returns
     -------
@@ -140,7 +168,10 @@ def find_leaks(nb, values: dict[str, list]) -> list[str]:
         found: list = []
         for answer in answers:
             _scalars(answer, found)
-        scalars = [v for v in found if not isinstance(v, np.ndarray) and renderings(v)]
+        given: set = set()
+        _given((inputs or {}).get(ex_id, []), given)
+        scalars = [v for v in found if not isinstance(v, np.ndarray) and renderings(v)
+                   and round(float(v), 12) not in given]
         arrays = [t for v in found if isinstance(v, np.ndarray) for t in renderings(v)]
         for i, where, text in texts:
             hit = next((a for a in arrays if a in text), None)
@@ -195,7 +226,15 @@ def answer_values(course_nb, *, data_dir=None, limits=None) -> dict[str, list]:
     return values
 
 
+def case_inputs(course_nb) -> dict[str, list]:
+    """Exercise id -> the inputs of its public cases (for :func:`find_leaks`)."""
+    from ..exercises import load_bank
+
+    bank = load_bank()
+    return {e: [case.inputs() for _, case in bank[e].cases if case.inputs is not None] for e in course_nb.exercise_ids}
+
+
 def check_release(course_nb, student_nb, *, data_dir=None) -> list[str]:
     """The leaks of ``student_nb`` (a release of ``course_nb``): :func:`find_leaks` of its answers."""
-    return find_leaks(student_nb, answer_values(course_nb, data_dir=data_dir))
+    return find_leaks(student_nb, answer_values(course_nb, data_dir=data_dir), case_inputs(course_nb))
 

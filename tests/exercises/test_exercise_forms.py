@@ -72,6 +72,9 @@ def _hidden(tmp_path):
 def test_the_kernel_line_says_what_was_checked_here(toy, capsys):
     assert check("zz-double", lambda v: v)  # only the form is checked in the student's kernel
     assert "passes the checks made here: 1/1 cases (the grader compares the values" in capsys.readouterr().out
+    assert check("zz-outcome", lambda: 0.5)  # an outcome's form: the grader measures it
+    assert "passes the checks made here: 1/1 cases (the grader measures the outcome on its own data)" in (
+        capsys.readouterr().out)
 
 
 def test_the_grader_runs_the_instructor_reference_on_public_and_hidden_cases(toy, tmp_path):

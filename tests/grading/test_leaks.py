@@ -48,7 +48,7 @@ def test_no_student_version_shows_an_answer_even_with_its_demo_outputs(tmp_path)
     """Every notebook released with its demo outputs kept: no kept output and no Markdown cell shows a value the
     instructor's solutions return on the public cases (the release itself refuses such a version)."""
     skip_without_data()
-    from course_lib.grading.leaks import answer_values
+    from course_lib.grading.leaks import answer_values, case_inputs
 
     names = [p.name for p in sorted(NOTEBOOKS.glob("*.ipynb")) if load_course_notebook(p).exercises]
     leaks = {}
@@ -56,7 +56,7 @@ def test_no_student_version_shows_an_answer_even_with_its_demo_outputs(tmp_path)
         course_nb = load_course_notebook(NOTEBOOKS / name)
         values = answer_values(course_nb)
         assert sum(map(len, values.values())) >= len(course_nb.exercise_ids), (name, sorted(values))
-        found = find_leaks(release_notebook(course_nb, keep_demo_outputs=True), values)
+        found = find_leaks(release_notebook(course_nb, keep_demo_outputs=True), values, case_inputs(course_nb))
         if found:
             leaks[name] = found
     assert not leaks, leaks

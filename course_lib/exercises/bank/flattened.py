@@ -126,9 +126,9 @@ def stage_macs_case(c, f, y, x, r, h, w, stride, padding):
 
 exercise("07-stage-macs", "The multiply-adds of each stage of a strided, padded flattened layer",
          kind="derivation", checked_here="form").cases.extend([
-    ("the CNN's 3x3 128 -> 128 on 16x16, stride 2, R = 1", stage_macs_case(128, 128, 3, 3, 1, 16, 16, 2, 1)),
+    ("3x3 128 -> 128 on 14x14, stride 2, R = 1", stage_macs_case(128, 128, 3, 3, 1, 14, 14, 2, 1)),
     ("3x3 64 -> 64 on 16x16, no padding, R = 2", stage_macs_case(64, 64, 3, 3, 2, 16, 16, 1, 0)),
-    ("7x7 3 -> 96 on 32x32, stride 2, padding 3, R = 1", stage_macs_case(3, 96, 7, 7, 1, 32, 32, 2, 3)),
+    ("7x7 3 -> 96 on 30x30, stride 2, padding 3, R = 1", stage_macs_case(3, 96, 7, 7, 1, 30, 30, 2, 3)),
 ])
 
 
