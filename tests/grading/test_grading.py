@@ -433,7 +433,8 @@ def _fixture_students(mini, root):
             c.execution_count = 1
     _write(nb, subs / "s12_tampered_outputs" / n01)
     hard = {ex: _hard_coded(ex, sol[ex], name, key) for ex, name, key in HARD_CODED}
-    _write(_solved(mini, n00, **{e: hard[e] for e in ("00-layer-costs", "00-confident-mistakes")}), subs / "s13_hard_coded" / n00)
+    _write(_solved(mini, n00, **{e: hard[e] for e in ("00-layer-costs", "00-confident-mistakes")}),
+           subs / "s13_hard_coded" / n00)
     _write(_solved(mini, n01, **{"01-row-mask": hard["01-row-mask"]}), subs / "s13_hard_coded" / n01)
     _write(_solved(mini, n01, **{"01-nm-mask": READS_REFERENCE}), subs / "s14_reads_reference" / n01)
     _write(_solved(mini, n01, **{"01-nm-mask": OVERWRITES + sol["01-nm-mask"]}),
@@ -588,7 +589,8 @@ def test_a_grading_run_killed_halfway_resumes_to_the_same_gradebook(mini, tmp_pa
     n00, n01 = MINI
     subs = tmp_path / "subs"
     for i, student in enumerate(("a", "b")):
-        _write(_solved(mini, n00, **({"00-confident-mistakes": WRONG["00-confident-mistakes"]} if i == 1 else {})), subs / student / n00)
+        wrong = {"00-confident-mistakes": WRONG["00-confident-mistakes"]} if i == 1 else {}
+        _write(_solved(mini, n00, **wrong), subs / student / n00)
         _write(_solved(mini, n01), subs / student / n01)
     args = [str(subs), "--course", str(mini["dir"]), "--hidden", str(HIDDEN), "--jobs", "1"]
     once = tmp_path / "once" / "gradebook.csv"

@@ -65,7 +65,8 @@ def test_an_ordinary_zip_still_opens(tmp_path):
 def test_an_nbformat_3_notebook_is_upgraded():
     cells = notebooks.parse_submission(_notebook_bytes('cl.check("00-layer-costs", f)', version=3))
     assert json.loads(_notebook_bytes(version=3))["nbformat"] == 3
-    assert [c["cell_type"] for c in cells] == ["code"] and "".join(cells[0]["source"]) == 'cl.check("00-layer-costs", f)'
+    assert [c["cell_type"] for c in cells] == ["code"]
+    assert "".join(cells[0]["source"]) == 'cl.check("00-layer-costs", f)'
     assert notebooks.submission_ids(cells) == {"00-layer-costs"}
 
 
