@@ -199,7 +199,8 @@ def answer_values(course_nb, *, data_dir=None, limits=None) -> dict[str, list]:
     -------
     dict of str -> list
         Exercise id -> what the solution returned on each public case (plain data); a case whose
-        answer was not recorded is left out.
+        answer was not recorded is left out, and so are outcome tasks (many answers reach a target:
+        none is *the* answer to give away).
     """
     import nbformat
 
@@ -210,7 +211,8 @@ def answer_values(course_nb, *, data_dir=None, limits=None) -> dict[str, list]:
     from .scoring import prepare_submission
 
     bank = load_bank()
-    ids = course_nb.exercise_ids
+    # an outcome task has no answer to give away: many answers reach its target, and the grader measures it
+    ids = [e for e in course_nb.exercise_ids if bank[e].kind != "outcome"]
     course = Course([course_nb], {e: 1.0 for e in ids}, {e: list(bank[e].cases) for e in ids})
     limits = limits or Limits(cell_timeout=900, notebook_timeout=3000)
     prepared = prepare_submission(course_nb, nbformat.writes(course_nb.nb).encode(), skip_demos=True)

@@ -101,7 +101,7 @@ def _speed(speedup) -> str:
     """``1.3x (no measurable difference)``, ``2.1x ± 0.2 (faster)``: the speed-up and what the noise rule says."""
     m = speedup.ratio if isinstance(speedup, Timings) else measured(speedup, "speedup")
     band = f" ± {m.spread:.1f}" if m.spread >= 0.05 else ""
-    return f"{m.value:.1f}x{band} ({speed_word(m)})"
+    return f"{m.value:.1f}x{band} ({speed_word(speedup)})"  # the two timings' verdict, as everywhere else
 
 
 def _faster(speedup) -> bool:
