@@ -12,7 +12,7 @@ import numpy as np
 
 from course_lib.exercises import add_cases, grade_with
 from course_lib.exercises.bank.pruning import OUTCOME_TARGETS, break_even_case, nm_mask_case, row_mask_case
-from course_lib.exercises.outcomes import outcome_credit
+from course_lib.exercises.outcomes import lenet_baseline, outcome_credit
 
 add_cases("01-row-mask",
           ("hidden: keep 2 of 5 in each of 9 rows", row_mask_case(11, (9, 5), 2)),
@@ -26,33 +26,19 @@ add_cases("01-csr-break-even",
           ("hidden: 256x256 (1-byte column indices)", break_even_case(256, 256)))
 
 
-_DENSE = {}
-
-
-def _dense_test_accuracy():
-    """LeNet-300-100's test accuracy, unpruned (computed once per grader process)."""
-    import course_lib as cl
-
-    if "acc" not in _DENSE:
-        test = cl.load_mnist("test")
-        _DENSE["acc"] = cl.accuracy(cl.load_pretrained("lenet300"), test.images, test.labels)
-    return _DENSE["acc"]
-
-
 def measure_masks(masks):
     """The outcome's measurements of ``masks``: sparsity over the three weight matrices and the test accuracy
     drop of LeNet-300-100 with them applied (biases untouched, no retraining)."""
     import course_lib as cl
     from course_lib.pruning import nn as prune_nn
 
-    model = cl.load_pretrained("lenet300")
-    test = cl.load_mnist("test")
+    model, test, dense = lenet_baseline()
     masks = {name: np.asarray(m, dtype=bool) for name, m in masks.items()}
     pruned = prune_nn.apply_masks(model, masks)
     kept = sum(int(m.sum()) for m in masks.values())
     total = sum(m.size for m in masks.values())
     acc = cl.accuracy(pruned, test.images, test.labels)
-    return {"sparsity": 1 - kept / total, "accuracy drop": _dense_test_accuracy() - acc}
+    return {"sparsity": 1 - kept / total, "accuracy drop": dense - acc}
 
 
 def _outcome_verdict(got):

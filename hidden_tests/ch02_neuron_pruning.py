@@ -5,13 +5,13 @@ Runs only in the grader's process (:func:`course_lib.grading.course.course_cases
 text, a reference solution or an expected value. See ``hidden_tests/README.md``.
 """
 
-import functools
 
 import numpy as np
 import torch
 
 from course_lib.exercises import add_cases, compare, grade_with, outcome_credit
 from course_lib.exercises.bank.neurons import NEURON_TARGETS, mean_case, scaled_case
+from course_lib.exercises.outcomes import lenet_baseline
 
 
 def mean_reference(acts, w_in, b_in, w_out, b_out, drop):
@@ -39,21 +39,13 @@ def scaled_verdict(got, *args):
             for p in compare(g, e, name=f"merge_scaled: {part}", rtol=1e-9, atol=1e-9)]
 
 
-@functools.lru_cache(maxsize=1)
-def _lenet_and_test():
-    from course_lib.checkpoints import load_pretrained
-    from course_lib.data import load_mnist
-    from course_lib.measure import accuracy
-
-    model, test = load_pretrained("lenet300"), load_mnist("test")
-    return model, test, accuracy(model, test.images, test.labels)
 
 
 def smaller_lenet(answer):
     """The LeNet-300-100 an answer to 02-outcome-neurons describes: kept neurons, optionally new next-layer biases."""
     from course_lib.models import LeNet300100
 
-    model = _lenet_and_test()[0]
+    model = lenet_baseline()[0]
     p = {k: v.detach().clone() for k, v in model.state_dict().items()}
     k1, k2 = (torch.as_tensor(np.sort(np.asarray(answer[k], dtype=np.int64))) for k in ("fc1", "fc2"))
     b2 = torch.as_tensor(np.asarray(answer["fc2.bias"], dtype=np.float32)) if "fc2.bias" in answer else p["fc2.bias"]
@@ -69,7 +61,7 @@ def neurons_verdict(got):
     """Build the smaller network, measure it on the MNIST test set, credit by the published rule."""
     from course_lib.measure import accuracy
 
-    _, test, dense = _lenet_and_test()
+    _, test, dense = lenet_baseline()
     kept = len(got["fc1"]) + len(got["fc2"])
     lost = dense - accuracy(smaller_lenet(got), test.images, test.labels)
     return outcome_credit({"hidden neurons kept": kept, "accuracy lost": lost}, NEURON_TARGETS)

@@ -5,13 +5,13 @@ Runs only in the grader's process (:func:`course_lib.grading.course.course_cases
 text, a reference solution or an expected value. See ``hidden_tests/README.md``.
 """
 
-import functools
 
 import numpy as np
 import torch
 
 from course_lib.exercises import add_cases, compare, grade_with, outcome_credit
 from course_lib.exercises.bank.iterative import RETRAINED_TARGETS, update_case
+from course_lib.exercises.outcomes import lenet_baseline
 
 
 def next_masks_reference(weights, masks, n_pruned, min_kept):
@@ -35,19 +35,11 @@ def next_masks_verdict(got, *args):
             for p in compare(g, e, name=f"next_masks(...)[{i}]")]
 
 
-@functools.lru_cache(maxsize=1)
-def _lenet_and_test():
-    from course_lib.checkpoints import load_pretrained
-    from course_lib.data import load_mnist
-    from course_lib.measure import accuracy
-
-    model, test = load_pretrained("lenet300"), load_mnist("test")
-    return model, test, accuracy(model, test.images, test.labels)
 
 
 def retrained_lenet(answer):
     """LeNet-300-100 with the answer's weights, every weight outside its mask set to zero."""
-    model = _lenet_and_test()[0]
+    model = lenet_baseline()[0]
     state = {k: torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in answer["weights"].items()}
     for name, mask in answer["masks"].items():
         state[name] = state[name] * torch.as_tensor(np.asarray(mask, dtype=bool))
@@ -61,7 +53,7 @@ def retrained_verdict(got):
     from course_lib.measure import accuracy
     from course_lib.pruning import sparsity
 
-    _, test, dense = _lenet_and_test()
+    _, test, dense = lenet_baseline()
     new = retrained_lenet(got)
     weights = [p.detach().numpy() for n, p in new.named_parameters() if n.endswith(".weight")]
     lost = dense - accuracy(new, test.images, test.labels)

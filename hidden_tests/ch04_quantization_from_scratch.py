@@ -5,12 +5,12 @@ Runs only in the grader's process (:func:`course_lib.grading.course.course_cases
 text, a reference solution or an expected value. See ``hidden_tests/README.md``.
 """
 
-import functools
 
 import numpy as np
 
 from course_lib.exercises import add_cases, compare, compare_fields, grade_with, outcome_credit
 from course_lib.exercises.bank.quantization import LOW_BIT_TARGETS, requant_case, zero_point_case
+from course_lib.exercises.outcomes import lenet_baseline
 
 
 def reference_requantize(acc, multiplier, z_out):
@@ -51,13 +51,6 @@ def _zero_point_verdict(got, w, x, x_low, x_high):
     return problems or compare(got["y"], ref["y"], name=f"{name}['y']", rtol=1e-9, atol=1e-12)
 
 
-@functools.lru_cache(maxsize=1)
-def _lenet_and_test():
-    import course_lib as cl
-
-    model = cl.load_pretrained("lenet300")
-    test = cl.load_mnist("test")
-    return model, test, cl.accuracy(model, test.images, test.labels)
 
 
 def low_bit_accuracy(answer) -> tuple[float, float]:
@@ -68,7 +61,7 @@ def low_bit_accuracy(answer) -> tuple[float, float]:
 
     import course_lib as cl
 
-    model, test, float_acc = _lenet_and_test()
+    model, test, float_acc = lenet_baseline()
     quantized = copy.deepcopy(model)
     with torch.no_grad():
         for name in ("fc1", "fc2", "fc3"):

@@ -10,11 +10,12 @@ targets (:func:`outcome_credit`). The notebook prints the targets and the rule w
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from .core import Credit
 
-__all__ = ["Target", "linear_credit", "outcome_credit", "rule_text"]
+__all__ = ["Target", "linear_credit", "outcome_credit", "rule_text", "lenet_baseline"]
 
 
 @dataclass(frozen=True)
@@ -115,3 +116,18 @@ def rule_text(targets: list[Target]) -> str:
     lines = [f"- {t.sentence()}" for t in targets]
     lines.append("The case earns the smallest credit of its targets; the grader measures on its own data.")
     return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=1)
+def lenet_baseline():
+    """``(model, test, accuracy)``: LeNet-300-100 as trained, the MNIST test set and its accuracy there.
+
+    What the grader measures several outcome tasks against, loaded once per process (the tasks of
+    notebooks 01-04 and 09 share it). The model is shared: copy it before changing it.
+    """
+    from ..checkpoints import load_pretrained
+    from ..data import load_mnist
+    from ..measure import accuracy
+
+    model, test = load_pretrained("lenet300").eval(), load_mnist("test")
+    return model, test, accuracy(model, test.images, test.labels)

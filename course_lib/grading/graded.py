@@ -10,8 +10,12 @@ every earlier code cell that defines or changes a name a kept cell reads -- tran
 in the cells' source (``ast``), conservatively:
 
 * a cell *defines* the names it assigns, imports, or binds with ``def``, ``class``, ``for``, ``with``;
-* a cell *changes* a name it uses as the base of a statement-level call (``model.eval()``,
-  ``cl.prune(model)``), of a subscript or attribute assignment (``w[mask] = 0``), or of ``del``;
+* a cell *changes* a name it uses as the base of a call made as a statement (``model.eval()``,
+  ``cl.prune(model)``: the base and the arguments), at the top level or inside a ``for``, ``with``,
+  ``if`` or ``try``, of a subscript or attribute assignment (``w[mask] = 0``), or of ``del``; a call
+  inside an expression (``acc = evaluate(model)``, ``for eps in cfg.pick(...)``) only reads;
+* a module changes nothing: a call on a name bound by ``import x`` or by ``from package import
+  module`` (found on the path, never imported to find out), ``prune_nn.prune(...)``, is a read;
 * a cell that cannot be parsed (IPython magics are dropped first), or that uses ``global``,
   ``exec``, ``eval``, ``globals``, ``locals``, ``vars``, ``__import__`` or a star import, is kept
   together with every earlier cell: nothing is skipped before what cannot be analysed.
@@ -27,6 +31,9 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import functools
+import importlib.machinery
+from pathlib import Path
 
 import nbformat
 
@@ -51,6 +58,36 @@ def _base(node) -> str | None:
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call, ast.Starred)):
         node = node.func if isinstance(node, ast.Call) else node.value
     return node.id if isinstance(node, ast.Name) else None
+
+
+def _statement_call(call: ast.Call, changed: set[str]) -> None:
+    """A call made as a statement (``model.eval()``, ``prune(model)``) changes its base and its arguments."""
+    base = _base(call.func)
+    if base and base not in _BUILTINS and base not in _SHOWS:
+        changed.add(base)
+        changed |= {n for a in call.args if (n := _base(a))}
+
+
+@functools.lru_cache(maxsize=1024)
+def _submodule(package: str, name: str) -> bool:
+    """Whether ``package.name`` is a module file or package on the path; nothing is imported to find out."""
+    parts = package.split(".")
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(parts[0])
+    except (ImportError, ValueError, AttributeError):
+        return False
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    for location in spec.submodule_search_locations:
+        folder = Path(location, *parts[1:])
+        if (folder / name / "__init__.py").is_file() or (folder / f"{name}.py").is_file():
+            return True
+    return False
+
+
+def _is_module(stmt: ast.ImportFrom, name: str) -> bool:
+    return bool(stmt.module) and not stmt.level and name.isidentifier() and all(
+        p.isidentifier() for p in stmt.module.split(".")) and _submodule(stmt.module, name)
 
 
 def _targets(target) -> set[str]:
@@ -120,25 +157,28 @@ def cell_names(source: str) -> tuple[set[str], set[str], set[str], set[str]] | N
             defined |= imported
             if isinstance(stmt, ast.Import):
                 modules |= imported
+            else:  # ``from torch import nn``, ``from course_lib.pruning import nn as prune_nn``: modules too
+                modules |= {a.asname or a.name for a in stmt.names if _is_module(stmt, a.name)}
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             defined.add(stmt.name)
         elif isinstance(stmt, ast.Delete):
             changed |= {b for t in stmt.targets if (b := _base(t))}
             defined |= set().union(set(), *(_targets(t) for t in stmt.targets))
         elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
-            base = _base(stmt.value.func)
-            if base and base not in _BUILTINS and base not in _SHOWS:
-                changed.add(base)
-                changed |= {n for a in stmt.value.args if (n := _base(a))}
+            _statement_call(stmt.value, changed)
         else:  # for / while / with / if / try at the top level: whatever they bind or touch
             for node in ast.walk(stmt):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
                     defined.add(node.id)
-                elif isinstance(node, ast.Call) and (base := _base(node.func)):
-                    changed.add(base)
-                elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store):
+                elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                    _statement_call(node.value, changed)  # as at the top level: calls inside expressions are reads
+                elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)):
                     if _base(node):
                         changed.add(_base(node))
+                elif isinstance(node, ast.ImportFrom):
+                    modules |= {a.asname or a.name for a in node.names if _is_module(node, a.name)}
+                elif isinstance(node, ast.Import):
+                    modules |= {(a.asname or a.name).split(".")[0] for a in node.names}
     return defined, changed, read - bound - _BUILTINS, modules
 
 

@@ -251,7 +251,7 @@ def run_nbval(nb: nbformat.NotebookNode, *, limits: Limits | None = None, data_d
     if data_dir is not None:
         env["COURSE_DATA_DIR"] = str(Path(data_dir).resolve())
     cmd = [sys.executable, "-m", "pytest", str(nb_path), "-c", str(ini), "--rootdir", str(work),
-           "-p", "nbval", "-p", "course_lib.grading._nbval_plugin", "-p", "no:cacheprovider",
+           "-p", "course_lib.grading._nbval_plugin", "-p", "nbval", "-p", "no:cacheprovider",
            "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={limits.cell_timeout:g}",
            "--nbval-kernel-startup-timeout=120", "-q", "--tb=no", "--color=no"]
     if limits.sandbox or (limits.sandbox is None and sandbox.sandbox_available()):

@@ -21,6 +21,23 @@ def test_cell_names_free_reads_definitions_and_changes():
         assert cell_names(opaque) is None
 
 
+
+def test_modules_from_imports_and_calls_inside_expressions_change_nothing():
+    # ``from package import module`` binds a module (found on the path); a function imported so is not one
+    _, _, _, modules = cell_names("from course_lib.pruning import nn as prune_nn\n"
+                                  "from course_lib.report import format_table\nfrom torch import nn\n")
+    assert modules == {"prune_nn", "nn"}
+    # inside a loop, as at the top level: a statement call changes its base and arguments, an expression reads
+    defined, changed, read, _ = cell_names("for eps in cfg.pick((1, 2)):\n    out = model(eps)\n"
+                                           "    net.step(eps, opt)\n    rows[eps] = out\n")
+    assert changed == {"net", "eps", "opt", "rows"} and {"cfg", "model"} <= read
+    sources = ["import course_lib as cl\nfrom course_lib.pruning import nn as prune_nn",
+               "cfg = cl.setup()",
+               "for r in cfg.pick((1, 2)):\n    prune_nn.sweep(r)",   # a demonstration: changes neither
+               "def answer():\n    return prune_nn.rate(cfg)",
+               "cl.check('id', answer)"]
+    assert needed_cells(sources, {0, 3, 4}) == {0, 1, 3, 4}
+
 def test_needed_cells_follow_what_the_kept_cells_read():
     sources = [
         "import numpy as np\nimport course_lib as cl",   # 0: setup
