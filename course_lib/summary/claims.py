@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from ..verdicts import NO_DIFFERENCE, Measured, compare, measured
+from . import _checks
 
 __all__ = ["SEED_CLAIMS", "VERDICTS", "EVIDENCE_KEYS", "claims_table", "code_lines", "speed_word", "Timings"]
 
@@ -55,6 +56,42 @@ EVIDENCE_KEYS = {
 }
 
 
+#: how each measured number is checked: ratios ("old / new") > 0, fractions in [0, 1] (never percentages),
+#: accuracy drops in points, speed-ups as :func:`._checks.speedup`, line counts >= 1
+_KINDS = {
+    "bytes_ratio": "ratio", "csr_ratio": "ratio", "svd_ratio": "ratio", "tt_ratio": "ratio",
+    "speedup_1": "speed", "speedup_100": "speed", "dense_run_speedup": "speed",
+    "acc_drop": "points", "svd_drop": "points", "tt_drop": "points",
+    "sparsity": "fraction", "dense": "fraction", "qat": "fraction", "sparse": "fraction", "tt": "fraction",
+    "sparse_crossover": "fraction or None", "int8_kernel": "kernel", "integer_match": "bool",
+    "pruning_lines": "lines", "quantization_lines": "lines", "svd_lines": "lines", "tt_lines": "lines",
+}
+
+
+def _check_numbers(key: str, numbers: Mapping) -> dict:
+    """``evidence[key]`` checked number by number (messages name ``evidence['neurons']['speedup_1']``)."""
+    from .._validation import check_bool
+
+    out = dict(numbers)
+    for k in EVIDENCE_KEYS[key]:
+        name, value, kind = f"evidence[{key!r}][{k!r}]", numbers[k], _KINDS[k]
+        if kind == "ratio":
+            out[k] = _checks.positive(name, value)
+        elif kind == "speed":
+            out[k] = _checks.speedup(name, value)
+        elif kind == "points":
+            out[k] = _checks.points(name, value)
+        elif kind in ("fraction", "fraction or None"):
+            out[k] = _checks.fraction(name, value, allow_none=kind == "fraction or None")
+        elif kind == "kernel":
+            out[k] = _checks.text(name, value, allow_none=True)
+        elif kind == "bool":
+            out[k] = check_bool(name, value)
+        else:
+            out[k] = _checks.lines(name, value)
+    return out
+
+
 def _x(r: float) -> str:
     return f"{r:.1f}x"
 
@@ -73,7 +110,14 @@ class Timings(NamedTuple):
 
     @property
     def ratio(self) -> Measured:
-        """``old / new`` with the sum of the relative spreads."""
+        """``old / new`` with the sum of the relative spreads.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``old`` or ``new`` is not a measured time > 0 (a string, NaN, 0).
+        """
+        _checks.speedup("timings", self)
         return measured(self.old, "old") / measured(self.new, "new")
 
 
@@ -89,7 +133,15 @@ def speed_word(speedup) -> str:
     Returns
     -------
     str
+
+    Raises
+    ------
+    TypeError
+        If ``speedup`` (or one of its two times) is not a number, a pair, a Measured or a Latency.
+    ValueError
+        If a value is NaN or infinite, not > 0, or a spread is negative.
     """
+    _checks.speedup("speedup", speedup)
     if isinstance(speedup, Timings):
         outcome = compare(speedup.old, speedup.new, names=("old", "new"), kind="time").outcome
     else:
@@ -199,9 +251,13 @@ def claims_table(evidence: Mapping) -> list[dict]:
     Raises
     ------
     TypeError
-        If ``evidence`` or one of its values is not a mapping.
+        If ``evidence`` or one of its values is not a mapping, a number is not a number (a string, a
+        bool), ``integer_match`` not a bool or ``int8_kernel`` not a str or None.
     ValueError
-        If a claim or one of its numbers is missing, or a key is unknown.
+        If a claim or one of its numbers is missing, or a key is unknown; if a number is NaN or infinite,
+        a ratio, a time or a speed-up is not > 0, an accuracy, ``sparsity`` or ``sparse_crossover`` is not a
+        fraction in [0, 1] (a percentage is refused), a drop in points is outside [-100, 100] or a count of
+        lines is not an int >= 1.
 
     Notes
     -----
@@ -218,7 +274,7 @@ def claims_table(evidence: Mapping) -> list[dict]:
     """
     if not isinstance(evidence, Mapping):
         raise TypeError(f"evidence must be a dict of claim -> measured numbers, got {type(evidence).__name__}.")
-    unknown = sorted(set(evidence) - set(EVIDENCE_KEYS))
+    unknown = [k for k in evidence if k not in EVIDENCE_KEYS]
     if unknown:
         raise ValueError(f"evidence names {unknown}, must name only claims among {list(EVIDENCE_KEYS)}.")
     rows = []
@@ -231,7 +287,7 @@ def claims_table(evidence: Mapping) -> list[dict]:
         missing = [k for k in EVIDENCE_KEYS[key] if k not in numbers]
         if missing:
             raise ValueError(f"evidence[{key!r}] misses {missing}, must have {list(EVIDENCE_KEYS[key])}.")
-        measured, verdict = _RULES[key](numbers)
+        measured, verdict = _RULES[key](_check_numbers(key, numbers))
         rows.append({"claim": claim, "seed": seed, "measured": measured, "verdict": verdict})
     return rows
 
@@ -253,8 +309,10 @@ def code_lines(*paths) -> int:
 
     Raises
     ------
+    TypeError
+        If a path is not a str or a path.
     ValueError
-        If no path is given or a file does not exist.
+        If no path is given, a file does not exist (or is a folder), is not UTF-8 text or not Python.
     """
     from .._validation import check_path
 
@@ -262,9 +320,15 @@ def code_lines(*paths) -> int:
         raise ValueError("paths is empty, must name at least one Python file.")
     total = 0
     for i, p in enumerate(paths):
-        text = check_path(f"paths[{i}]", p, must_exist=True).read_text()
+        path = check_path(f"paths[{i}]", p, must_exist=True)
+        try:
+            text = path.read_text(encoding="utf-8")
+            tree = ast.parse(text)
+        except (UnicodeDecodeError, SyntaxError, ValueError) as exc:
+            raise ValueError(f"paths[{i}] == {str(path)!r} is not a Python source file ({type(exc).__name__}: "
+                             f"{exc}), must be one.") from None
         doc = set()
-        for node in ast.walk(ast.parse(text)):
+        for node in ast.walk(tree):
             body = getattr(node, "body", None)
             first = body[0] if isinstance(body, list) and body else None
             value = getattr(first, "value", None)

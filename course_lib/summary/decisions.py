@@ -9,15 +9,41 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .._validation import check_float
-from ..verdicts import NO_DIFFERENCE, Measured, compare, measured
+from .._validation import check_choice, check_names
+from ..verdicts import NO_DIFFERENCE, Measured, compare
+from . import _checks
 from .pareto import best_under_budget
 
 __all__ = ["CONSTRAINTS", "KEEP_BASELINE", "check_rows", "row_timing", "decision_table"]
 
 
+#: what building a configuration needs
+NEEDS = ("none", "sample", "labels")
+
+
+def _check_value(prefix: str, row: Mapping, column: str) -> None:
+    """One cell of a measured table, by its column: names are str, accuracies fractions, costs > 0."""
+    name, value = f"{prefix}[{column!r}]", row[column]
+    if column in ("model", "name", "family"):
+        _checks.text(name, value)
+    elif column == "needs":
+        check_choice(name, value, NEEDS)
+    elif column == "accuracy":
+        _checks.fraction(name, value)
+    elif column == "bytes":
+        _checks.positive(name, value)
+    elif column in _SPREAD_COLUMNS:
+        iqr = _SPREAD_COLUMNS[column]
+        _checks.timing(name, value, row.get(iqr), f"{prefix}[{iqr!r}]")
+
+
 def check_rows(rows, columns: Sequence[str]) -> list[dict]:
     """Check a measured table: a non-empty sequence of mappings, each with every one of ``columns``.
+
+    The values of the course's columns are checked too: ``model``, ``name`` and ``family`` are str,
+    ``needs`` one of :data:`NEEDS`, ``accuracy`` a fraction in [0, 1] (a percentage is refused), ``bytes``
+    a number > 0, ``ms_1`` / ``ms_100`` a time > 0 (:func:`row_timing`) with an optional ``iqr_1`` /
+    ``iqr_100`` >= 0; no two rows share a model and a name.
 
     Parameters
     ----------
@@ -34,10 +60,13 @@ def check_rows(rows, columns: Sequence[str]) -> list[dict]:
     Raises
     ------
     TypeError
-        If ``rows`` is not a non-empty sequence of mappings.
+        If ``rows`` is not a non-empty sequence of mappings, ``columns`` not a list of names, or a value
+        has the wrong type (a string where a number goes).
     ValueError
-        If a row misses a column.
+        If a row misses a column, a value is out of range (NaN, a percentage, a cost <= 0) or two rows have
+        the same model and name.
     """
+    columns = check_names("columns", columns)
     if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or not rows:
         raise TypeError(f"rows must be a non-empty list of dicts (measured configurations), got "
                         f"{type(rows).__name__}.")
@@ -47,6 +76,17 @@ def check_rows(rows, columns: Sequence[str]) -> list[dict]:
         missing = [c for c in columns if c not in r]
         if missing:
             raise ValueError(f"rows[{i}] misses {missing}, must have {list(columns)}.")
+        for c in columns:
+            _check_value(f"rows[{i}]", r, c)
+    if "name" in columns:
+        seen = {}
+        for i, r in enumerate(rows):
+            key = (r.get("model"), r["name"])
+            if key in seen:
+                raise ValueError(f"rows[{i}] and rows[{seen[key]}] are both {r['name']!r}"
+                                 + (f" of model {key[0]!r}" if "model" in columns else "")
+                                 + ", must each name a configuration once.")
+            seen[key] = i
     return [dict(r) for r in rows]
 
 
@@ -82,16 +122,20 @@ def row_timing(row: Mapping, column: str) -> Measured:
 
     Raises
     ------
-    TypeError, ValueError
-        As :func:`course_lib.verdicts.measured`, or for an unknown column.
+    TypeError
+        If ``row`` is not a mapping, or its time (or IQR) is not a number, a pair, a Measured or a Latency.
+    ValueError
+        If ``column`` is unknown or missing from ``row``, the time is NaN, infinite or not > 0, or the IQR
+        (spread) is negative.
     """
+    if not isinstance(row, Mapping):
+        raise TypeError(f"row must be a dict (a measured configuration), got {type(row).__name__}.")
     if column not in _SPREAD_COLUMNS:
         raise ValueError(f"column == {column!r}, must be one of {sorted(_SPREAD_COLUMNS)}.")
-    value = row[column]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        iqr = row.get(_SPREAD_COLUMNS[column], 0.0)
-        return measured((float(value), float(iqr) / 2 if iqr is not None else 0.0), column)
-    return measured(value, column)
+    if column not in row:
+        raise ValueError(f"row has no {column!r}, must have it (keys {sorted(map(str, row))}).")
+    iqr = _SPREAD_COLUMNS[column]
+    return _checks.timing(f"row[{column!r}]", row[column], row.get(iqr), f"row[{iqr!r}]")
 
 
 def decision_table(rows: Sequence[Mapping], *, tolerance: float = 0.01, baseline: str = "float32") -> list[dict]:
@@ -123,11 +167,14 @@ def decision_table(rows: Sequence[Mapping], *, tolerance: float = 0.01, baseline
     Raises
     ------
     TypeError
-        If ``rows`` is not a sequence of mappings.
+        If ``rows`` is not a sequence of mappings, a value has the wrong type (:func:`check_rows`), or
+        ``tolerance`` is not a number or ``baseline`` not a str.
     ValueError
-        If a row misses a column, a model has no baseline row, or ``tolerance`` is out of range.
+        If a row misses a column or holds a bad value (:func:`check_rows`: an accuracy in percent, a NaN
+        time), a model has no baseline row, or ``tolerance`` is not a fraction in [0, 1].
     """
-    tolerance = check_float("tolerance", tolerance, low=0.0, high=1.0)
+    tolerance = _checks.fraction("tolerance", tolerance)
+    baseline = _checks.text("baseline", baseline)
     rows = check_rows(rows, _COLUMNS)
     out = []
     models = list(dict.fromkeys(r["model"] for r in rows))

@@ -264,7 +264,8 @@ def test_decision_table_refuses_bad_rows():
     raises(ValueError, "rows[0] misses ['ms_100'], must have ['model', 'name', 'needs', 'accuracy', 'bytes', "
                        "'ms_1', 'ms_100'].", decision_table, [{k: v for k, v in TABLE[0].items() if k != "ms_100"}])
     raises(ValueError, "rows has no 'float32' row for model 'm', must have its baseline.", decision_table, TABLE[1:])
-    raises(ValueError, "tolerance == 2.0, must be in [0, 1].", decision_table, TABLE, tolerance=2.0)
+    raises(ValueError, "tolerance == 2.0, must be a fraction in [0, 1] (not a percentage).", decision_table, TABLE,
+           tolerance=2.0)
 
 
 def test_code_lines(tmp_path):

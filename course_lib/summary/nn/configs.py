@@ -25,7 +25,7 @@ from ...pruning.storage import csr_bytes
 from ...quantization.storage import int8_bytes
 from ...quantization.tensor import quantize_tensor
 
-__all__ = ["Config", "lenet300_configs", "cnn_configs", "pruned_bytes", "tt_int8", "LENET_TT_MODES",
+__all__ = ["Config", "lenet300_configs", "cnn_configs", "pruned_bytes", "tt_int8", "FAMILIES", "LENET_TT_MODES",
            "CNN_TT_MODES", "LENET_SVD_RANKS", "CNN_SVD_RANKS", "SPARSITY"]
 
 #: fc1 (784 -> 300) as a TT-matrix, as in notebook 08
@@ -34,6 +34,8 @@ LENET_TT_MODES = {"fc1": ((4, 7, 7, 4), (3, 4, 5, 5))}
 CNN_TT_MODES = {"classifier.1": ((4, 8, 8, 8), (2, 4, 8, 8)), "classifier.4": ((2, 4, 8, 8), (2, 4, 8, 8))}
 LENET_SVD_RANKS = {"fc1": 40, "fc2": 20}
 CNN_SVD_RANKS = {"classifier.1": 32, "classifier.4": 32}
+#: what a configuration is (:attr:`Config.family`)
+FAMILIES = ("baseline", "pruning", "quantization", "factorization", "combination")
 #: the sparsity of the pruned configurations (global magnitude ranking, as in notebooks 01 and 03)
 SPARSITY = 0.9
 
@@ -86,18 +88,28 @@ def pruned_bytes(model: nn.Module, masks: dict, *, value_bytes: int = 4) -> int:
     TypeError
         If ``model`` is not a Module or ``masks`` not a dict.
     ValueError
-        If a mask names no tensor of the model, or ``value_bytes`` is not 1, 2 or 4.
+        If a mask names no tensor of the model or does not have its shape, a mask is not boolean, or
+        ``value_bytes`` is not 1, 2 or 4.
     """
-    from ..._validation import check_choice
+    from ..._validation import check_choice, to_numpy
 
     check_model(model)
     if not isinstance(masks, dict):
         raise TypeError(f"masks must be a dict of weight name -> bool array, got {type(masks).__name__}.")
     check_choice("value_bytes", value_bytes, (1, 2, 4))
     state = model.state_dict()
-    unknown = sorted(set(masks) - set(state))
+    unknown = [k for k in masks if k not in state]
     if unknown:
         raise ValueError(f"masks names {unknown}, must name tensors of the model's state dict.")
+    for key, mask in masks.items():
+        try:
+            arr = to_numpy(mask)
+        except ValueError as exc:
+            raise ValueError(f"masks[{key!r}]: {exc}") from None
+        if arr.dtype != bool:
+            raise TypeError(f"masks[{key!r}] must be a bool array, got {type(mask).__name__} of dtype {arr.dtype}.")
+        if arr.shape != tuple(state[key].shape):
+            raise ValueError(f"masks[{key!r}] has shape {arr.shape}, must have the tensor's {tuple(state[key].shape)}.")
     total = 0
     for key, t in state.items():
         if key in masks:
@@ -162,6 +174,25 @@ def weight_layers_or_none(model: nn.Module) -> dict:
         return {}
 
 
+def _check_configs_args(model, train, steps, seed, *, cnn: bool) -> int:
+    """The arguments of :func:`lenet300_configs` / :func:`cnn_configs`, checked before any work; returns ``steps``."""
+    from ...models import CifarVGG, LeNet300100
+    from ...widgets.layout import check_dataset
+
+    steps = check_int("steps", steps, minimum=1)
+    check_int("seed", seed, minimum=0)
+    if cnn and not (hasattr(model, "classifier") and hasattr(model, "features")):
+        raise TypeError(f"model must be the CIFAR-10 CNN (load_pretrained('cifar_vgg')), got {type(model).__name__}.")
+    check_model(model)
+    want = CifarVGG if cnn else LeNet300100
+    if not isinstance(model, want):
+        which = ("the CIFAR-10 CNN (load_pretrained('cifar_vgg'))" if cnn
+                 else "LeNet-300-100 (load_pretrained('lenet300'))")
+        raise TypeError(f"model must be {which}, got {type(model).__name__}.")
+    check_dataset("train", train, model)
+    return steps
+
+
 def _quantized(model, sample):
     from ...quantization import nn as qt
 
@@ -209,8 +240,10 @@ def lenet300_configs(model: nn.Module, train, *, steps: int = 200, seed: int = 0
 
     Raises
     ------
-    TypeError, ValueError
-        If ``model`` is not LeNet-300-100 or ``steps`` is not a positive int.
+    TypeError
+        If ``model`` is not LeNet-300-100, ``train`` not a Dataset, or ``steps`` / ``seed`` not an int.
+    ValueError
+        If ``train`` holds the other data set's images (or labels out of range), ``steps < 1`` or ``seed < 0``.
     """
     from ...factorization.nn import factorize_model, fine_tune_factorized, tt_model
     from ...pruning import neurons
@@ -218,7 +251,7 @@ def lenet300_configs(model: nn.Module, train, *, steps: int = 200, seed: int = 0
     from ...quantization.nn import model_bytes
     from ...train import adam_steps
 
-    steps = check_int("steps", steps, minimum=1)
+    steps = _check_configs_args(model, train, steps, seed, cnn=False)
     acts = prune_nn.collect_activations(model, train.images[:5000], ("fc1", "fc2"))
     drop = {k: neurons.rarely_active(neurons.activation_stats(a), max_fire_rate=0.02) for k, a in acts.items()}
     small = prune_nn.shrink_mlp(model, drop=drop)
@@ -289,16 +322,16 @@ def cnn_configs(model: nn.Module, train, *, steps: int = 100, seed: int = 0) -> 
 
     Raises
     ------
-    TypeError, ValueError
-        If ``model`` is not the CIFAR-10 CNN or ``steps`` is not a positive int.
+    TypeError
+        If ``model`` is not the CIFAR-10 CNN, ``train`` not a Dataset, or ``steps`` / ``seed`` not an int.
+    ValueError
+        If ``train`` holds the other data set's images (or labels out of range), ``steps < 1`` or ``seed < 0``.
     """
     from ...factorization.nn import FLATTENED_LAYERS, factorize_model, flatten_model, tt_model
     from ...pruning import nn as prune_nn
     from ...quantization.nn import model_bytes
 
-    steps = check_int("steps", steps, minimum=1)
-    if not hasattr(model, "classifier") or not hasattr(model, "features"):
-        raise TypeError(f"model must be the CIFAR-10 CNN (load_pretrained('cifar_vgg')), got {type(model).__name__}.")
+    steps = _check_configs_args(model, train, steps, seed, cnn=True)
     model = model.eval()
     feats = _head_features(model, train.images)
     masks = prune_nn.masks_for(model, SPARSITY, scope="global")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..._validation import check_int
+from ..._validation import check_fraction, check_int, check_model
 from ...measure import accuracy
 from ...models import to_tensor
 from ...timing import latency
@@ -49,16 +49,38 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds
 
     Raises
     ------
-    TypeError, ValueError
-        If ``configs`` is empty or not configurations, or ``repeats`` or ``rounds`` is not a positive int.
+    TypeError
+        If ``configs`` is empty or not configurations (or one's fields have the wrong type), ``test`` is not a
+        Dataset, ``model_name`` not a str, or ``repeats`` / ``rounds`` not an int, ``progress`` not a bool.
+    ValueError
+        If ``repeats`` or ``rounds`` is < 1, a configuration's ``family`` / ``needs`` is unknown or its
+        ``bytes`` < 1, two configurations share a name, or ``test`` does not fit a configuration's model (the
+        other data set's images).
     """
-    from ..._validation import check_bool
-    from .configs import Config
+    from ..._validation import check_bool, check_choice
+    from ...widgets.layout import check_dataset
+    from .._checks import text
+    from ..decisions import NEEDS
+    from .configs import FAMILIES, Config
 
     repeats = check_int("repeats", repeats, minimum=1)
     if not isinstance(configs, (list, tuple)) or not configs or not all(isinstance(c, Config) for c in configs):
         raise TypeError("configs must be a non-empty list of Config (summary.nn.lenet300_configs / cnn_configs).")
     rounds = check_int("rounds", rounds, minimum=1)
+    check_bool("progress", progress)
+    text("model_name", model_name)
+    seen = {}
+    for i, c in enumerate(configs):
+        text(f"configs[{i}].name", c.name)
+        if c.name in seen:
+            raise ValueError(f"configs[{i}] and configs[{seen[c.name]}] are both named {c.name!r}, must each be "
+                             f"named once.")
+        seen[c.name] = i
+        check_choice(f"configs[{i}].family", c.family, FAMILIES)
+        check_choice(f"configs[{i}].needs", c.needs, NEEDS)
+        check_model(c.model, f"configs[{i}].model")
+        check_int(f"configs[{i}].bytes", c.bytes, minimum=1)
+        check_dataset("test", test, c.model)
     one, hundred = to_tensor(test.images[:1]), to_tensor(test.images[:100])
     items = configs
     if check_bool("progress", progress):
@@ -121,19 +143,28 @@ def from_scratch(train, test, *, steps: int = 300, sparsity: float = 0.9, seed: 
 
     Raises
     ------
-    TypeError, ValueError
-        If ``steps`` or ``sparsity`` is out of range.
+    TypeError
+        If ``steps`` or ``seed`` is not an int, ``sparsity`` not a number, or ``train`` / ``test`` not a
+        Dataset.
+    ValueError
+        If ``steps < 1``, ``seed < 0``, ``sparsity`` is not in [0, 1) (a percentage is refused), or
+        ``train`` / ``test`` is not MNIST (the other data set's images, labels out of range).
     """
-    from ..._validation import check_fraction
     from ...factorization.nn import tt_model
     from ...models import build_model
     from ...pruning import nn as prune_nn
     from ...quantization import nn as qt
     from ...train import adam_steps
+    from ...widgets.layout import check_dataset
+    from .._checks import fraction
     from .configs import LENET_TT_MODES
 
     steps = check_int("steps", steps, minimum=1)
-    sparsity = check_fraction("sparsity", sparsity, allow_one=False)
+    sparsity = check_fraction("sparsity", fraction("sparsity", sparsity), allow_one=False)
+    seed = check_int("seed", seed, minimum=0)
+    probe = build_model("lenet300")  # the model both sets must fit
+    check_dataset("train", train, probe)
+    check_dataset("test", test, probe)
     x = to_tensor(train.images)
 
     def fresh():
@@ -192,13 +223,18 @@ def csr_vs_dense(shape=(300, 784), sparsities=(0.5, 0.8, 0.9, 0.95, 0.98, 0.99),
     Raises
     ------
     TypeError, ValueError
-        For a bad shape, sparsity, batch, repeats or rng.
+        For a bad shape, sparsity, batch, repeats or rng; if ``sparsities`` is not strictly increasing.
     """
+    import numbers
+
     from ...pruning.sparse import dense_vs_sparse_latencies
     from ...verdicts import first_win
 
     if not isinstance(shape, (tuple, list)) or len(shape) != 2:
         raise TypeError(f"shape must be a pair (out, in), got {type(shape).__name__}.")
+    if (isinstance(sparsities, (list, tuple)) and all(isinstance(s, numbers.Real) for s in sparsities)
+            and any(b <= a for a, b in zip(sparsities, sparsities[1:]))):
+        raise ValueError(f"sparsities == {list(sparsities)!r}, must be strictly increasing.")
     rows = dense_vs_sparse_latencies(tuple(shape), sparsities, batch=batch, repeats=repeats, rng=rng)
     sparsities = [r["sparsity"] for r in rows]
     dense, sparse = [r["dense"] for r in rows], [r["sparse"] for r in rows]
