@@ -7,14 +7,20 @@ figures come from the executed notebooks 00-08 (``course_lib.slides``), never ty
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from course_lib.slides import load_seed
+
 HERE = Path(__file__).resolve().parent
-SEED = json.loads((HERE / "seed.json").read_text(encoding="utf-8"))
+try:  # a truncated or hand-broken seed.json: one line, no traceback
+    SEED = load_seed(HERE / "seed.json")
+except (TypeError, ValueError) as exc:
+    print(f"build_deck.py: error: {exc}", file=sys.stderr)
+    sys.exit(2)
 SECTIONS = {s["id"]: s for s in SEED["sections"]}
 cells = []
 

@@ -93,27 +93,97 @@ def npm_install(slides_dir=SLIDES, *, force: bool = False) -> Path:
     return modules
 
 
-def _license_text(package_dir: Path) -> str:
-    meta = json.loads((package_dir / "package.json").read_text())
-    head = f"## {meta['name']} {meta['version']} ({meta.get('license', 'see package')})\n\n"
+def _license_text(package_dir: Path, meta: dict) -> str:
+    head = f"## {meta.get('name', package_dir.name)} {meta['version']} ({meta.get('license', 'see package')})\n\n"
     for name in ("LICENSE", "LICENSE.txt", "LICENSE.md", "license"):
         if (package_dir / name).is_file():
             return head + (package_dir / name).read_text(errors="replace") + "\n"
     return head + f"License: {meta.get('license')} (stated in its package.json; the package ships no licence file).\n"
 
 
+LICENSES = "LICENSES.md"
+LICENSES_HEAD = "# Licences of the deck's front-end assets (copied from their npm packages)\n"
+
+
+def _plan(node_modules: Path):
+    """Versions, licence texts and (source, vendor-relative target) of every file to copy; nothing written."""
+    if not node_modules.is_dir():
+        what = "a file" if node_modules.exists() else "missing"
+        raise ValueError(f"node_modules == {str(node_modules)!r} is {what}, must be the folder of the installed "
+                         f"packages: run npm ci in slides/.")
+    versions, licences, files = {}, [LICENSES_HEAD], []
+    for package, patterns in ASSETS.items():
+        src = node_modules / package
+        if not (src / "package.json").is_file():
+            raise ValueError(f"node_modules == {str(node_modules)!r} lacks {package!r}: run npm ci in slides/.")
+        try:
+            meta = json.loads((src / "package.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"node_modules == {str(node_modules)!r}: {package}/package.json is not readable JSON "
+                             f"({type(exc).__name__}), must be an installed package: run npm ci in slides/.") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("version"), str):
+            raise ValueError(f"node_modules == {str(node_modules)!r}: {package}/package.json has no 'version', must "
+                             f"be an installed package: run npm ci in slides/.")
+        versions[package] = meta["version"]
+        licences.append(_license_text(src, meta))
+        dst = package.split("/")[-1]
+        for pattern in patterns:
+            found = [p for p in src.glob(pattern) if p.is_file()]
+            if not found:
+                raise ValueError(f"node_modules == {str(node_modules)!r}: {package} {versions[package]} has no "
+                                 f"{pattern!r}: not the pinned version?")
+            files += [(path, Path(dst) / path.relative_to(src)) for path in found]
+    return versions, licences, files
+
+
+def _check_vendor(vendor: Path, node_modules: Path, name: str = "vendor") -> None:
+    """Refuse a ``vendor`` whose replacement would delete anything but an earlier copy of the assets."""
+    target, source = vendor.resolve(), node_modules.resolve()
+    if target == source or target in source.parents or source in target.parents:
+        raise ValueError(f"{name} == {str(vendor)!r} overlaps node_modules == {str(node_modules)!r}, must be a "
+                         f"folder of its own (it is replaced).")
+    if not vendor.exists():
+        return
+    if not vendor.is_dir():
+        raise ValueError(f"{name} == {str(vendor)!r} is a file, must be a folder (replaced by the copied assets).")
+    ours = {package.split("/")[-1] for package in ASSETS} | {LICENSES}
+    entries = {p.name for p in vendor.iterdir()}
+    marked = (vendor / LICENSES).is_file() and (vendor / LICENSES).read_text(errors="replace").startswith(LICENSES_HEAD)
+    if not (marked or entries <= ours):
+        raise ValueError(f"{name} == {str(vendor)!r} is a folder that copy_assets did not write (it holds "
+                         f"{sorted(entries - ours)[:3]!r}, no {LICENSES}), must be new, empty or an earlier vendor "
+                         f"folder: nothing was deleted.")
+
+
+def _write(plan, vendor: Path) -> dict:
+    versions, licences, files = plan
+    if vendor.exists():
+        shutil.rmtree(vendor)
+    for path, relative in files:
+        target = vendor / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".css":
+            target.write_text(REMOTE_IMPORT.sub("", path.read_text()))
+        else:
+            shutil.copyfile(path, target)
+    vendor.mkdir(parents=True, exist_ok=True)
+    (vendor / LICENSES).write_text("\n".join(licences))
+    return versions
+
+
 def copy_assets(node_modules, vendor) -> dict:
     """Copy the files the offline page loads from ``node_modules`` into ``vendor``.
 
     Style sheets lose their remote ``@import`` rules (reveal's themes import Google fonts); the
-    licences of every package go into ``vendor/LICENSES.md``.
+    licences of every package go into ``vendor/LICENSES.md``. Everything is checked before anything
+    is deleted or written.
 
     Parameters
     ----------
     node_modules : str or path-like
         The installed packages (:func:`npm_install`).
     vendor : str or path-like
-        The destination (replaced).
+        The destination: new, empty, or the ``vendor`` of an earlier call (replaced).
 
     Returns
     -------
@@ -125,36 +195,26 @@ def copy_assets(node_modules, vendor) -> dict:
     TypeError
         If a path is not a str or a path.
     ValueError
-        If a package is missing or one of its expected files is absent (a different version).
+        If ``node_modules`` is not a folder, a package is missing, its ``package.json`` unreadable or one
+        of its expected files absent (a different version); or if ``vendor`` is a file, overlaps
+        ``node_modules``, or is a folder that this function did not write (it is left as it is).
     """
     node_modules, vendor = check_path("node_modules", node_modules), check_path("vendor", vendor)
-    if vendor.exists():
-        shutil.rmtree(vendor)
-    versions, licences = {}, ["# Licences of the deck's front-end assets (copied from their npm packages)\n"]
-    for package, patterns in ASSETS.items():
-        src = node_modules / package
-        if not (src / "package.json").is_file():
-            raise ValueError(f"node_modules == {str(node_modules)!r} lacks {package!r}: run npm ci in slides/.")
-        versions[package] = json.loads((src / "package.json").read_text())["version"]
-        licences.append(_license_text(src))
-        dst = vendor / package.split("/")[-1]
-        for pattern in patterns:
-            found = [p for p in src.glob(pattern) if p.is_file()]
-            if not found:
-                raise ValueError(f"{package} {versions[package]} has no {pattern!r}: not the pinned version?")
-            for path in found:
-                target = dst / path.relative_to(src)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if path.suffix == ".css":
-                    target.write_text(REMOTE_IMPORT.sub("", path.read_text()))
-                else:
-                    shutil.copyfile(path, target)
-    (vendor / "LICENSES.md").write_text("\n".join(licences))
-    return versions
+    plan = _plan(node_modules)
+    _check_vendor(vendor, node_modules)
+    return _write(plan, vendor)
 
 
 def remote_references(text: str) -> list[str]:
-    """The remote URLs a page or style sheet would load (``src=``, ``href=`` of link/script, ``url()``)."""
+    """The remote URLs a page or style sheet would load (``src=``, ``href=`` of link/script, ``url()``).
+
+    Raises
+    ------
+    TypeError
+        If ``text`` is not a str (read a file's text first).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str (the page's HTML), got {type(text).__name__}.")
     found = []
     for tag in re.finditer(r"<(script|link|img|iframe|source)\b[^>]*>", text, flags=re.I):
         found += [m.group(1) for m in REMOTE_REF.finditer(tag.group(0)) if m.group(1)]
@@ -190,7 +250,9 @@ def export_deck(deck=DECK, out=BUILD, *, execute: bool = False, install: bool = 
     TypeError
         If a path is not a str or a path, or a flag not a bool.
     ValueError
-        If ``deck`` is not an existing file.
+        If ``deck`` is not an existing, readable notebook, ``out`` is a file, ``out/vendor`` is a folder
+        that :func:`copy_assets` did not write, or ``node_modules`` lacks an asset (checked before
+        anything is installed, deleted or written).
     RuntimeError
         If npm fails or the page would still load something from the network.
     """
@@ -202,11 +264,22 @@ def export_deck(deck=DECK, out=BUILD, *, execute: bool = False, install: bool = 
     deck = check_path("deck", deck, must_exist=True)
     out = check_path("out", out)
     execute, install = check_bool("execute", execute), check_bool("install", install)
-    modules = npm_install() if install else SLIDES / "node_modules"
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out == {str(out)!r} is a file, must be a folder (new or earlier output).")
+    try:
+        nb = nbformat.read(deck, as_version=4)
+    except Exception as exc:  # NotJSONError, a validation error, a bad encoding: all mean "not a notebook"
+        first = (str(exc).splitlines() or [""])[0][:120]
+        raise ValueError(f"deck == {str(deck)!r} is not a readable notebook ({type(exc).__name__}: {first}), "
+                         f"must be a saved .ipynb file.") from None
+    modules = SLIDES / "node_modules"
+    _check_vendor(out / "vendor", modules, name="out / 'vendor'")
+    if install:
+        modules = npm_install()
+    plan = _plan(modules)
     out.mkdir(parents=True, exist_ok=True)
-    copy_assets(modules, out / "vendor")
+    _write(plan, out / "vendor")
 
-    nb = nbformat.read(deck, as_version=4)
     if execute:
         ExecutePreprocessor(timeout=900, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(deck.parent)}})
     cfg = Config()

@@ -12,6 +12,7 @@ import html
 import re
 
 from .._validation import check_choice, check_names
+from ._checks import check_seed, check_text
 from .tables import cpu_note, load_seed, notebook_table
 
 __all__ = ["html_table", "side_by_side", "course_table", "glossary_table"]
@@ -28,8 +29,8 @@ def html_table(columns, rows, *, css_class: str = "", caption: str = "") -> str:
         The cells, shown with ``str``.
     css_class : str
         The table's class attribute.
-    caption : str
-        A caption (escaped), or none.
+    caption : str or None
+        A caption (escaped), or none (``""`` or ``None``).
 
     Returns
     -------
@@ -39,11 +40,14 @@ def html_table(columns, rows, *, css_class: str = "", caption: str = "") -> str:
     Raises
     ------
     TypeError
-        If ``columns`` is not a list of str, ``rows`` not a list or a row not a list.
+        If ``columns`` is not a list of str, ``rows`` not a list or a row not a list, ``css_class`` not a
+        str or ``caption`` not a str or None.
     ValueError
         If ``columns`` is empty or names a column twice, or a row's length differs from the header's.
     """
     columns = check_names("columns", columns)
+    css_class = check_text("css_class", css_class)
+    caption = check_text("caption", caption, allow_none=True)
     if not isinstance(rows, (list, tuple)):
         raise TypeError(f"rows must be a list of lists, got {type(rows).__name__}.")
     for k, row in enumerate(rows):
@@ -116,14 +120,15 @@ def side_by_side(name: str, *, part: str = "both", index: int | None = None, see
     Raises
     ------
     TypeError
-        If ``name`` is not a str.
+        If ``name`` or ``part`` is not a str, ``index`` not an int or None, or ``seed`` not a dict.
     ValueError
         If ``name`` is not a table of the seed, ``part`` is unknown, ``index`` is out of range or given
-        without ``part="course"``, or a notebook lacks its measured table.
+        without ``part="course"``, ``seed`` is not an outline (its tables malformed), or a notebook lacks
+        its measured table.
     """
     from .._validation import check_int
 
-    seed = load_seed() if seed is None else seed
+    seed = load_seed() if seed is None else check_seed(seed, parts=("tables",))
     spec = seed["tables"][check_choice("name", name, sorted(seed["tables"]))]
     part = check_choice("part", part, ("both", "seed", "course"))
     sources = list(spec["course"])
@@ -170,7 +175,7 @@ def course_table(notebook: str, header, *, caption: str = "", columns=None, rows
         File name in ``notebooks/``.
     header : list of str
         Column names the table's header must contain.
-    caption : str
+    caption : str or None
         What it shows; the notebook's name is added.
     columns : list of str, optional
         Show only these columns (default: all), in this order.
@@ -190,22 +195,25 @@ def course_table(notebook: str, header, *, caption: str = "", columns=None, rows
     Raises
     ------
     TypeError
-        If ``notebook`` is not a str or ``header`` not a list of str.
+        If ``notebook`` is not a str, ``header`` or ``columns`` not a list of str, ``caption`` not a str
+        or None, ``rows`` not a pair of ints or ``notes`` not a bool.
     ValueError
-        If the notebook is not in the folder or has no such stored table.
+        If the notebook is not in the folder or has no such stored table, ``columns`` names a column it
+        lacks, or ``rows`` is out of range.
     """
     from .._validation import check_bool, check_int
 
-    t = notebook_table(notebook, header, notebooks_dir=notebooks_dir)
+    caption = check_text("caption", caption, allow_none=True) or ""
     notes = check_bool("notes", notes)
+    if rows is not None and (not isinstance(rows, (tuple, list)) or len(rows) != 2):
+        raise TypeError(f"rows must be a (start, stop) pair, got {rows!r}.")
+    t = notebook_table(notebook, header, notebooks_dir=notebooks_dir)
     keep = list(range(len(t["columns"])))
     if columns is not None:
         columns = check_names("columns", columns, allowed=t["columns"])
         keep = [t["columns"].index(c) for c in columns]
     body = [[row[k] for k in keep] for row in t["rows"]]
     if rows is not None:
-        if not isinstance(rows, (tuple, list)) or len(rows) != 2:
-            raise TypeError(f"rows must be a (start, stop) pair, got {rows!r}.")
         start = check_int("rows[0]", rows[0], minimum=0, maximum=len(body) - 1)
         stop = check_int("rows[1]", rows[1], minimum=start + 1, maximum=len(body))
         body = body[start:stop]
@@ -234,12 +242,15 @@ def glossary_table(*, part: int | None = None, seed: dict | None = None):
 
     Raises
     ------
+    TypeError
+        If ``part`` is not an int or None, or ``seed`` not a dict.
     ValueError
-        If a glossary entry is not a (Russian, English) pair.
+        If ``part`` is not 0 or 1, or ``seed`` has no glossary or a glossary entry is not a (Russian,
+        English) pair of str.
     """
     from .._validation import check_int
 
-    seed = load_seed() if seed is None else seed
+    seed = load_seed() if seed is None else check_seed(seed, parts=("glossary",))
     rows = [list(pair) for pair in seed["glossary"]]
     if part is not None:
         half = (len(rows) + 1) // 2

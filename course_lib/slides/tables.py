@@ -9,11 +9,12 @@ printed there), so the deck always shows what the notebooks last measured.
 from __future__ import annotations
 
 import base64
-import json
+import binascii
 import re
 from pathlib import Path
 
-from .._validation import check_choice, check_names, check_path
+from .._validation import check_choice, check_names, check_path, short_repr
+from ._checks import check_seed, notebook_cells, read_json
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -41,15 +42,16 @@ def load_seed(path=None) -> dict:
     TypeError
         If ``path`` is not a str or a path.
     ValueError
-        If ``path`` is not an existing file.
+        If ``path`` is not an existing file, not complete JSON (truncated) or not an outline (a part
+        missing, a table row of the wrong length, a glossary entry that is not a pair ...).
     """
     path = SEED_FILE if path is None else check_path("path", path, must_exist=True)
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    what = f"path == {str(path)!r}"
+    return check_seed(read_json(path, what), source=what)
 
 
-def _stream_texts(notebook: Path):
-    nb = json.loads(notebook.read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
+def _stream_texts(notebook: Path, name: str):
+    for cell in notebook_cells(notebook, name):
         if cell["cell_type"] != "code":
             continue
         # one text per cell: what it printed, even when the kernel sent it in pieces
@@ -93,8 +95,26 @@ def _parse(text: str, header: list[str]):
 
 def _notebook_path(notebook, notebooks_dir) -> Path:
     folder = NOTEBOOKS if notebooks_dir is None else check_path("notebooks_dir", notebooks_dir)
-    names = sorted(p.name for p in Path(folder).glob("*.ipynb"))
-    return Path(folder) / check_choice("notebook", notebook, names)
+    if not folder.is_dir():
+        what = "a file" if folder.exists() else "missing"
+        raise ValueError(f"notebooks_dir == {str(folder)!r} is {what}, must be an existing folder of notebooks.")
+    names = sorted(p.name for p in folder.glob("*.ipynb") if p.is_file())
+    if not names:
+        raise ValueError(f"notebooks_dir == {str(folder)!r} holds no .ipynb file, must be the notebooks' folder.")
+    return folder / check_choice("notebook", notebook, names)
+
+
+def _check_table(t) -> dict:
+    if not isinstance(t, dict):
+        raise TypeError(f"t must be a dict (a table of notebook_table), got {type(t).__name__} ({short_repr(t)}).")
+    for key in ("columns", "before", "after"):
+        value = t.get(key)
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise ValueError(f"t[{key!r}] == {short_repr(value)}, must be a list of str (a table of notebook_table).")
+    if not isinstance(t.get("notebook"), str):
+        raise ValueError(f"t['notebook'] == {short_repr(t.get('notebook'))}, must be the notebook's file name "
+                         f"(a table of notebook_table).")
+    return t
 
 
 def cpu_note(t: dict, notebooks_dir=None) -> list[str]:
@@ -111,11 +131,19 @@ def cpu_note(t: dict, notebooks_dir=None) -> list[str]:
     -------
     list of str
         One line, or none when the table has no timing.
+
+    Raises
+    ------
+    TypeError
+        If ``t`` is not a dict.
+    ValueError
+        If ``t`` lacks a field of :func:`notebook_table`'s tables, or its notebook is not in the folder.
     """
+    t = _check_table(t)
     own = [x for x in t["before"] + t["after"] if "CPU capability" in x]
     if own or not any("ms" in c.split() or c.endswith(" ms") or "latency" in c.lower() for c in t["columns"]):
         return own[:1]
-    for text in _stream_texts(_notebook_path(t["notebook"], notebooks_dir)):
+    for text in _stream_texts(_notebook_path(t["notebook"], notebooks_dir), t["notebook"]):
         for line in text.splitlines():
             if "CPU capability" in line:
                 return [f"timed in the run where the notebook printed: {line.strip()}"]
@@ -145,15 +173,16 @@ def notebook_table(notebook: str, header, *, notebooks_dir=None) -> dict:
     TypeError
         If ``notebook`` is not a str or ``header`` not a list of str.
     ValueError
-        If the notebook is not in the folder or no stored output holds such a table (run the notebook).
+        If the notebook is not in the folder, is not a readable notebook (truncated, not JSON), or no
+        stored output holds such a table (run the notebook, or check ``header``).
     """
     header = check_names("header", header)
     path = _notebook_path(notebook, notebooks_dir)
-    for text in _stream_texts(path):
+    for text in _stream_texts(path, notebook):
         found = _parse(text, list(header))
         if found is not None:
             return {**found, "notebook": notebook}
-    raise ValueError(f"notebook == {notebook!r} has no stored table with the columns {list(header)!r}: "
+    raise ValueError(f"notebook == {notebook!r} has no stored table with the columns {list(header)!r} (header): "
                      f"execute it first (make notebooks).")
 
 
@@ -179,14 +208,19 @@ def notebook_figure(notebook: str, cell_contains, *, notebooks_dir=None) -> byte
     TypeError
         If ``notebook`` is not a str or ``cell_contains`` not a list of str.
     ValueError
-        If the notebook is not in the folder or no such cell stored a PNG figure.
+        If the notebook is not in the folder, is not a readable notebook, or no such cell stored a
+        (valid base64) PNG figure.
     """
     pieces = check_names("cell_contains", cell_contains)
     path = _notebook_path(notebook, notebooks_dir)
-    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-        if cell["cell_type"] == "code" and all(p in "".join(cell["source"]) for p in pieces):
+    for cell in notebook_cells(path, notebook):
+        if cell["cell_type"] == "code" and all(p in "".join(cell.get("source", "")) for p in pieces):
             for out in cell.get("outputs", []):
                 png = out.get("data", {}).get("image/png")
                 if png:
-                    return base64.b64decode("".join(png))
+                    try:
+                        return base64.b64decode("".join(png))
+                    except binascii.Error as exc:
+                        raise ValueError(f"notebook == {notebook!r}: the PNG figure of the cell containing "
+                                         f"{pieces!r} is not valid base64 ({exc}), must be a saved figure.") from None
     raise ValueError(f"notebook == {notebook!r}: no code cell containing {pieces!r} stored a PNG figure.")
