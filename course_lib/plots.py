@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import check_float, check_float_array, check_int, check_int_array, check_names, to_numpy
+
 __all__ = ["image_grid", "decade_ticks", "place_labels", "bytes_label", "LABEL_SIZE"]
 
 
@@ -30,9 +32,25 @@ def image_grid(images, labels=None, classes=None, *, rows: int = 2, cols: int = 
     -------
     matplotlib.figure.Figure
         The figure with the grid.
+
+    Raises
+    ------
+    TypeError
+        If ``images`` are not uint8, ``labels`` not integers, ``classes`` not a list of str (a single
+        string is refused), ``rows`` / ``cols`` not ints, ``fig`` not a Figure or ``title`` not a str.
+    ValueError
+        If ``images`` is empty or not ``(N, H, W)`` / ``(N, H, W, 3)``, ``labels`` is not one per image or
+        holds a class that ``classes`` does not name, or ``rows`` / ``cols`` < 1.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
+    images = _check_grid(images, labels, classes)
+    rows, cols = check_int("rows", rows, minimum=1), check_int("cols", cols, minimum=1)
+    if fig is not None and not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure or None, got {type(fig).__name__}.")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}.")
     n = min(len(images), rows * cols)
     if fig is None:
         fig = plt.figure(figsize=(1.1 * cols, 1.25 * rows))
@@ -50,6 +68,31 @@ def image_grid(images, labels=None, classes=None, *, rows: int = 2, cols: int = 
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _check_grid(images, labels, classes) -> np.ndarray:
+    """:func:`image_grid`'s images (returned as an array), labels and class names, checked."""
+    try:
+        arr = to_numpy(images)
+    except ValueError as exc:
+        raise ValueError(f"images: {exc}") from None
+    if arr.dtype != np.uint8:
+        raise TypeError(f"images must be a uint8 array (values 0 .. 255, as course_lib.data loads them), got "
+                        f"{type(images).__name__} of dtype {arr.dtype}.")
+    if not (arr.ndim == 3 or (arr.ndim == 4 and arr.shape[-1] == 3)):
+        raise ValueError(f"images has shape {arr.shape}, must be (N, H, W) or (N, H, W, 3).")
+    if len(arr) == 0:
+        raise ValueError(f"images is empty (shape {arr.shape}), must hold at least one image.")
+    if labels is not None:
+        labels = check_int_array("labels", labels, ndim=1, low=0)
+        if len(labels) != len(arr):
+            raise ValueError(f"labels has {len(labels)} entries for {len(arr)} images, must have one per image.")
+    if classes is not None:
+        classes = check_names("classes", classes)
+        if labels is not None and labels.max() >= len(classes):
+            raise ValueError(f"labels holds class {int(labels.max())}, but classes names only {len(classes)}: "
+                             f"must name every class.")
+    return arr
 
 
 _SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
@@ -97,7 +140,16 @@ LABEL_SIZE = 6.5
 
 
 def bytes_label(value, _pos=None) -> str:
-    """A tick of a bytes axis in decimal units: ``50 kB``, ``2 MB``."""
+    """A tick of a bytes axis in decimal units: ``50 kB``, ``2 MB``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If it is NaN, infinite or negative.
+    """
+    value = check_float("value", value, low=0.0)
     for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if value >= size:
             return f"{value / size:g} {unit}"
@@ -117,6 +169,38 @@ def _text_box(ax, x, y, text, spot, fontsize):
 
 def _overlap(a, b) -> float:
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _check_labels(ax, xs, ys, texts, fontsize, order, taken, markers):
+    """:func:`place_labels`' arguments, checked (the points as float arrays)."""
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}.")
+    if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
+        raise TypeError(f"texts must be a list of str, got {type(texts).__name__}.")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"texts[{i}] must be a str, got {type(t).__name__}.")
+    xs = check_float_array("xs", xs, ndim=1, allow_empty=True)
+    ys = check_float_array("ys", ys, ndim=1, allow_empty=True)
+    if not len(xs) == len(ys) == len(texts):
+        raise ValueError(f"xs, ys and texts have {len(xs)}, {len(ys)} and {len(texts)} entries, must have one "
+                         f"each per label.")
+    check_float("fontsize", fontsize, low=0.0, low_open=True)
+    if order is not None:
+        if isinstance(order, (str, bytes)) or not isinstance(order, (list, tuple, range, np.ndarray)):
+            raise TypeError(f"order must be a list of label indices or None, got {type(order).__name__}.")
+        order = [check_int(f"order[{k}]", i, minimum=0, maximum=max(len(texts) - 1, 0)) for k, i in enumerate(order)]
+        if order and not texts:
+            raise ValueError("order names labels, but texts is empty.")
+    if taken is not None and not isinstance(taken, list):
+        raise TypeError(f"taken must be a list of display boxes or None, got {type(taken).__name__}.")
+    if markers is not None:
+        markers = check_float_array("markers", markers, ndim=2, allow_empty=True)
+        if markers.shape[1:] != (2,):
+            raise ValueError(f"markers has shape {markers.shape}, must be (M, 2): one (x, y) per point.")
+    return xs, ys, order, taken, markers
 
 
 def place_labels(ax, xs, ys, texts, *, fontsize: float = LABEL_SIZE, order=None, taken=None,
@@ -145,10 +229,20 @@ def place_labels(ax, xs, ys, texts, *, fontsize: float = LABEL_SIZE, order=None,
     -------
     list of int
         The indices whose label did not fit.
+
+    Raises
+    ------
+    TypeError
+        If ``ax`` is not a matplotlib Axes, ``texts`` not a list of str (a single string is refused), the
+        points or ``fontsize`` not numbers, ``order`` not ints or ``taken`` not a list.
+    ValueError
+        If ``xs``, ``ys`` and ``texts`` differ in length, a point is not finite, ``order`` names no label,
+        ``fontsize`` is not > 0 or ``markers`` is not an ``(M, 2)`` array.
     """
+    xs, ys, order, taken, markers = _check_labels(ax, xs, ys, texts, fontsize, order, taken, markers)
     scale = ax.figure.dpi / 72
     inside = ax.bbox.extents
-    points = np.column_stack([xs, ys]) if markers is None else np.asarray(markers, dtype=float)
+    points = np.column_stack([xs, ys]) if markers is None else markers
     markers = [(px - 4 * scale, py - 4 * scale, px + 4 * scale, py + 4 * scale)
                for px, py in ax.transData.transform(points)]
     taken = [] if taken is None else taken

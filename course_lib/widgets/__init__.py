@@ -20,5 +20,6 @@ __getattr__, __dir__, __all__ = attach(
         "svd": ["SVDExplorer"],
         "tt": ["TTExplorer"],
     },
-    submodules=["flattened", "layout", "prediction", "pruning", "quantization", "schedules", "summary", "svd", "tt"],
+    submodules=["flattened", "layout", "prediction", "pruning", "quantization", "schedules", "summary", "svd", "tt",
+                "weight_pruning"],
 )

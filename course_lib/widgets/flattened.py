@@ -54,8 +54,8 @@ class FlattenedExplorer:
     Raises
     ------
     TypeError
-        If ``model`` is not a Module, ``test`` not a Dataset, ``layers`` not a list of names, or a
-        named layer is not an ``nn.Conv2d``.
+        If ``model`` is not a Module, ``test`` not a Dataset, ``layers`` not a list of names (a single
+        string is refused), or a named layer is not an ``nn.Conv2d``.
     ValueError
         If a name is not a layer, ``max_rank < 1`` or ``timing_batch < 1``, or the test set does
         not fit the model.
@@ -66,9 +66,17 @@ class FlattenedExplorer:
 
         check_model(model)
         check_dataset("test", test, model)
-        self.layers = check_names("layers", list(layers))
+        self.layers = check_names("layers", layers)
         self.max_rank = check_int("max_rank", max_rank, minimum=1)
         timing_batch = check_int("timing_batch", timing_batch, minimum=1)
+        modules = dict(model.named_modules())
+        convs = [n for n, m in modules.items() if isinstance(m, torch.nn.Conv2d)]
+        for i, n in enumerate(self.layers):
+            if not isinstance(modules.get(n), torch.nn.Conv2d):
+                what = "is not a layer" if n not in modules else f"is a {type(modules[n]).__name__}"
+                raise (ValueError if n not in modules else TypeError)(
+                    f"layers[{i}] == {n!r} {what} of {type(model).__name__}, must be an nn.Conv2d of it "
+                    f"({', '.join(convs) if convs else 'it has none: the explorer needs a CNN such as CifarVGG'}).")
         flatten_model(model, self.layers, decompose=False)  # checks every name and layer, cheaply
         self._positions = _positions(model, self.layers)
         self.model = model.eval()

@@ -7,11 +7,31 @@ import io
 import numpy as np
 import torch
 
-from .._validation import check_labels
+from .._validation import check_float, check_int, check_labels, check_model
 from ..layers import num_outputs
 from ..models import check_images, to_tensor
 
-__all__ = ["TestSet", "check_dataset", "explorer_box", "fc1_weights", "figure_png"]
+__all__ = ["TestSet", "check_dataset", "check_slider", "explorer_box", "fc1_weights", "figure_png"]
+
+
+def check_slider(name: str, value, low: float, high: float, *, integer: bool = False):
+    """A control's first value: a number within the slider's range ``[low, high]`` (a slider would clamp it
+    silently, showing another setting than the one asked for).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a number (an int with ``integer``).
+    ValueError
+        If it is NaN, infinite or outside ``[low, high]``.
+    """
+    if integer:
+        value = check_int(name, value)
+    else:
+        value = check_float(name, value)
+    if not low <= value <= high:
+        raise ValueError(f"{name} == {value!r}, must be in [{low:g}, {high:g}] (the slider's range).")
+    return value
 
 
 def check_dataset(name: str, dataset, model) -> None:
@@ -30,12 +50,15 @@ def check_dataset(name: str, dataset, model) -> None:
     Raises
     ------
     TypeError
-        If ``dataset`` has no ``images`` or ``labels``, the images are not uint8 or the
-        labels not integers.
+        If ``name`` is not a str, ``dataset`` has no ``images`` or ``labels``, the images are not
+        uint8 or the labels not integers.
     ValueError
         If there is no image, the images are not the model's input (the other data set's),
         or the labels do not match the images or the model's classes.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str (the parameter's name), got {type(name).__name__}.")
+    check_model(model)
     if not (hasattr(dataset, "images") and hasattr(dataset, "labels")):
         raise TypeError(f"{name} must be a Dataset (with .images and .labels, as course_lib.data loads it), "
                         f"got {type(dataset).__name__}.")
@@ -90,9 +113,17 @@ class TestSet:
     ----------
     dataset : Dataset
         uint8 images and integer labels (see :func:`check_dataset`).
+
+    Raises
+    ------
+    TypeError
+        If ``dataset`` has no ``images`` or ``labels``.
     """
 
     def __init__(self, dataset):
+        if not (hasattr(dataset, "images") and hasattr(dataset, "labels")):
+            raise TypeError(f"dataset must be a Dataset (with .images and .labels, as course_lib.data loads it), "
+                            f"got {type(dataset).__name__}.")
         self.x = to_tensor(dataset.images)
         self.y = torch.from_numpy(np.asarray(dataset.labels))
 
@@ -108,7 +139,13 @@ class TestSet:
         -------
         float
             The fraction of correctly classified images, in ``[0, 1]``.
+
+        Raises
+        ------
+        TypeError
+            If ``model`` is not a ``torch.nn.Module``.
         """
+        check_model(model)
         with torch.inference_mode():
             return float((model.eval()(self.x).argmax(1) == self.y).float().mean())
 
@@ -175,8 +212,25 @@ def explorer_box(rows: list, controls: list, describe, explorer):
     ipywidgets.VBox
         The rows, the status line (``children[-2]``) and the figure (``children[-1]``, an
         ``ipywidgets.Image``).
+
+    Raises
+    ------
+    TypeError
+        If ``rows`` or ``controls`` is not a list of widgets, ``describe`` not callable, or ``explorer``
+        has no ``fig`` attribute.
     """
     import ipywidgets as w
+
+    for arg, value in (("rows", rows), ("controls", controls)):
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"{arg} must be a list of ipywidgets widgets, got {type(value).__name__}.")
+        for i, item in enumerate(value):
+            if not isinstance(item, w.Widget):
+                raise TypeError(f"{arg}[{i}] must be an ipywidgets widget, got {type(item).__name__}.")
+    if not callable(describe):
+        raise TypeError(f"describe must be a callable returning the status line, got {type(describe).__name__}.")
+    if not hasattr(explorer, "fig"):
+        raise TypeError(f"explorer must have a fig attribute (its matplotlib Figure), got {type(explorer).__name__}.")
 
     status, image = w.HTML(), w.Image(format="png")
 

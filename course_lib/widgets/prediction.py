@@ -154,9 +154,19 @@ class PredictionExplorer:
         -------
         ipywidgets.VBox
             The controls, the status line and the figure (see :func:`.layout.explorer_box`).
+
+        Raises
+        ------
+        TypeError
+            If ``index`` is not an int.
+        ValueError
+            If it is not an image of the first model's test set.
         """
         import ipywidgets as w
 
+        from .layout import check_slider
+
+        index = check_slider("index", index, 0, len(self.models[self.names[0]][1].labels) - 1, integer=True)
         dropdown = w.Dropdown(options=self.names, value=self.names[0], description="model")
         slider = w.IntSlider(value=index, min=0, max=len(self.models[self.names[0]][1].labels) - 1,
                              description="test image", continuous_update=False)

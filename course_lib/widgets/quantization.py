@@ -175,8 +175,17 @@ class QuantizationExplorer:
         -------
         ipywidgets.VBox
             The controls, the status line and the figure (see :func:`.layout.explorer_box`).
+
+        Raises
+        ------
+        TypeError
+            If ``bits`` is not an int.
+        ValueError
+            If it is outside the slider's range, 2 .. 8.
         """
         import ipywidgets as w
+
+        bits = check_bits(bits)
 
         b = w.IntSlider(value=bits, min=2, max=8, description="bits", continuous_update=False)
         r = w.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="a / max|w|",
@@ -211,17 +220,28 @@ class PTQExplorer:
     Raises
     ------
     TypeError
-        If ``model`` is not a ``torch.nn.Module``, the images are not uint8 or ``test`` is not a Dataset.
+        If ``model`` is not a ``torch.nn.Module``, ``calibration_images`` are not a uint8 array (a Dataset is
+        refused: pass its ``.images``) or ``test`` is not a Dataset.
     ValueError
-        If the images are not the model's data set, or ``test`` does not fit the model.
+        If the images are empty or not the model's data set, or ``test`` does not fit the model.
     """
 
     def __init__(self, model, calibration_images, test):
         from ..formats import storage_bytes
+        from ..models import check_images
         from ..quantization.nn import calibrate
         from ..quantization.nn.calibrate import CALIBRATION_METHODS
 
         check_model(model)
+        if hasattr(calibration_images, "images"):
+            raise TypeError(f"calibration_images must be a uint8 array of images (dataset.images[:500]), got "
+                            f"{type(calibration_images).__name__}.")
+        try:
+            check_images(model, calibration_images)
+        except (TypeError, ValueError) as exc:
+            message = str(exc)
+            raise type(exc)(f"calibration_images: {message}" if not message.startswith("images")
+                            else f"calibration_{message}") from None
         check_dataset("test", test, model)
         self.model = model.eval()
         self.methods = CALIBRATION_METHODS
@@ -322,9 +342,17 @@ class PTQExplorer:
         Returns
         -------
         ipywidgets.VBox
+
+        Raises
+        ------
+        TypeError
+            If ``bits`` is not an int.
+        ValueError
+            If it is outside the slider's range, 2 .. 8.
         """
         import ipywidgets as w
 
+        bits = check_bits(bits)
         b = w.IntSlider(value=bits, min=2, max=8, description="bits", continuous_update=False)
         pc = w.Checkbox(value=True, description="per-channel weight scales")
         method = w.Dropdown(options=self.methods, value="percentile", description="calibration")

@@ -183,9 +183,20 @@ class ScheduleExplorer:
         Returns
         -------
         ipywidgets.VBox
+
+        Raises
+        ------
+        TypeError
+            If ``final_sparsity`` is not a number or ``rounds`` not an int.
+        ValueError
+            If either is outside its slider's range.
         """
         import ipywidgets as w
 
+        from .layout import check_slider
+
+        final_sparsity = check_slider("final_sparsity", final_sparsity, 0.5, 0.99)
+        rounds = check_slider("rounds", rounds, 1, 10, integer=True)
         s = w.FloatSlider(value=final_sparsity, min=0.5, max=0.99, step=0.01, description="final sparsity",
                           continuous_update=False, style={"description_width": "initial"})
         r = w.IntSlider(value=rounds, min=1, max=10, description="rounds", continuous_update=False)

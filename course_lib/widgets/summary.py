@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from .._validation import check_choice, check_float
+from .._validation import check_bool, check_choice, check_float
 from ..plots import LABEL_SIZE, bytes_label, decade_ticks, place_labels  # noqa: F401  (decade_ticks, place_labels re-exported)
 from ..summary.decisions import check_rows as check_table_rows
 from ..summary.pareto import best_under_budget, pareto_front
@@ -34,13 +36,17 @@ def check_rows(rows) -> list[dict]:
     Raises
     ------
     TypeError
-        If ``rows`` is not a non-empty sequence of mappings.
+        If ``rows`` is not a non-empty sequence of mappings, a name is not a str or a cost not a number.
     ValueError
-        If a row misses a column or has an unknown family.
+        If a row misses a column, has an unknown family, an accuracy that is not a fraction (a percentage),
+        a cost that is not finite and > 0, or two rows share a model and a name.
     """
     out = check_table_rows(rows, _COLUMNS)
     for i, r in enumerate(out):
         check_choice(f"rows[{i}]['family']", r["family"], _FAMILIES)
+        for c in COSTS:  # the charts draw the numbers themselves (a Measured time has no single x)
+            if isinstance(r[c], bool) or not isinstance(r[c], numbers.Real):
+                raise TypeError(f"rows[{i}][{c!r}] must be a number, got {type(r[c]).__name__}.")
     return out
 
 
@@ -79,14 +85,35 @@ def pareto_plot(rows, cost: str = "bytes", *, ax=None, highlight: str | None = N
 
     Raises
     ------
-    TypeError, ValueError
-        As :func:`check_rows`, or for an unknown ``cost``.
+    TypeError
+        As :func:`check_rows`; if ``ax`` is not a matplotlib Axes, ``highlight`` not a str, ``budget`` not a
+        number, ``labels`` or ``legend`` not a bool, or ``xlim`` not a pair of numbers.
+    ValueError
+        As :func:`check_rows`; for an unknown ``cost``, rows of more than one model, a ``highlight`` that names
+        no row, a ``budget`` that is not finite and > 0, or an ``xlim`` that is not ``0 < low < high``.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
     from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
     rows = check_rows(rows)
     cost = check_choice("cost", cost, tuple(COSTS))
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    if len(models) > 1:
+        raise ValueError(f"rows hold the models {models}, must be one model's configurations "
+                         f"([r for r in rows if r['model'] == ...]).")
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}.")
+    if highlight is not None:
+        check_choice("highlight", highlight, [r["name"] for r in rows])
+    budget = check_float("budget", budget, low=0.0, low_open=True, allow_none=True)
+    labels, legend = check_bool("labels", labels), check_bool("legend", legend)
+    if xlim is not None:
+        if isinstance(xlim, (str, bytes)) or not isinstance(xlim, (tuple, list)) or len(xlim) != 2:
+            raise TypeError(f"xlim must be a (low, high) pair or None, got {type(xlim).__name__}.")
+        xlim = tuple(check_float(f"xlim[{i}]", v, low=0.0, low_open=True) for i, v in enumerate(xlim))
+        if xlim[0] >= xlim[1]:
+            raise ValueError(f"xlim == {xlim!r}, must have low < high.")
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 3.5))
         fig.subplots_adjust(left=0.1, right=0.62, bottom=0.15, top=0.9)
@@ -286,9 +313,10 @@ class SummaryExplorer:
         import ipywidgets as w
 
         from ..timing import cpu_capability
-        from .layout import explorer_box
+        from .layout import check_slider, explorer_box
 
         first = self.compute(model or self.models[0], cost, budget)
+        check_slider("budget", budget, 10 ** -2, 10 ** 0.5)
         model_box = w.Dropdown(options=self.models, value=first["model"], description="model")
         cost_box = w.ToggleButtons(options=[(v.split(" (")[0], k) for k, v in COSTS.items()], value=cost)
         budget_box = w.FloatLogSlider(value=budget, base=10, min=-2, max=0.5, step=0.05, description="budget x",

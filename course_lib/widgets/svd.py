@@ -77,7 +77,8 @@ class SVDExplorer:
         self.fig = None
 
     def shape(self, name: str) -> tuple[int, int]:
-        """``(n, m)``: outputs x inputs of layer ``name``."""
+        """``(n, m)``: outputs x inputs of layer ``name`` (one of :attr:`layers`)."""
+        check_choice("name", name, self.layers)
         return self._weights[name].shape
 
     def _factorized(self, name: str, k: int, method: str) -> tuple[nn.Module, float]:
@@ -208,10 +209,17 @@ class SVDExplorer:
         Returns
         -------
         ipywidgets.VBox
+
+        Raises
+        ------
+        TypeError, ValueError
+            As :meth:`compute`, for ``ranks`` that are not a rank per layer.
         """
         import ipywidgets as w
 
-        ranks = ranks or {n: max(1, min(self.shape(n)) // 10) for n in self.layers}
+        if ranks is None:
+            ranks = {n: max(1, min(self.shape(n)) // 10) for n in self.layers}
+        ranks, _ = self._check(ranks, "exact")
         sliders = {n: w.IntSlider(value=ranks[n], min=1, max=min(self.shape(n)), description=f"K {n}",
                                   continuous_update=False) for n in self.layers}
         method = w.Dropdown(options=SVD_CHOICES, value="exact", description="SVD")

@@ -106,7 +106,15 @@ class TTExplorer:
 
     def train(self, name: str, rank: int, d: int) -> tuple[TTMatrix, np.ndarray, float]:
         """Layer ``name``'s TT-matrix at ``rank`` with ``d`` modes, its dense ``in x out`` matrix and its relative
-        error ``||W - W_TT||_F / ||W||_F`` (cached)."""
+        error ``||W - W_TT||_F / ||W||_F`` (cached).
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``name`` is not one of :attr:`layers`, ``rank`` not one of :data:`TT_RANKS` or ``d`` not 2, 4 or 6.
+        """
+        check_choice("name", name, self.layers)
+        check_choice("rank", rank, TT_RANKS)
         key = (name, rank, d)
         if key not in self._trains:
             self.prepare(d)

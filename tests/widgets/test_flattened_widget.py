@@ -76,8 +76,9 @@ def test_bad_input(explorer):
     raises(TypeError, "ranks[1] must be an int, got float (1.0).", exp.compute, [1, 1.0, 1, 1])
     with pytest.raises(TypeError, match=r"ranks must be a list or tuple of 4 ints"):
         exp.compute([1, 1])
-    raises(TypeError, "ranks['classifier.1'] (classifier.1) must be an nn.Conv2d, got Linear.",
-           FlattenedExplorer, model, test, ["classifier.1"])
+    raises(TypeError, "layers[0] == 'classifier.1' is a Linear of CifarVGG, must be an nn.Conv2d of it (features.0, "
+                      "features.4, features.7, features.11, features.14).", FlattenedExplorer, model, test,
+           ["classifier.1"])
     raises(ValueError, "max_rank == 0, must be >= 1.", FlattenedExplorer, model, test, ["features.4"], max_rank=0)
     with pytest.raises(ValueError, match=r"layers == \['features.7', 'features.4'\], must be convolutions of "
                                          r"model.features in network order"):
