@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_float, check_float_array, check_int, check_random_state
+from ._checks import check_float_dtype
 from .lowrank import break_even_rank, check_rank
 
 __all__ = ["TruncatedSVD", "truncated_svd", "choose_rank", "rank_for_energy", "rank_for_compression",
@@ -318,7 +319,7 @@ def matrix_with_spectrum(singular_values, shape, *, rng=None, dtype=np.float32) 
     shape : tuple of two ints
         ``(n, m)``.
     rng : None, int or numpy.random.Generator, keyword-only
-    dtype : numpy dtype, keyword-only
+    dtype : numpy floating-point dtype, keyword-only
 
     Returns
     -------
@@ -327,7 +328,8 @@ def matrix_with_spectrum(singular_values, shape, *, rng=None, dtype=np.float32) 
     Raises
     ------
     TypeError, ValueError
-        For a bad spectrum or shape, or ``len(singular_values) != min(shape)``.
+        For a bad spectrum or shape, ``len(singular_values) != min(shape)``, a bad ``rng``, or a ``dtype`` that is
+        not floating-point (an integer matrix would not have the spectrum asked for).
     """
     s = _check_spectrum(singular_values)
     if not isinstance(shape, tuple) or len(shape) != 2:
@@ -335,6 +337,7 @@ def matrix_with_spectrum(singular_values, shape, *, rng=None, dtype=np.float32) 
     n, m = (check_int(f"shape[{i}]", v, minimum=1) for i, v in enumerate(shape))
     if s.size != min(n, m):
         raise ValueError(f"singular_values has {s.size} values, must have min(n, m) == {min(n, m)}.")
+    dtype = check_float_dtype("dtype", dtype)
     gen = check_random_state(rng)
     work = np.float64 if np.dtype(dtype) == np.float64 else np.float32  # float32 is twice as fast for big ones
 

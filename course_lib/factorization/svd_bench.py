@@ -9,11 +9,13 @@ Every method gets the same matrix, the same rank ``k``, oversampling ``p`` and p
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import check_float_array, check_int
+from .._validation import check_bool, check_float, check_float_array, check_int
 from ..timing import fixed_threads, latency
+from ._checks import check_shape
 from .lowrank import check_rank
 from .randomized import randomized_svd
 from .svd import eckart_young_error, matrix_with_spectrum, stretched_spectrum
@@ -34,7 +36,7 @@ def randomized_methods(rank: int, oversamples: int, power_iterations: int, seed:
     Raises
     ------
     TypeError, ValueError
-        For counts that are not ints >= 0 (``rank`` >= 1).
+        For counts that are not ints >= 0 (``rank`` >= 1), or a ``seed`` that is not an int >= 0.
     """
     import torch
     from sklearn.utils.extmath import randomized_svd as sklearn_randomized_svd
@@ -42,6 +44,7 @@ def randomized_methods(rank: int, oversamples: int, power_iterations: int, seed:
     rank = check_int("rank", rank, minimum=1)
     p = check_int("oversamples", oversamples, minimum=0)
     q = check_int("power_iterations", power_iterations, minimum=0)
+    seed = check_int("seed", seed, minimum=0)
 
     def ours(a):
         return randomized_svd(a, rank, oversamples=p, power_iterations=q, random_state=seed)
@@ -64,13 +67,24 @@ def error_ratio(matrix, u, s, vt, spectrum) -> float:
     Raises
     ------
     TypeError, ValueError
-        For arrays that are not finite or of the wrong dimensions.
+        For arrays that are not finite or of the wrong dimensions, factors whose shapes do not fit ``matrix``
+        (``u`` is ``(n, k)``, ``vt`` ``(k, m)``), or a ``spectrum`` shorter than ``k``.
     """
     a = check_float_array("matrix", matrix, ndim=2).astype(np.float64)
     s = check_float_array("s", s, ndim=1).astype(np.float64)
     k = check_rank(s.size, *a.shape, "len(s)")
+    u = check_float_array("u", u, ndim=2).astype(np.float64)
+    vt = check_float_array("vt", vt, ndim=2).astype(np.float64)
+    for label, arr, want in (("u", u, (a.shape[0], k)), ("vt", vt, (k, a.shape[1]))):
+        if arr.shape != want:
+            raise ValueError(f"{label} has shape {arr.shape}, must be {want} for a {a.shape[0]}x{a.shape[1]} matrix "
+                             f"and {k} singular values.")
+    spectrum = check_float_array("spectrum", spectrum, ndim=1)
+    if spectrum.size < k:
+        raise ValueError(f"spectrum has {spectrum.size} values, must have at least len(s) == {k} (every singular "
+                         f"value of matrix).")
     optimal = eckart_young_error(spectrum, k)
-    residual = np.linalg.norm(a - (np.asarray(u, np.float64) * s) @ np.asarray(vt, np.float64))
+    residual = np.linalg.norm(a - (u * s) @ vt)
     if optimal == 0:  # an exactly rank-k matrix: any residual is infinitely worse than the optimum
         return 1.0 if residual == 0 else float("inf")
     return float(residual / optimal)
@@ -102,11 +116,23 @@ def randomized_vs_references(matrix, rank: int, *, oversamples: int = 10, power_
     Raises
     ------
     TypeError, ValueError
-        For a bad matrix, rank or count.
+        For a bad matrix, rank or count, ``power_iterations`` that is not a list of ints >= 0, or an ``exact``
+        that is not a pair ``(spectrum, ms)``.
     """
     a = check_float_array("matrix", matrix, ndim=2).astype(np.float32)
     rank = check_rank(rank, *a.shape, "rank")
     repeats = check_int("repeats", repeats, minimum=1)
+    check_int("oversamples", oversamples, minimum=0)
+    check_int("threads", threads, minimum=1)
+    check_int("seed", seed, minimum=0)
+    if isinstance(power_iterations, str) or not isinstance(power_iterations, (Sequence, np.ndarray)):
+        raise TypeError(f"power_iterations must be a list or tuple of ints, got {type(power_iterations).__name__} "
+                        f"({power_iterations!r}) (write ({power_iterations!r},) for one).")
+    power_iterations = [check_int(f"power_iterations[{i}]", q, minimum=0) for i, q in enumerate(power_iterations)]
+    if exact is not None:
+        if not isinstance(exact, (tuple, list)) or len(exact) != 2:
+            raise TypeError(f"exact must be None or a pair (spectrum, ms), got {type(exact).__name__}.")
+        exact = (check_float_array("exact[0]", exact[0], ndim=1), check_float("exact[1]", exact[1], low=0.0))
     if exact is None:
         with fixed_threads(threads):
             start = time.perf_counter()
@@ -131,9 +157,12 @@ def trained_like_matrix(singular_values, shape, *, rng=0) -> np.ndarray:
     Raises
     ------
     TypeError, ValueError
-        As :func:`~course_lib.factorization.svd.stretched_spectrum`.
+        As :func:`~course_lib.factorization.svd.stretched_spectrum`, or a ``shape`` that is not two ints.
     """
-    return matrix_with_spectrum(stretched_spectrum(singular_values, min(shape)), tuple(shape), rng=rng)
+    shape = check_shape("shape", shape, what="size")
+    if len(shape) != 2:
+        raise ValueError(f"shape == {shape!r}, must be two ints (n, m).")
+    return matrix_with_spectrum(stretched_spectrum(singular_values, min(shape)), shape, rng=rng)
 
 
 def bench_svd(quick: bool) -> list:
@@ -147,6 +176,7 @@ def bench_svd(quick: bool) -> list:
     from ..checkpoints import load_pretrained
     from .nn.svd import factorize_linear, linear_latency
 
+    quick = check_bool("quick", quick)
     model = load_pretrained("wide_mlp")
     rows = []
 

@@ -28,7 +28,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_float, check_float_array, check_int, check_random_state
-from .svd import truncated_svd
+from ._checks import check_float_dtype, check_shape, refuse_train
+from .svd import _check_spectrum, truncated_svd
 
 __all__ = ["TensorTrain", "tt_svd", "tt_round", "tt_reconstruct", "tt_entry", "tt_ranks", "tt_params",
            "check_cores", "check_tt_ranks", "random_tt", "delta_rank", "tt_norm"]
@@ -67,11 +68,15 @@ def check_cores(cores, name: str = "cores", *, ndim: int = 3) -> list:
     Raises
     ------
     TypeError
-        If ``cores`` is not a list or tuple, or a core is not an array of real numbers.
+        If ``cores`` is not a list or tuple (a :class:`TensorTrain` or ``TTMatrix`` itself is refused with a hint:
+        pass its ``.cores``), or a core is not an array of real numbers.
     ValueError
         ``cores[2] has 2 dimension(s) ...``, ``cores[0].shape[0] == 2, must be 1 (the boundary ranks of a train
         are 1).`` or ``cores[1].shape[0] == 3, must equal cores[0].shape[-1] == 4 (ranks must chain).``
     """
+    if ndim not in (3, 4, (3, 4)):
+        raise ValueError(f"ndim == {ndim!r}, must be 3 (a train), 4 (a TT-matrix) or (3, 4).")
+    refuse_train(name, cores, "arrays")
     if isinstance(cores, np.ndarray) or not isinstance(cores, Sequence) or isinstance(cores, str):
         raise TypeError(f"{name} must be a list or tuple of arrays, got {type(cores).__name__}.")
     if len(cores) == 0:
@@ -104,12 +109,12 @@ def check_tt_ranks(ranks, shape, name: str = "ranks") -> tuple[int, ...]:
     Raises
     ------
     TypeError
-        If ``ranks`` is neither an int nor a sequence of ints.
+        If ``ranks`` is neither an int nor a sequence of ints, or ``shape`` is not a list of ints.
     ValueError
         ``ranks == 0, must be >= 1.``, ``ranks has 4 entries, must have d + 1 == 7 (r_0 .. r_d).``,
         ``ranks[0] == 2, must be 1 (the boundary ranks of a train are 1).``
     """
-    d = len(shape)
+    d = len(check_shape("shape", shape))
     if isinstance(ranks, Sequence) and not isinstance(ranks, str):
         ranks = [check_int(f"{name}[{k}]", r, minimum=1) for k, r in enumerate(ranks)]
         if len(ranks) != d + 1:
@@ -131,15 +136,29 @@ def tt_params(shape, ranks) -> int:
     --------
     >>> tt_params((8, 8, 8, 8, 8, 8), 3)
     336
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``shape`` is not a non-empty list of ints >= 1 (``64`` alone is refused: write ``(64,)``) or ``ranks``
+        breaks :func:`check_tt_ranks`.
     """
-    shape = [check_int(f"shape[{k}]", n, minimum=1) for k, n in enumerate(shape)]
+    shape = list(check_shape("shape", shape))
     r = check_tt_ranks(ranks, shape)
     return int(sum(r[k] * shape[k] * r[k + 1] for k in range(len(shape))))
 
 
 def delta_rank(singular_values: np.ndarray, delta: float) -> int:
-    """The smallest ``k >= 1`` with ``sqrt(sum_{i >= k} s_i^2) <= delta``: the rank of a delta-truncated SVD."""
-    s = check_float_array("singular_values", singular_values, ndim=1)
+    """The smallest ``k >= 1`` with ``sqrt(sum_{i >= k} s_i^2) <= delta``: the rank of a delta-truncated SVD.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``singular_values`` is not a finite, non-negative, decreasing 1-D array, or ``delta`` is not a finite
+        number >= 0 (``delta == nan, must be finite.``).
+    """
+    s = _check_spectrum(singular_values)
+    delta = check_float("delta", delta, low=0.0)
     tails = np.sqrt(np.cumsum((s.astype(np.float64) ** 2)[::-1]))[::-1]  # tails[k] = ||s[k:]||
     fits = np.nonzero(tails <= delta)[0]
     return max(1, int(fits[0]) if fits.size else s.size)
@@ -245,7 +264,10 @@ def tt_entry(cores, index) -> float:
         If ``cores`` breaks :func:`check_cores`, or ``index`` is not ``d`` ints in range.
     """
     cores = check_cores(cores)
-    if not isinstance(index, Sequence) or len(index) != len(cores):
+    if isinstance(index, str) or not isinstance(index, (Sequence, np.ndarray)):
+        raise TypeError(f"index must be a tuple of {len(cores)} ints (one per core), got {type(index).__name__} "
+                        f"({index!r}).")
+    if len(index) != len(cores):
         raise ValueError(f"index == {index!r}, must be a sequence of {len(cores)} ints (one per core).")
     v = np.ones((1,))
     for k, (core, i) in enumerate(zip(cores, index)):
@@ -306,9 +328,12 @@ def random_tt(shape, ranks, *, rng=None, dtype=np.float64) -> TensorTrain:
     Raises
     ------
     TypeError, ValueError
-        If a mode is not an int >= 1 or ``ranks`` breaks :func:`check_tt_ranks`.
+        If ``shape`` is not a non-empty list of ints >= 1, ``ranks`` breaks :func:`check_tt_ranks`, ``rng`` is not
+        a seed or Generator, or ``dtype`` is not a floating-point dtype (an integer dtype would truncate the
+        standard normal values to mostly zeros).
     """
-    shape = [check_int(f"shape[{k}]", n, minimum=1) for k, n in enumerate(shape)]
+    shape = list(check_shape("shape", shape))
     r = check_tt_ranks(ranks, shape)
+    dtype = check_float_dtype("dtype", dtype)
     gen = check_random_state(rng)
     return TensorTrain([gen.standard_normal((r[k], n, r[k + 1])).astype(dtype) for k, n in enumerate(shape)])

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .._validation import check_bool, check_int
+from .._validation import check_bool, check_float_array, check_int
 from .ttmatrix import random_tt_matrix, tt_matmul, tt_matmul_einsum
 
 __all__ = ["VGG_IN_MODES", "VGG_OUT_MODES", "vgg_layer_timing", "smooth_tensor", "tt_svd_vs_tensorly", "bench_tt"]
@@ -58,16 +58,24 @@ def vgg_layer_timing(batch: int, rank: int = 4, *, repeats: int = 10, warmup: in
     Raises
     ------
     TypeError, ValueError
-        If ``batch`` or ``rank`` is not an int >= 1.
+        If ``batch`` or ``rank`` is not an int >= 1, or ``dense`` is not a finite float tensor of shape
+        ``(4096, 25088)``.
     """
     import torch
 
+    from .._validation import check_tensor
     from ..timing import cpu_capability, latency
     from .nn.tt import TTLinear
 
     batch, rank = check_int("batch", batch, minimum=1), check_int("rank", rank, minimum=1)
-    gen = torch.Generator().manual_seed(0)
     m, n = math.prod(VGG_IN_MODES), math.prod(VGG_OUT_MODES)
+    if dense is not None:
+        if isinstance(dense, np.ndarray):
+            raise TypeError("dense must be a torch.Tensor (or None), got ndarray: pass torch.from_numpy(dense).")
+        dense = check_tensor("dense", dense)
+        if tuple(dense.shape) != (n, m):
+            raise ValueError(f"dense has shape {tuple(dense.shape)}, must be ({n}, {m}) (out x in, as nn.Linear).")
+    gen = torch.Generator().manual_seed(0)
     w = torch.randn(n, m, generator=gen) * math.sqrt(2 / (m + n)) if dense is None else dense
     layer = TTLinear(VGG_IN_MODES, VGG_OUT_MODES, rank, bias=False, rng=0)
     x = torch.randn(batch, m, generator=gen)
@@ -83,9 +91,17 @@ def tt_svd_vs_tensorly(tensor: np.ndarray, rank: int, *, repeats: int = 5) -> di
 
     Raises
     ------
+    TypeError, ValueError
+        If ``tensor`` is not a finite real array with at least 2 dimensions, ``rank`` not an int >= 1 or ``repeats``
+        not an int >= 1.
     ImportError
         If TensorLy is not installed (a test and benchmark dependency: ``pip install -e .[dev]``).
     """
+    tensor = check_float_array("tensor", tensor)
+    if tensor.ndim < 2:
+        raise ValueError(f"tensor has {tensor.ndim} dimension(s) (shape {tensor.shape}), must have at least 2.")
+    rank = check_int("rank", rank, minimum=1)
+    repeats = check_int("repeats", repeats, minimum=1)
     import tensorly as tl
     from tensorly.decomposition import tensor_train
 

@@ -21,11 +21,13 @@ products backwards (for ``O = A G``: ``dG = A^T dO`` and ``dA = dO G^T``), by ha
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
-from .._validation import check_float_array, check_int, check_random_state
+from .._validation import check_bool, check_choice, check_float_array, check_int, check_random_state
+from ._checks import check_float_dtype
 from .tt import check_cores, check_tt_ranks, tt_norm, tt_svd
 
 __all__ = ["TTMatrix", "check_modes", "tt_matrix", "tt_matrix_dense", "tt_matrix_params", "random_tt_matrix",
@@ -65,7 +67,7 @@ class TTMatrix(NamedTuple):
 
 
 def _modes(name: str, modes) -> tuple[int, ...]:
-    if isinstance(modes, (str, bytes)) or not hasattr(modes, "__len__"):
+    if isinstance(modes, (str, bytes)) or not isinstance(modes, (Sequence, np.ndarray)):
         raise TypeError(f"{name} must be a list or tuple of ints, got {type(modes).__name__} ({modes!r}).")
     if len(modes) == 0:
         raise ValueError(f"{name} is empty, must hold at least one mode.")
@@ -78,12 +80,14 @@ def check_modes(in_modes, out_modes, in_features: int | None = None, out_feature
     Raises
     ------
     TypeError
-        If a mode list is not a list of ints.
+        If a mode list is not a list of ints, or a feature count not an int.
     ValueError
         ``in_modes has 6 modes and out_modes 5, must have the same number (one core per pair).`` or
         ``prod(in_modes) == 25087, must equal the number of input features 25088.``
     """
     in_modes, out_modes = _modes("in_modes", in_modes), _modes("out_modes", out_modes)
+    in_features = check_int("in_features", in_features, minimum=1, allow_none=True)
+    out_features = check_int("out_features", out_features, minimum=1, allow_none=True)
     if len(in_modes) != len(out_modes):
         raise ValueError(f"in_modes has {len(in_modes)} modes and out_modes {len(out_modes)}, must have the same "
                          f"number (one core per pair).")
@@ -171,13 +175,14 @@ def random_tt_matrix(in_modes, out_modes, ranks, *, std: float, rng=None, dtype=
     Raises
     ------
     TypeError, ValueError
-        If the modes or ranks are invalid or ``std`` is not a positive float.
+        If the modes or ranks are invalid, ``std`` is not a positive float, or ``dtype`` is not floating-point.
     """
     from .._validation import check_positive_float
 
     in_modes, out_modes = check_modes(in_modes, out_modes)
     r = check_tt_ranks(ranks, in_modes)
     std = check_positive_float("std", std)
+    dtype = check_float_dtype("dtype", dtype)
     s = (std ** 2 / math.prod(r)) ** (1 / (2 * len(in_modes)))
     gen = check_random_state(rng)
     cores = [s * gen.standard_normal((r[k], m, n, r[k + 1])) for k, (m, n) in enumerate(zip(in_modes, out_modes))]
@@ -258,8 +263,16 @@ def tt_matmul_backward(cores, cache, grad_y) -> tuple[list, np.ndarray]:
     """
     cores = check_cores(cores, ndim=4)
     g = check_float_array("grad_y", grad_y, ndim=2)
-    if not isinstance(cache, list) or len(cache) != len(cores):
+    if not isinstance(cache, list):
+        raise TypeError(f"cache must be the list of {len(cores)} arrays tt_matmul_forward returned, got "
+                        f"{type(cache).__name__}.")
+    if len(cache) != len(cores):
         raise ValueError(f"cache must be the list of {len(cores)} arrays tt_matmul_forward returned.")
+    cache = [check_float_array(f"cache[{k}]", a, ndim=2) for k, a in enumerate(cache)]
+    for k, (a, c) in enumerate(zip(cache, cores)):
+        if a.shape[1] != c.shape[0] * c.shape[1]:
+            raise ValueError(f"cache[{k}] has {a.shape[1]} columns, must have r_{k} m_{k + 1} == "
+                             f"{c.shape[0] * c.shape[1]}: use the cache of the same forward pass.")
     n_out = math.prod(c.shape[2] for c in cores)
     if g.shape[1] != n_out:
         raise ValueError(f"grad_y has {g.shape[1]} columns, must have prod(out_modes) == {n_out}.")
@@ -286,9 +299,13 @@ def tt_matmul_einsum(cores, x, *, optimize=True) -> np.ndarray:
     Raises
     ------
     TypeError, ValueError
-        As :func:`tt_matmul_forward`.
+        As :func:`tt_matmul_forward`; ``optimize`` must be a bool, ``"greedy"`` or ``"optimal"``.
     """
     cores, x = _check_batch(cores, x)
+    if isinstance(optimize, str):
+        check_choice("optimize", optimize, ("greedy", "optimal"))
+    else:
+        check_bool("optimize", optimize)
     d = len(cores)
     b, i, j, a = 0, list(range(1, d + 1)), list(range(d + 1, 2 * d + 1)), list(range(2 * d + 1, 3 * d + 2))
     operands = [x.reshape(x.shape[0], *(c.shape[1] for c in cores)), [b, *i]]

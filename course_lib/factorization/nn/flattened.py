@@ -27,19 +27,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..._validation import check_bool, check_choice, check_int, check_model, check_names, check_tensor
+from ..._validation import check_bool, check_choice, check_int, check_model, check_names, check_tensor, short_repr
 from ...layers import set_submodule, weight_layers
 from ..flattened import flatten_filters
+from ._checks import check_als, check_size, check_stages, check_weight_tensor, pair
 
 __all__ = ["FLATTENED_MODES", "FlattenedConv2d", "flattened_conv2d", "flatten_conv2d", "flatten_model",
            "set_flattened_mode"]
 
 #: How a FlattenedConv2d computes: the three 1-D convolutions, or one conv2d of the reconstructed filter.
 FLATTENED_MODES = ("1d", "3d")
-
-
-def _pair(value) -> tuple[int, int]:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def flattened_conv2d(x, lateral, vertical, horizontal, bias=None, *, stride=1, padding=0, dilation=1,
@@ -62,8 +59,20 @@ def flattened_conv2d(x, lateral, vertical, horizontal, bias=None, *, stride=1, p
     Returns
     -------
     torch.Tensor, shape (N, F, H_out, W_out)
+
+    Raises
+    ------
+    TypeError
+        If ``x`` or a weight is not a floating-point tensor (a NumPy array included), or a size not an int.
+    ValueError
+        If the shapes do not fit together (the lateral weight must read ``x``'s channels, the vertical one hold
+        ``F R`` filters, the biases ``F`` and ``F R`` entries), the dtypes or devices differ, a stride or
+        dilation is < 1, a padding < 0, or the padded input is smaller than the filter.
     """
-    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    (sh, sw), (ph, pw), (dh, dw) = (pair(stride, "stride"), pair(padding, "padding", 0),
+                                    pair(dilation, "dilation"))
+    check_stages(x, lateral, vertical, horizontal, bias, lateral_bias)
+    check_size(x, (vertical.shape[2], horizontal.shape[3]), (ph, pw), (dh, dw))
     maps = F.conv2d(x, lateral, lateral_bias)
     maps = F.conv2d(maps, vertical, None, stride=(sh, 1), padding=(ph, 0), dilation=(dh, 1), groups=maps.shape[1])
     return F.conv2d(maps, horizontal, bias, stride=(1, sw), padding=(0, pw), dilation=(1, dw),
@@ -102,7 +111,8 @@ class FlattenedConv2d(nn.Module):
     Raises
     ------
     TypeError, ValueError
-        If a size is not an int >= 1 (padding >= 0) or ``bias`` is not a bool.
+        If a size is not an int >= 1 (padding >= 0) or a pair of them (``kernel_size=(3, 3, 3)`` is refused: a
+        2-D convolution), or ``bias`` is not a bool.
 
     Notes
     -----
@@ -117,11 +127,11 @@ class FlattenedConv2d(nn.Module):
         self.mode = check_choice("mode", mode, FLATTENED_MODES)
         c = check_int("in_channels", in_channels, minimum=1)
         f = check_int("out_channels", out_channels, minimum=1)
-        y, x = (check_int("kernel_size", k, minimum=1) for k in _pair(kernel_size))
+        y, x = pair(kernel_size, "kernel_size")
         r = check_int("rank", rank, minimum=1)
-        self.stride = tuple(check_int("stride", s, minimum=1) for s in _pair(stride))
-        self.padding = tuple(check_int("padding", p, minimum=0) for p in _pair(padding))
-        self.dilation = tuple(check_int("dilation", d, minimum=1) for d in _pair(dilation))
+        self.stride = pair(stride, "stride")
+        self.padding = pair(padding, "padding", 0)
+        self.dilation = pair(dilation, "dilation")
         self.in_channels, self.out_channels, self.kernel_size, self.rank = c, f, (y, x), r
         self.lateral = nn.Parameter(torch.empty(f * r, c, 1, 1))
         self.vertical = nn.Parameter(torch.empty(f * r, 1, y, 1))
@@ -132,7 +142,26 @@ class FlattenedConv2d(nn.Module):
         self.relative_errors = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, H, W) -> (N, F, H_out, W_out)``, as ``nn.Conv2d`` with :meth:`weight`."""
+        """``(N, C, H, W) -> (N, F, H_out, W_out)``, as ``nn.Conv2d`` with :meth:`weight` (one ``(C, H, W)`` image too).
+
+        Raises
+        ------
+        TypeError
+            If ``x`` is not a floating-point tensor.
+        ValueError
+            If ``x`` is not ``(N, C, H, W)`` with the layer's ``C``, is smaller than the filter, or is of another
+            dtype or device than the layer.
+        """
+        if isinstance(x, torch.Tensor) and x.dim() == 3:  # one image, as nn.Conv2d takes it
+            return self.forward(x[None])[0]
+        check_weight_tensor("x", x, 4)
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"x has shape {tuple(x.shape)}, must be (N, {self.in_channels}, H, W): the layer reads "
+                             f"{self.in_channels} channel(s).")
+        if x.dtype != self.lateral.dtype or x.device != self.lateral.device:
+            raise ValueError(f"x is {x.dtype} on {x.device}, must be {self.lateral.dtype} on {self.lateral.device} "
+                             f"like the layer (convert with x.to(...)).")
+        check_size(x, self.kernel_size, self.padding, self.dilation)
         if self.mode == "3d":
             return F.conv2d(x, self.weight(), self.bias, stride=self.stride, padding=self.padding,
                             dilation=self.dilation)
@@ -193,16 +222,21 @@ def flatten_conv2d(layer: nn.Conv2d, rank: int = 1, *, decompose: bool = True, n
     Raises
     ------
     TypeError
-        If ``layer`` is not an ``nn.Conv2d``.
+        If ``layer`` is not an ``nn.Conv2d``, ``name`` not a str, or an ALS option is unknown (``tolerance=``:
+        the option is ``tol``).
     ValueError
         If it has ``groups != 1``, non-zero padding mode or string padding; ``rank < 1``; its weight
-        holds NaN/inf.
+        holds NaN/inf; an ALS option is out of range.
 
     Warns
     -----
     FlattenConvergenceWarning
         If ALS does not converge.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str (the layer's name in messages), got {type(name).__name__} "
+                        f"({short_repr(name)}).")
+    check_als(als, "flatten_conv2d")
     layer = _check_conv(layer, name)
     decompose = check_bool("decompose", decompose)
     f, c, y, x = layer.weight.shape
@@ -251,9 +285,10 @@ def flatten_model(model: nn.Module, ranks, *, decompose: bool = True, **als) -> 
         an ``nn.Conv2d``.
     ValueError
         If a name is not a layer of the model, a rank is < 1, or a layer's settings are refused
-        (see :func:`flatten_conv2d`).
+        (see :func:`flatten_conv2d`); an unknown ALS option is a TypeError.
     """
     check_model(model)
+    check_als(als, "flatten_model")
     if isinstance(ranks, dict):
         names = check_names("ranks", list(ranks))
         ranks = {n: check_int(f"ranks[{n!r}]", ranks[n], minimum=1) for n in names}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -20,13 +21,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..._validation import check_int, check_names, check_positive_float
+from ..._validation import check_bool, check_int, check_names, check_positive_float
 from ...checkpoints import load_pretrained
 from ...data import load_cifar10
 from ...measure import accuracy
 from ...models import build_model, to_tensor
 from ...results import save_result
 from ...train import adam_steps
+from ._checks import check_dataset, reader
 from .flattened import flatten_model, set_flattened_mode
 
 __all__ = ["FLATTENED_LAYERS", "RESULTS_FILE", "RESULT_NAME", "compare_training", "main"]
@@ -69,9 +71,15 @@ def compare_training(train, test, *, layers=FLATTENED_LAYERS, finetune_steps: in
     Raises
     ------
     TypeError, ValueError
-        For a bad count, rate or layer name.
+        For a split that is not a CIFAR-10 ``Dataset`` (``'train'``, or MNIST: the CNN reads 3x32x32 images),
+        labels that are not one class in 0..9 per image, a bad count, rate, seed (an int >= 0) or ``progress``,
+        or a layer name that is not a Conv2d of the CNN (a single name must be a list: ``["features.4"]``).
     """
-    layers = check_names("layers", list(layers))
+    probe = reader("cifar_vgg")
+    convs = [n for n, m in probe.named_modules() if isinstance(m, torch.nn.Conv2d)]
+    layers = check_names("layers", layers, allowed=convs)
+    check_dataset("train", train, probe), check_dataset("test", test, probe)
+    seed, progress = check_int("seed", seed, minimum=0), check_bool("progress", progress)
     finetune_steps = check_int("finetune_steps", finetune_steps, minimum=0)
     scratch_steps = check_int("scratch_steps", scratch_steps, minimum=0)
     batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -116,7 +124,17 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
+    for flag, value, low in (("--finetune-epochs", args.finetune_epochs, 0),
+                             ("--scratch-epochs", args.scratch_epochs, 0), ("--seed", args.seed, 0),
+                             ("--threads", args.threads, 1)):
+        if value < low:
+            parser.error(f"{flag} == {value}, must be >= {low}")
     out = Path(args.out)
+    if not re.fullmatch(r"[0-9]{2}_[a-z0-9_]+\.json", out.name) or out.is_dir():
+        parser.error(f"--out == {args.out!r} must name a .json file whose stem is a result name such as "
+                     f"{RESULT_NAME}.json")
+    if out.parent.exists() and not out.parent.is_dir():
+        parser.error(f"--out == {args.out!r}: {str(out.parent)!r} is a file, must be a folder")
     torch.set_num_threads(check_int("--threads", args.threads, minimum=1))
     train, test = load_cifar10("train"), load_cifar10("test")
     steps = -(-len(train.labels) // 128)

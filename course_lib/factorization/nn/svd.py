@@ -20,6 +20,7 @@ from torch import nn
 from ..._validation import (
     check_bool,
     check_choice,
+    check_float_array,
     check_int,
     check_labels,
     check_model,
@@ -60,10 +61,17 @@ def _decompose(weight: np.ndarray, rank, energy, compression, method, oversample
     return TruncatedSVD(u, s, vt, s)  # only the k leading values are known
 
 
-def _leading(svd, shape, k: int) -> TruncatedSVD:
-    if not isinstance(svd, TruncatedSVD) or (svd.u.shape[0], svd.vt.shape[1]) != tuple(shape):
+def _check_svd(svd, shape) -> TruncatedSVD:
+    if not isinstance(svd, TruncatedSVD):
+        raise TypeError(f"svd must be None or the TruncatedSVD of this layer's {shape[0]}x{shape[1]} weight "
+                        f"(from truncated_svd), got {type(svd).__name__} ({svd!r:.40}).")
+    if (svd.u.shape[0], svd.vt.shape[1]) != tuple(shape):
         raise ValueError(f"svd must be the TruncatedSVD of this layer's {shape[0]}x{shape[1]} weight "
                          f"(from truncated_svd), got {type(svd).__name__}.")
+    return svd
+
+
+def _leading(svd, shape, k: int) -> TruncatedSVD:
     if k > svd.rank:
         raise ValueError(f"rank == {k}, must be <= {svd.rank}, the rank of the svd given.")
     return svd.truncate(k)
@@ -97,13 +105,21 @@ def factorize_linear(layer, rank=None, *, energy=None, compression=None, method:
     Raises
     ------
     TypeError
-        If ``layer`` is not a ``torch.nn.Linear`` (a Conv2d is named, with where it is handled).
+        If ``layer`` is not a ``torch.nn.Linear`` (a Conv2d is named, with where it is handled), ``svd`` is
+        not a TruncatedSVD, or an option has the wrong type.
     ValueError
-        If the rank rule is broken, ``method`` is unknown, or ``energy`` is asked of the
-        randomized SVD.
+        If the rank rule is broken, ``method`` is unknown, ``energy`` is asked of the randomized SVD,
+        ``svd`` is of another matrix, ``oversamples`` or ``power_iterations`` is negative, or the layer's
+        weight holds NaN/inf.
     """
     _check_linear("layer", layer)
-    weight = layer.weight.detach().cpu().numpy()
+    weight = check_float_array("layer.weight", layer.weight.detach().cpu().numpy(), ndim=2)
+    check_choice("method", method, SVD_METHODS)
+    check_int("oversamples", oversamples, minimum=0)
+    check_int("power_iterations", power_iterations, minimum=0)
+    check_random_state(random_state, "random_state")
+    if svd is not None:
+        svd = _check_svd(svd, weight.shape)
     if svd is None:
         svd = _decompose(weight, rank, energy, compression, method, oversamples, power_iterations, random_state)
     else:
@@ -146,7 +162,7 @@ def factorize_model(model, ranks: dict, *, method: str = "exact", oversamples: i
     Raises
     ------
     TypeError
-        If ``model`` is not a Module, ``ranks`` not a dict, or a named layer not a Linear
+        If ``model`` is not a Module, ``ranks`` or ``svds`` not a dict, or a named layer not a Linear
         (``ranks['conv1']: conv1 is a Conv2d, must be a torch.nn.Linear ...``).
     ValueError
         If ``ranks`` is empty, names no layer of the model, or a rank is out of range.
@@ -154,6 +170,8 @@ def factorize_model(model, ranks: dict, *, method: str = "exact", oversamples: i
     check_model(model)
     if not isinstance(ranks, dict):
         raise TypeError(f"ranks must be a dict of layer name -> rank, got {type(ranks).__name__}.")
+    if svds is not None and not isinstance(svds, dict):
+        raise TypeError(f"svds must be None or a dict of layer name -> TruncatedSVD, got {type(svds).__name__}.")
     if not ranks:
         raise ValueError("ranks is empty, must name at least one Linear layer.")
     modules = dict(model.named_modules())
@@ -170,7 +188,8 @@ def factorize_model(model, ranks: dict, *, method: str = "exact", oversamples: i
                                           power_iterations=power_iterations, random_state=random_state,
                                           svd=(svds or {}).get(name))
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"ranks[{name!r}]: {exc}") from None
+            where = f"svds[{name!r}]" if str(exc).startswith("svd ") else f"ranks[{name!r}]"
+            raise type(exc)(f"{where}: {exc}") from None
         set_submodule(new, name, factorized)
     return new.eval()
 
@@ -251,12 +270,17 @@ def linear_latency(layer, *, batch: int, threads: int = 1, repeats: int = 20, rn
     Raises
     ------
     TypeError, ValueError
-        For a layer that is not a Module or a bad count.
+        For a layer that is not a Module or holds no ``nn.Linear`` (a Conv2d takes images, not rows), or a
+        bad count.
     """
     check_model(layer, "layer")
     batch = check_int("batch", batch, minimum=1)
-    first = next(m for m in layer.modules() if isinstance(m, nn.Linear)) if not isinstance(layer, nn.Linear) \
-        else layer
+    check_int("threads", threads, minimum=1)
+    check_int("repeats", repeats, minimum=1)
+    first = next((m for m in layer.modules() if isinstance(m, nn.Linear)), None)
+    if first is None:
+        raise TypeError(f"layer is a {type(layer).__name__} without an nn.Linear, must be a Linear layer or its "
+                        f"factorized Sequential (the input's width is the first Linear's in_features).")
     x = torch.from_numpy(check_random_state(rng).standard_normal((batch, first.in_features), dtype=np.float32))
     layer = layer.eval()
     return latency(lambda: layer(x), repeats=repeats, threads=threads).median_ms

@@ -18,10 +18,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..._validation import check_bool, check_choice, check_int, check_model, check_names, check_random_state
+from ..._validation import (
+    check_bool,
+    check_choice,
+    check_float_array,
+    check_int,
+    check_model,
+    check_names,
+    check_random_state,
+)
 from ...layers import set_submodule
-from ..tt import check_tt_ranks
+from ..tt import check_cores, check_tt_ranks
 from ..ttmatrix import TTMatrix, check_modes, random_tt_matrix, tt_matrix
+from ._checks import check_weight_tensor
 
 __all__ = ["TTLinear", "TT_INITS", "tt_linear_from", "tt_model", "tt_linear_layers", "init_std"]
 
@@ -80,11 +89,17 @@ class TTLinear(nn.Module):
 
         Raises
         ------
+        TypeError
+            If ``x`` is not a floating-point tensor (a NumPy array included).
         ValueError
-            If ``x`` is not 2-D with ``in_features`` columns.
+            If ``x`` is not 2-D with ``in_features`` columns, or not of the layer's dtype and device.
         """
+        check_weight_tensor("x", x, x.dim() if isinstance(x, torch.Tensor) else 2)
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"x has shape {tuple(x.shape)}, must be (batch, {self.in_features}).")
+        if x.dtype != self.cores[0].dtype or x.device != self.cores[0].device:
+            raise ValueError(f"x is {x.dtype} on {x.device}, must be {self.cores[0].dtype} on {self.cores[0].device} "
+                             f"like the layer (convert with x.to(...)).")
         y = _tt_forward(list(self.cores), x)
         return y if self.bias is None else y + self.bias
 
@@ -99,12 +114,18 @@ class TTLinear(nn.Module):
         Raises
         ------
         TypeError
-            If ``matrix`` is not a TTMatrix.
+            If ``matrix`` is not a TTMatrix, or ``bias`` not an array of real numbers.
         ValueError
-            If ``bias`` does not have ``prod(out_modes)`` entries.
+            If ``bias`` does not have ``prod(out_modes)`` entries or holds NaN/inf.
         """
         if not isinstance(matrix, TTMatrix):
             raise TypeError(f"matrix must be a TTMatrix (from tt_matrix), got {type(matrix).__name__}.")
+        check_cores(matrix.cores, "matrix.cores", ndim=4)
+        if bias is not None:
+            n_out = math.prod(matrix.out_modes)
+            b = check_float_array("bias", bias)
+            if b.size != n_out:
+                raise ValueError(f"bias has {b.size} entries, must have {n_out}.")
         out = cls(matrix.in_modes, matrix.out_modes, matrix.ranks, bias=bias is not None)
         with torch.no_grad():
             for p, c in zip(out.cores, matrix.cores):
@@ -181,14 +202,15 @@ def tt_model(model, layers: dict, rank=None, *, eps=None, decompose: bool = True
     Raises
     ------
     TypeError, ValueError
-        If ``model`` is not a Module, ``layers`` names something that is not a Linear layer, or the modes or
-        ranks are invalid.
+        If ``model`` is not a Module, ``layers`` names something that is not a Linear layer, the modes or
+        ranks are invalid, or ``seed`` is not an int >= 0.
     """
     linear = tt_linear_layers(model)
     if not isinstance(layers, dict):
         raise TypeError(f"layers must be a dict of name -> (in_modes, out_modes), got {type(layers).__name__}.")
     check_names("layers", list(layers), allowed=list(linear))
     decompose = check_bool("decompose", decompose)
+    seed = check_int("seed", seed, minimum=0)
     if not decompose and (eps is not None or rank is None):
         raise ValueError("decompose=False draws random cores: give rank (an int or d + 1 ints), not eps.")
     out = copy.deepcopy(model)

@@ -22,6 +22,7 @@ import argparse
 import copy
 import json
 import math
+import os
 import sys
 import time
 
@@ -29,10 +30,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..._validation import check_int, check_model, check_positive_float
+from ..._validation import check_bool, check_float, check_int, check_model, check_positive_float
 from ...measure import paired_difference, predict
 from ...models import MNIST_MEAN, MNIST_STD, Standardize, build_model, to_tensor
 from ...train import adam_steps
+from ._checks import check_batch, check_dataset, check_ranks, check_reads, reader
 from .tt import TTLinear, tt_model
 
 __all__ = ["MNIST_TT_MODES", "T3F_MODES", "RESULT_NAME", "PAIRS", "fit_adam", "fit_sgd", "shrink_init",
@@ -53,6 +55,7 @@ SMALL_SGD, SMALL_ADAM = "TT-rank 4, init 1/100, SGD", "TT-rank 4, init 1/100, Ad
 
 def tuned_name(rank: int) -> str:
     """The row of the TT-SVD + fine-tuning network of ``rank``."""
+    rank = check_int("rank", rank, minimum=1)
     return f"TT-SVD rank {rank} + fine-tuning"
 
 
@@ -65,10 +68,22 @@ def _steps_check(steps) -> int:
     return check_int("steps", steps, minimum=0)
 
 
+def _seed(seed) -> int:
+    return check_int("seed", seed, minimum=0)
+
+
+def _mnist(train, test, reference=None):
+    """Check the two MNIST splits (and that ``reference`` reads them) before any training."""
+    mlp = reader("wide_mlp")
+    check_dataset("train", train, mlp), check_dataset("test", test, mlp)
+    if reference is not None:
+        check_reads("reference", reference, test.images)
+
+
 def fit_adam(model, x, labels, *, steps: int, lr: float = 3e-3, seed: int = 0):
     """``steps`` Adam steps of 64 images (reshuffled each epoch, seeded by ``seed``); returns ``model`` in eval mode."""
-    check_model(model)
-    steps, lr = _steps_check(steps), check_positive_float("lr", lr)
+    labels = check_batch(model, x, labels)
+    steps, lr, seed = _steps_check(steps), check_positive_float("lr", lr), _seed(seed)
     torch.manual_seed(seed)
     epochs = max(1, math.ceil(steps * BATCH / len(labels)))
     return adam_steps(model, x, labels, epochs=epochs, max_steps=steps, batch_size=BATCH, lr=lr,
@@ -78,8 +93,9 @@ def fit_adam(model, x, labels, *, steps: int, lr: float = 3e-3, seed: int = 0):
 def fit_sgd(model, x, labels, *, steps: int, lr: float = 0.05, momentum: float = 0.9, seed: int = 0):
     """The seed's "trained with SGD like an ordinary network": ``torch.optim.SGD`` with momentum, no adaptive
     step size, on the same batches and budget as :func:`fit_adam`; returns ``model`` in eval mode."""
-    check_model(model)
-    steps, lr = _steps_check(steps), check_positive_float("lr", lr)
+    labels = check_batch(model, x, labels)
+    steps, lr, seed = _steps_check(steps), check_positive_float("lr", lr), _seed(seed)
+    momentum = check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
     torch.manual_seed(seed)
     gen, y_all = np.random.default_rng(seed), torch.from_numpy(np.asarray(labels).astype(np.int64))
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
@@ -118,7 +134,7 @@ def shrink_init(model, factor: float):
 
 def t3f_network(seed: int = 0) -> nn.Module:
     """t3f's tutorial network: 784 -> 625 TT layer (rank 4) -> ReLU -> 625 -> 10 (random weights)."""
-    torch.manual_seed(seed)
+    torch.manual_seed(_seed(seed))
     net = nn.Sequential(Standardize(MNIST_MEAN, MNIST_STD), nn.Flatten(),
                         TTLinear(*T3F_MODES, 4, rng=seed), nn.ReLU(), nn.Linear(625, 10))
     net.input_shape = (1, 28, 28)
@@ -171,10 +187,9 @@ def train_from_scratch(reference, train, test, *, ranks=(1, 4, 16), steps: int, 
     from tqdm.auto import tqdm
 
     check_model(reference, "reference")
-    steps = _steps_check(steps)
-    ranks = tuple(check_int("rank", r, minimum=1) for r in ranks)
-    if 4 not in ranks:
-        raise ValueError(f"ranks == {ranks!r}, must include 4 (the SGD row is rank 4).")
+    steps, ranks, seed = _steps_check(steps), check_ranks(ranks), _seed(seed)
+    progress = check_bool("progress", progress)
+    _mnist(train, test, reference)
     x = to_tensor(train.images)
     dense_weights = 784 * 1024 + 1024 * 1024
     rows, predictions, networks = [], {}, {}
@@ -210,7 +225,8 @@ def init_scale_runs(train, test, *, steps: int, factor: float = 0.01, seed: int 
         ``predictions`` (network -> predicted test classes), ``untrained`` (its test accuracy before training,
         a fraction) and ``rows`` (the table's rows, layer compressions against the dense ``fc1 + fc2``).
     """
-    steps = _steps_check(steps)
+    steps, factor, seed = _steps_check(steps), check_positive_float("factor", factor), _seed(seed)
+    _mnist(train, test)
     x = to_tensor(train.images)
     predictions, rows = {}, []
     dense_weights = 784 * 1024 + 1024 * 1024
@@ -244,6 +260,8 @@ def fine_tune_from_tt_svd(reference, train, test, *, rank: int = 16, steps: int,
     """
     check_model(reference, "reference")
     rank, steps = check_int("rank", rank, minimum=1), _steps_check(steps)
+    lr, seed = check_positive_float("lr", lr), _seed(seed)
+    _mnist(train, test, reference)
     net = tt_model(reference, MNIST_TT_MODES, rank)
     before = float(np.mean(predict(net, test.images) == test.labels))
     fit_adam(net, to_tensor(train.images), train.labels, steps=steps, lr=lr, seed=seed)
@@ -280,7 +298,18 @@ def differences(predictions: dict, labels, pairs=None) -> list[dict]:
     -------
     list of dict
         ``{"a", "b", "difference", "two_se"}`` per pair (points).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``predictions`` is not a dict of network name -> predicted classes, or ``pairs`` not pairs of names.
     """
+    if not isinstance(predictions, dict) or not all(isinstance(k, str) for k in predictions):
+        raise TypeError(f"predictions must be a dict of network name -> predicted classes, got "
+                        f"{type(predictions).__name__}.")
+    if pairs is not None and (isinstance(pairs, str) or not isinstance(pairs, (list, tuple))
+                              or not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in pairs)):
+        raise TypeError(f"pairs must be None or a list of (a, b) pairs of network names, got {pairs!r:.60}.")
     out = []
     for a, b in (_pairs(predictions) if pairs is None else pairs):
         if a in predictions and b in predictions:
@@ -318,6 +347,7 @@ def long_run(*, epochs: int = 1, ranks=(1, 2, 4, 8, 16), seed: int = 0, progress
     from ...data import load_mnist
 
     epochs = check_int("epochs", epochs, minimum=1)
+    ranks, seed, progress = check_ranks(ranks), _seed(seed), check_bool("progress", progress)
     start = time.perf_counter()
     reference = load_pretrained("wide_mlp")
     train, test = load_mnist("train"), load_mnist("test")
@@ -340,6 +370,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="another folder for the result (tests)")
     args = parser.parse_args(argv)
+    if args.epochs < 1 or args.seed < 0:
+        parser.error(f"--epochs == {args.epochs}, must be >= 1" if args.epochs < 1 else
+                     f"--seed == {args.seed}, must be >= 0")
+    if args.out is not None and (not args.out.strip() or os.path.isfile(args.out)):
+        parser.error(f"--out == {args.out!r} must name a folder to write {RESULT_NAME}.json into")
     torch.set_num_threads(1)
     data = long_run(epochs=args.epochs, seed=args.seed)
     command = " ".join(["python -m course_lib.factorization.nn.tt_train",
