@@ -110,12 +110,12 @@ GRADES ?= grades
 GRADE_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 release: install
-	$(BIN)/python -m course_lib.release --out student
+	$(BIN)/course-release --out student
 
 grade: prereqs data
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder (one subfolder or .zip per student)"; exit 1; }
-	$(BIN)/python -m course_lib.grade "$(SUBMISSIONS)" --out $(GRADES)/gradebook.csv --feedback $(GRADES)/feedback --jobs $(GRADE_JOBS)
+	$(BIN)/course-grade "$(SUBMISSIONS)" --out $(GRADES)/gradebook.csv --feedback $(GRADES)/feedback --jobs $(GRADE_JOBS)
 
 check: data
 	@test -n "$(NOTEBOOK)" || { echo "usage: make check NOTEBOOK=student/01_weight_pruning.ipynb"; exit 1; }
-	$(BIN)/python -m course_lib.grade --self "$(NOTEBOOK)"
+	$(BIN)/course-grade --self "$(NOTEBOOK)"

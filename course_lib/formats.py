@@ -3,9 +3,9 @@
 Torch-free. :func:`storage_bytes` looks a format up by name; each technique
 registers its own formats with :func:`register_format` when its storage module is
 imported (``"csr"``, ``"bitmask"`` by :mod:`course_lib.pruning.storage`; ``"int8"``,
-``"int8_per_channel"``, ``"float16"`` by :mod:`course_lib.quantization.storage`;
-low-rank and TT formats by :mod:`course_lib.factorization`), and a name that is not
-registered yet makes :func:`storage_bytes` import those modules first.
+``"int8_per_channel"``, ``"float16"`` by :mod:`course_lib.quantization.storage`), and a
+name that is not registered yet makes :func:`storage_bytes` import those modules first.
+(Factorized layers are counted by their own float32 factors, ``"float32"``.)
 
 What is counted, for every format: the numbers only (no file headers, no names), so
 the figure is what any serialisation must at least pay. For a model, its parameters
@@ -40,17 +40,12 @@ STORAGE_FORMATS: dict[str, Callable[[np.ndarray], int]] = {
 }
 
 # modules that register more formats when imported (sparse, quantized, low-rank, ...)
-FORMAT_PROVIDERS = ("course_lib.pruning.storage", "course_lib.quantization.storage",
-                    "course_lib.factorization.storage")
+FORMAT_PROVIDERS = ("course_lib.pruning.storage", "course_lib.quantization.storage")
 
 
 def _load_format_providers() -> None:
-    for module in FORMAT_PROVIDERS:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    for module in FORMAT_PROVIDERS:  # each exists: an import error is a real error, never swallowed
+        importlib.import_module(module)
 
 
 def available_formats() -> tuple[str, ...]:

@@ -8,10 +8,17 @@ text, a reference solution or an expected value. See ``hidden_tests/README.md``.
 builds each layer in PyTorch and measures it. 00-confident-mistakes is decided by its checks.
 """
 
+import functools
+
 import numpy as np
 
 from course_lib.exercises import add_cases, compare, grade_with
 from course_lib.exercises.bank.intro import layer_costs_case, mistakes_case
+from course_lib.exercises.sessions import hidden_seed
+
+# the grading session's number (0 unless the grader draws this session's hidden cases afresh)
+HIDDEN_SEED = globals().get("HIDDEN_SEED", 0)
+seed_of = functools.partial(hidden_seed, session=HIDDEN_SEED)  # a case's seed in this session
 
 
 def reference_layer_costs(input_shape, layers):
@@ -68,5 +75,5 @@ add_cases("00-layer-costs",
            layer_costs_case(spec=((3, 64, 48), [("conv", 24, 7, 2, 3, False), ("bn",), ("pool", 2),
                                                 ("conv", 48, 3, 1, 1, True), ("pool", 2), ("fc", 100, True)]))))
 add_cases("00-confident-mistakes",
-          ("hidden: 60 examples, 5 classes, k = 7", mistakes_case(101, 60, 5, 7)),
-          ("hidden: 150 examples, 2 classes, k = 20", mistakes_case(102, 150, 2, 20)))
+          ("hidden: 60 examples, 5 classes, k = 7", mistakes_case(seed_of(101), 60, 5, 7)),
+          ("hidden: 150 examples, 2 classes, k = 20", mistakes_case(seed_of(102), 150, 2, 20)))

@@ -5,6 +5,7 @@ Runs only in the grader's process (:func:`course_lib.grading.course.course_cases
 text, a reference solution or an expected value. See ``hidden_tests/README.md``.
 """
 
+import functools
 
 import numpy as np
 import torch
@@ -12,6 +13,11 @@ import torch
 from course_lib.exercises import add_cases, compare, grade_with, outcome_credit
 from course_lib.exercises.bank.neurons import NEURON_TARGETS, mean_case, scaled_case
 from course_lib.exercises.outcomes import lenet_baseline
+from course_lib.exercises.sessions import hidden_seed
+
+# the grading session's number (0 unless the grader draws this session's hidden cases afresh)
+HIDDEN_SEED = globals().get("HIDDEN_SEED", 0)
+seed_of = functools.partial(hidden_seed, session=HIDDEN_SEED)  # a case's seed in this session
 
 
 def mean_reference(acts, w_in, b_in, w_out, b_out, drop):
@@ -71,7 +77,7 @@ grade_with("02-mean-replace", mean_verdict)
 grade_with("02-merge-scaled", scaled_verdict)
 grade_with("02-outcome-neurons", neurons_verdict)
 add_cases("02-mean-replace",
-          ("hidden: 15 neurons, remove 7", mean_case(21, 90, 6, 15, 5, [14, 1, 8, 2, 7, 10, 5])))
+          ("hidden: 15 neurons, remove 7", mean_case(seed_of(21), 90, 6, 15, 5, [14, 1, 8, 2, 7, 10, 5])))
 add_cases("02-merge-scaled",
-          ("hidden: 9 neurons, 8 = 0.125 x neuron 4", scaled_case(41, 6, 9, 5, 4, 8, 0.125)),
-          ("hidden: 7 neurons, 2 = 6 x neuron 3", scaled_case(42, 5, 7, 3, 3, 2, 6.0)))
+          ("hidden: 9 neurons, 8 = 0.125 x neuron 4", scaled_case(seed_of(41), 6, 9, 5, 4, 8, 0.125)),
+          ("hidden: 7 neurons, 2 = 6 x neuron 3", scaled_case(seed_of(42), 5, 7, 3, 3, 2, 6.0)))

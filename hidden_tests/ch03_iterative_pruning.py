@@ -5,6 +5,7 @@ Runs only in the grader's process (:func:`course_lib.grading.course.course_cases
 text, a reference solution or an expected value. See ``hidden_tests/README.md``.
 """
 
+import functools
 
 import numpy as np
 import torch
@@ -12,6 +13,11 @@ import torch
 from course_lib.exercises import add_cases, compare, grade_with, outcome_credit
 from course_lib.exercises.bank.iterative import RETRAINED_TARGETS, update_case
 from course_lib.exercises.outcomes import lenet_baseline
+from course_lib.exercises.sessions import hidden_seed
+
+# the grading session's number (0 unless the grader draws this session's hidden cases afresh)
+HIDDEN_SEED = globals().get("HIDDEN_SEED", 0)
+seed_of = functools.partial(hidden_seed, session=HIDDEN_SEED)  # a case's seed in this session
 
 
 def next_masks_reference(weights, masks, n_pruned, min_kept):
@@ -64,6 +70,6 @@ grade_with("03-next-masks", next_masks_verdict)
 grade_with("03-outcome-retrained", retrained_verdict)
 add_cases("03-next-masks",
           ("hidden: 3 layers, ties, 12 pruned -> 50, floors 10, 8, 5",
-           update_case(31, [(3, 4, 5), (5, 5), (8,)], [1.0, 0.3, 0.6], [6, 4, 2], 50, [10, 8, 5], grid=0.5)),
+           update_case(seed_of(31), [(3, 4, 5), (5, 5), (8,)], [1.0, 0.3, 0.6], [6, 4, 2], 50, [10, 8, 5], grid=0.5)),
           ("hidden: 2 layers, the second's floor reached at once",
-           update_case(32, [(30,), (10,)], [1.0, 0.05], [2, 0], 9, [20, 9])))
+           update_case(seed_of(32), [(30,), (10,)], [1.0, 0.05], [2, 0], 9, [20, 9])))

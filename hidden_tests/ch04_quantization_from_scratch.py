@@ -5,12 +5,18 @@ Runs only in the grader's process (:func:`course_lib.grading.course.course_cases
 text, a reference solution or an expected value. See ``hidden_tests/README.md``.
 """
 
+import functools
 
 import numpy as np
 
 from course_lib.exercises import add_cases, compare, compare_fields, grade_with, outcome_credit
 from course_lib.exercises.bank.quantization import LOW_BIT_TARGETS, requant_case, zero_point_case
 from course_lib.exercises.outcomes import lenet_baseline
+from course_lib.exercises.sessions import hidden_seed
+
+# the grading session's number (0 unless the grader draws this session's hidden cases afresh)
+HIDDEN_SEED = globals().get("HIDDEN_SEED", 0)
+seed_of = functools.partial(hidden_seed, session=HIDDEN_SEED)  # a case's seed in this session
 
 
 def reference_requantize(acc, multiplier, z_out):
@@ -82,10 +88,11 @@ grade_with("04-outcome-low-bit", _low_bit_verdict)
 
 _ODD = np.array([1, 3, 5, 7, 9, 11, 21, -1, -3, -5, -7, -9, -11, -21])
 add_cases("04-fixed-point-requant",
-          ("hidden: M = 6e-5, z = 40", requant_case(6e-5, 40, 25000 * _ODD, seed=31, size=200, spread=1_000_000)),
+          ("hidden: M = 6e-5, z = 40",
+           requant_case(6e-5, 40, 25000 * _ODD, seed=seed_of(31), size=200, spread=1_000_000)),
           ("hidden: M = 0.9, z = -7, ties", requant_case(0.9, -7, [*(5 * _ODD), *range(-150, 150, 7)])),
-          ("hidden: M = 0.021", requant_case(0.021, 0, 500 * _ODD, seed=32, size=100, spread=4000)))
+          ("hidden: M = 0.021", requant_case(0.021, 0, 500 * _ODD, seed=seed_of(32), size=100, spread=4000)))
 add_cases("04-zero-point-matvec",
-          ("hidden: a 9x4 layer, x in [-3, 0.5]", zero_point_case(31, 9, 4, -3.0, 0.5)),
+          ("hidden: a 9x4 layer, x in [-3, 0.5]", zero_point_case(seed_of(31), 9, 4, -3.0, 0.5)),
           ("hidden: a 100x784 layer, x in [-0.1, 2.8], inputs clipped",
-           zero_point_case(32, 100, 784, -0.1, 2.8, outliers=5)))
+           zero_point_case(seed_of(32), 100, 784, -0.1, 2.8, outliers=5)))

@@ -18,6 +18,11 @@ from course_lib.exercises.bank.practice import (
     lsq_case,
     lsq_positions,
 )
+from course_lib.exercises.sessions import hidden_seed
+
+# the grading session's number (0 unless the grader draws this session's hidden cases afresh)
+HIDDEN_SEED = globals().get("HIDDEN_SEED", 0)
+seed_of = functools.partial(hidden_seed, session=HIDDEN_SEED)  # a case's seed in this session
 
 
 def reference_lsq_grad(x, s, qmin, qmax, upstream) -> float:
@@ -107,8 +112,8 @@ grade_with("05-cross-layer-eq", _equalize_verdict)
 grade_with("05-outcome-w8a4-cnn", _w8a4_verdict)
 
 add_cases("05-lsq-step-grad",
-          ("hidden: 6-bit, 80 values", lsq_case(51, 80, 0.1, -32, 31)),
-          ("hidden: 2-bit, 40 values", lsq_case(52, 40, 1.3, -2, 1)))
+          ("hidden: 6-bit, 80 values", lsq_case(seed_of(51), 80, 0.1, -32, 31)),
+          ("hidden: 2-bit, 40 values", lsq_case(seed_of(52), 40, 1.3, -2, 1)))
 add_cases("05-cross-layer-eq",
-          ("hidden: 9 -> 30 -> 7", equalize_case(53, 9, 30, 7)),
-          ("hidden: 64 -> 5 -> 64", equalize_case(54, 64, 5, 64)))
+          ("hidden: 9 -> 30 -> 7", equalize_case(seed_of(53), 9, 30, 7)),
+          ("hidden: 64 -> 5 -> 64", equalize_case(seed_of(54), 64, 5, 64)))

@@ -18,6 +18,11 @@ from course_lib.exercises.bank.svd import (
     trained_lowrank_case,
 )
 from course_lib.exercises.outcomes import outcome_credit
+from course_lib.exercises.sessions import hidden_seed
+
+# the grading session's number (0 unless the grader draws this session's hidden cases afresh)
+HIDDEN_SEED = globals().get("HIDDEN_SEED", 0)
+seed_of = functools.partial(hidden_seed, session=HIDDEN_SEED)  # a case's seed in this session
 
 # --- 06-time-crossover ----------------------------------------------------------------------------------
 
@@ -69,7 +74,8 @@ def lowrank_verdict(got, w, x, k):
 grade_with("06-data-aware-lowrank", lowrank_verdict)
 add_cases("06-data-aware-lowrank",
           ("hidden: LeNet-300-100's fc3 on 250 images, k = 4", trained_lowrank_case("fc3", 250, 4)),
-          ("hidden: a random 20x15 weight, 10 inputs, k = 4", synthetic_lowrank_case(61, 20, 15, 10, 4, decay=0.2)))
+          ("hidden: a random 20x15 weight, 10 inputs, k = 4",
+           synthetic_lowrank_case(seed_of(61), 20, 15, 10, 4, decay=0.2)))
 
 
 # --- 06-outcome-ranks: the grader truncates the exact SVDs and measures the MNIST test accuracy -----------

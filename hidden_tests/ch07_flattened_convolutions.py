@@ -20,13 +20,18 @@ from course_lib.exercises.bank.flattened import (
     trained_als_case,
 )
 from course_lib.exercises.outcomes import outcome_credit
+from course_lib.exercises.sessions import hidden_seed
+
+# the grading session's number (0 unless the grader draws this session's hidden cases afresh)
+HIDDEN_SEED = globals().get("HIDDEN_SEED", 0)
+seed_of = functools.partial(hidden_seed, session=HIDDEN_SEED)  # a case's seed in this session
 
 # --- 07-als-update: the checks made in the kernel decide (the normal equations have one solution here) ---------
 
 add_cases("07-als-update",
           ("hidden: the trained CNN's features.14, 16 filters, R = 3, vertical",
-           trained_als_case("features.14", 16, 3, "vertical", seed=5)),
-          ("hidden: a random 2x3x1x7 weight, R = 1, horizontal", als_case(71, 2, 3, 1, 7, 1, "horizontal")))
+           trained_als_case("features.14", 16, 3, "vertical", seed=seed_of(5))),
+          ("hidden: a random 2x3x1x7 weight, R = 1, horizontal", als_case(seed_of(71), 2, 3, 1, 7, 1, "horizontal")))
 
 
 # --- 07-stage-macs ----------------------------------------------------------------------------------------------

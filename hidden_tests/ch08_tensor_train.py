@@ -5,6 +5,7 @@ Runs only in the grader's process (:func:`course_lib.grading.course.course_cases
 text, a reference solution or an expected value. See ``hidden_tests/README.md``.
 """
 
+import functools
 import math
 from functools import cache
 
@@ -21,6 +22,11 @@ from course_lib.exercises.bank.tt import (
     tt_layer_model,
 )
 from course_lib.exercises.outcomes import outcome_credit
+from course_lib.exercises.sessions import hidden_seed
+
+# the grading session's number (0 unless the grader draws this session's hidden cases afresh)
+HIDDEN_SEED = globals().get("HIDDEN_SEED", 0)
+seed_of = functools.partial(hidden_seed, session=HIDDEN_SEED)  # a case's seed in this session
 
 
 def reference_inner(a, b):
@@ -103,11 +109,11 @@ grade_with("08-cheapest-modes", modes_verdict)
 grade_with("08-outcome-tt-layer", tt_layer_verdict)
 
 add_cases("08-tt-inner",
-          ("hidden: 5x3x2x4, ranks 2 and 3", inner_case(81, (5, 3, 2, 4), (1, 2, 2, 2, 1), (1, 3, 3, 3, 1))),
-          ("hidden: 5 modes of 2000, ranks 4 and 1", inner_case(82, BIG_SHAPE, (1, 4, 4, 4, 4, 1), (1,) * 6)))
+          ("hidden: 5x3x2x4, ranks 2 and 3", inner_case(seed_of(81), (5, 3, 2, 4), (1, 2, 2, 2, 1), (1, 3, 3, 3, 1))),
+          ("hidden: 5 modes of 2000, ranks 4 and 1", inner_case(seed_of(82), BIG_SHAPE, (1, 4, 4, 4, 4, 1), (1,) * 6)))
 add_cases("08-tt-add",
-          ("hidden: 3x2x2x3, ranks 2 + 3", add_case(83, (3, 2, 2, 3), (1, 2, 2, 2, 1), (1, 3, 3, 3, 1))),
-          ("hidden: 5 modes of 2000, ranks 1 + 4", add_case(84, BIG_SHAPE, (1,) * 6, (1, 4, 4, 4, 4, 1))))
+          ("hidden: 3x2x2x3, ranks 2 + 3", add_case(seed_of(83), (3, 2, 2, 3), (1, 2, 2, 2, 1), (1, 3, 3, 3, 1))),
+          ("hidden: 5 modes of 2000, ranks 1 + 4", add_case(seed_of(84), BIG_SHAPE, (1,) * 6, (1, 4, 4, 4, 4, 1))))
 add_cases("08-cheapest-modes",
           ("hidden: 1000 x 1000, 3 cores, rank 5", cheap_modes_case(1000, 1000, 3, 5)),
           ("hidden: t3f's 784 x 625, 4 cores, rank 4", cheap_modes_case(784, 625, 4, 4)))

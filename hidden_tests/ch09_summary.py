@@ -5,11 +5,18 @@ Runs only in the grader's process (:func:`course_lib.grading.course.course_cases
 text, a reference solution or an expected value. See ``hidden_tests/README.md``.
 """
 
+import functools
+
 import numpy as np
 
 from course_lib.exercises import add_cases, compare, grade_with
 from course_lib.exercises.bank.summary import BUDGET_TARGETS, budget_model, pareto3_case, random_table3, stored_bytes
 from course_lib.exercises.outcomes import lenet_baseline, outcome_credit
+from course_lib.exercises.sessions import hidden_seed
+
+# the grading session's number (0 unless the grader draws this session's hidden cases afresh)
+HIDDEN_SEED = globals().get("HIDDEN_SEED", 0)
+seed_of = functools.partial(hidden_seed, session=HIDDEN_SEED)  # a case's seed in this session
 
 
 def reference_pareto3(acc, size, lat):
@@ -40,6 +47,6 @@ grade_with("09-pareto3", pareto3_verdict)
 grade_with("09-outcome-budget", budget_verdict)
 
 add_cases("09-pareto3",
-          ("hidden: 43 configurations on 4 levels", pareto3_case(lambda: random_table3(91, 40, levels=4),
+          ("hidden: 43 configurations on 4 levels", pareto3_case(lambda: random_table3(seed_of(91), 40, levels=4),
                                                                  "43 configurations")),
-          ("hidden: 8 configurations", pareto3_case(lambda: random_table3(92, 5), "8 configurations")))
+          ("hidden: 8 configurations", pareto3_case(lambda: random_table3(seed_of(92), 5), "8 configurations")))

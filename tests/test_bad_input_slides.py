@@ -371,16 +371,64 @@ def test_command_line_errors_are_one_line(bad_decks, monkeypatch, capsys, argv, 
     assert sorted(p.name for p in bad_decks.iterdir()) == before
 
 
-@pytest.mark.parametrize("text, message", [
-    (SEED_TEXT[:500], r"path == '.*seed.json' is not a readable UTF-8 JSON file"),
-    ("[]", r"path == '.*seed.json' holds list"),
+# ---- the deck builder (course_lib.slides.deck, python slides/build_deck.py)
+
+
+def _outline_without(kind: str) -> dict:
+    seed = json.loads(SEED_TEXT)
+    if kind == "section":
+        seed["sections"] = [s for s in seed["sections"] if s["id"] != "svd"]
+    else:
+        del seed["tables"]["svd"]
+    return seed
+
+
+@pytest.mark.parametrize("out, seed, error, message", [
+    (5, None, TypeError, "out must be a str or a path, got int"),
+    ("", None, ValueError, "out is an empty string"),
+    ("{tmp}", None, ValueError, r"out == '.*' is a folder, must be the notebook file to write"),
+    ("{tmp}/no/deck.ipynb", None, ValueError, r"out == '.*deck.ipynb': the folder '.*no' does not exist"),
+    ("{tmp}/deck.ipynb", 5, TypeError, r"seed must be a dict \(the outline of load_seed\(\)\)"),
+    ("{tmp}/deck.ipynb", {}, ValueError, "seed is not the deck's outline: it lacks 'sections'"),
+    ("{tmp}/deck.ipynb", {**SEED, "glossary": [["a"]]}, ValueError, r"seed\['glossary'\]\[0\] == \['a'\]"),
+    ("{tmp}/deck.ipynb", _outline_without("section"), ValueError, "seed\\['sections'\\] has no section with id 'svd'"),
+    ("{tmp}/deck.ipynb", _outline_without("table"), ValueError, "seed\\['tables'\\] has no table 'svd'"),
 ])
-def test_the_deck_builder_refuses_a_broken_seed(tmp_path, text, message):
-    (tmp_path / "slides").mkdir()
-    (tmp_path / "slides" / "build_deck.py").write_text((ROOT / "slides" / "build_deck.py").read_text())
-    (tmp_path / "slides" / "seed.json").write_text(text)
-    done = subprocess.run([sys.executable, str(tmp_path / "slides" / "build_deck.py")], capture_output=True,
-                          text=True, cwd=tmp_path)
+def test_build_deck_checks_before_writing(tmp_path, out, seed, error, message):
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(error, match=message):
+        slides.build_deck(out.format(tmp=tmp_path) if isinstance(out, str) else out, seed=seed)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seed", "{tmp}/truncated.json"], r"path == '.*truncated.json' is not a readable UTF-8 JSON file"),
+    (["--seed", "{tmp}/list.json"], r"path == '.*list.json' holds list"),
+    (["--seed", "{tmp}/none.json"], r"path == '.*none.json' is missing, must be an existing file"),
+    (["--seed", ""], "path is an empty string"),
+    (["--out", ""], "out is an empty string"),
+    (["--out", "{tmp}"], r"out == '.*' is a folder"),
+])
+def test_the_deck_builder_command_line(tmp_path, monkeypatch, capsys, argv, message):
+    from course_lib.slides import deck
+
+    (tmp_path / "truncated.json").write_text(SEED_TEXT[:500])
+    (tmp_path / "list.json").write_text("[]")
+    monkeypatch.chdir(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(SystemExit) as exit_:
+        deck.main([a.format(tmp=tmp_path) for a in argv] + ([] if "--out" in argv else ["--out", "x.ipynb"]))
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "\n".join(err) and err[-1].startswith("build_deck.py: error: ")
+    assert re.search(message, err[-1])
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_the_deck_builder_script_refuses_a_broken_seed(tmp_path):
+    (tmp_path / "seed.json").write_text(SEED_TEXT[:500])
+    done = subprocess.run([sys.executable, str(ROOT / "slides" / "build_deck.py"), "--seed", "seed.json",
+                           "--out", "deck.ipynb"], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert re.search(message, done.stderr.strip().splitlines()[-1])
-    assert not (tmp_path / "slides" / "lecture.ipynb").exists()
+    assert re.search(r"build_deck.py: error: path == 'seed.json' is not a readable UTF-8 JSON file", done.stderr)
+    assert not (tmp_path / "deck.ipynb").exists()

@@ -104,3 +104,15 @@ def test_training_is_seeded_and_writes_manifest(tmp_path, mnist_available):
     assert entry["sha256"] == checkpoints.file_sha256(tmp_path / "lenet300.pt")
     loaded = cl.load_pretrained("lenet300", checkpoint_dir=tmp_path)
     assert torch.equal(loaded.fc1.weight, m1.fc1.weight)
+
+
+@pytest.mark.parametrize("name", list(models.MODELS))
+def test_committed_checkpoints_reach_their_recorded_accuracy(name, mnist_available, cifar_available):
+    """The manifest's accuracy is what the committed weights score on the full test set, measured again here."""
+    from course_lib.train import RECIPES
+
+    entry = cl.load_manifest()[name]
+    test = cl.load_mnist("test") if RECIPES[name].dataset == "mnist" else cl.load_cifar10("test")
+    measured = cl.accuracy(cl.load_pretrained(name), test.images, test.labels)
+    # rounded to 4 digits when written; a CPU with other float kernels may flip a prediction or two
+    assert measured == pytest.approx(entry["test_accuracy"], abs=2.5e-4)

@@ -72,3 +72,16 @@ def test_readme_lists_every_notebook():
     readme = (ROOT / "README.md").read_text()
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         assert nb.name in readme, f"README's notebook table lacks {nb.name}"
+
+
+def test_console_scripts_name_the_grading_commands():
+    """`course-grade` and `course-release` are entry points of the package, and each names a callable main."""
+    import importlib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert set(scripts) == {"course-grade", "course-release"}
+    for target in scripts.values():
+        module, _, attr = target.partition(":")
+        assert callable(getattr(importlib.import_module(module), attr)), target
+    makefile = (ROOT / "Makefile").read_text()
+    assert "$(BIN)/course-grade --self" in makefile and "$(BIN)/course-release --out" in makefile

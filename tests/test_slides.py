@@ -159,3 +159,15 @@ def test_the_deck_has_a_slide_per_seed_section_in_order():
     widgets = [c for c in nb.cells if c.cell_type == "code" and c.source.strip().splitlines()[-1].endswith(")")
                and ".widget(" in c.source.strip().splitlines()[-1]]
     assert len(widgets) >= 2
+
+
+def test_the_deck_builder_writes_the_committed_deck(tmp_path):
+    """slides/build_deck.py (course_lib.slides.deck) rebuilds slides/lecture.ipynb: same cells, same sources."""
+    built = nbformat.read(slides.build_deck(tmp_path / "lecture.ipynb"), as_version=4)
+    committed = nbformat.read(DECK, as_version=4)
+    assert [c.cell_type for c in built.cells] == [c.cell_type for c in committed.cells]
+    assert [c.source for c in built.cells] == [c.source for c in committed.cells]
+    # the executed deck adds only the kernel's timestamps to the cells' metadata
+    assert [c.metadata for c in built.cells] == [{k: v for k, v in c.metadata.items() if k != "execution"}
+                                                 for c in committed.cells]
+    assert all(c.get("outputs", []) == [] for c in built.cells)

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import check_int, short_repr
+from .._validation import check_float_array, check_int, short_repr
 
-__all__ = ["check_shape", "check_float_dtype", "refuse_train"]
+__all__ = ["check_shape", "check_float_dtype", "check_spectrum", "refuse_train"]
 
 
 def check_shape(name: str, shape, *, what: str = "mode") -> tuple[int, ...]:
@@ -57,3 +57,12 @@ def refuse_train(name: str, value, kind: str) -> None:
     if isinstance(value, tuple) and hasattr(value, "cores"):
         raise TypeError(f"{name} must be a list or tuple of {kind}, got a {type(value).__name__}: pass its "
                         f".cores.")
+
+
+def check_spectrum(singular_values) -> np.ndarray:
+    """Singular values as ``np.linalg.svd`` returns them: a finite, non-empty 1-D array, >= 0 and decreasing."""
+    s = check_float_array("singular_values", singular_values, ndim=1)
+    if s.min() < 0 or np.any(np.diff(s) > 0):
+        raise ValueError("singular_values must be >= 0 and sorted in decreasing order (as np.linalg.svd returns "
+                         "them).")
+    return s

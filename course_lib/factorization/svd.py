@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_float, check_float_array, check_int, check_random_state
-from ._checks import check_float_dtype
+from ._checks import check_float_dtype, check_spectrum
 from .lowrank import break_even_rank, check_rank
 
 __all__ = ["TruncatedSVD", "truncated_svd", "choose_rank", "rank_for_energy", "rank_for_compression",
@@ -27,14 +27,6 @@ __all__ = ["TruncatedSVD", "truncated_svd", "choose_rank", "rank_for_energy", "r
 
 def _check_weight(weight, name: str = "weight") -> np.ndarray:
     return check_float_array(name, weight, ndim=2)
-
-
-def _check_spectrum(singular_values) -> np.ndarray:
-    s = check_float_array("singular_values", singular_values, ndim=1)
-    if s.min() < 0 or np.any(np.diff(s) > 0):
-        raise ValueError("singular_values must be >= 0 and sorted in decreasing order (as np.linalg.svd returns "
-                         "them).")
-    return s
 
 
 class TruncatedSVD(NamedTuple):
@@ -117,7 +109,7 @@ def eckart_young_error(singular_values, k: int) -> float:
     .. [1] C. Eckart, G. Young, "The approximation of one matrix by another of lower rank",
        Psychometrika 1, 1936.
     """
-    s = _check_spectrum(singular_values)
+    s = check_spectrum(singular_values)
     k = check_int("k", k, minimum=0, maximum=s.size)
     return float(np.sqrt(np.sum(s[k:].astype(np.float64) ** 2)))
 
@@ -142,7 +134,7 @@ def rank_for_energy(singular_values, energy: float) -> int:
     TypeError, ValueError
         For a bad spectrum, or ``energy`` not a number in ``(0, 1]``.
     """
-    s = _check_spectrum(singular_values)
+    s = check_spectrum(singular_values)
     energy = check_float("energy", energy, low=0.0, high=1.0, low_open=True)
     power = np.cumsum(s.astype(np.float64) ** 2)
     if power[-1] == 0:
@@ -300,7 +292,7 @@ def stretched_spectrum(singular_values, length: int) -> np.ndarray:
     TypeError, ValueError
         For a bad spectrum (or one with zeros) or ``length``.
     """
-    s = _check_spectrum(singular_values)
+    s = check_spectrum(singular_values)
     length = check_int("length", length, minimum=1)
     if s.min() <= 0:
         raise ValueError("singular_values must be > 0 to be stretched (the interpolation is in log s).")
@@ -331,7 +323,7 @@ def matrix_with_spectrum(singular_values, shape, *, rng=None, dtype=np.float32) 
         For a bad spectrum or shape, ``len(singular_values) != min(shape)``, a bad ``rng``, or a ``dtype`` that is
         not floating-point (an integer matrix would not have the spectrum asked for).
     """
-    s = _check_spectrum(singular_values)
+    s = check_spectrum(singular_values)
     if not isinstance(shape, tuple) or len(shape) != 2:
         raise TypeError(f"shape must be a tuple (n, m), got {shape!r}.")
     n, m = (check_int(f"shape[{i}]", v, minimum=1) for i, v in enumerate(shape))

@@ -28,8 +28,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_float, check_float_array, check_int, check_random_state
-from ._checks import check_float_dtype, check_shape, refuse_train
-from .svd import _check_spectrum, truncated_svd
+from ._checks import check_float_dtype, check_shape, check_spectrum, refuse_train
+from .svd import truncated_svd
 
 __all__ = ["TensorTrain", "tt_svd", "tt_round", "tt_reconstruct", "tt_entry", "tt_ranks", "tt_params",
            "check_cores", "check_tt_ranks", "random_tt", "delta_rank", "tt_norm"]
@@ -157,7 +157,7 @@ def delta_rank(singular_values: np.ndarray, delta: float) -> int:
         If ``singular_values`` is not a finite, non-negative, decreasing 1-D array, or ``delta`` is not a finite
         number >= 0 (``delta == nan, must be finite.``).
     """
-    s = _check_spectrum(singular_values)
+    s = check_spectrum(singular_values)
     delta = check_float("delta", delta, low=0.0)
     tails = np.sqrt(np.cumsum((s.astype(np.float64) ** 2)[::-1]))[::-1]  # tails[k] = ||s[k:]||
     fits = np.nonzero(tails <= delta)[0]

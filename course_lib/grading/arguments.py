@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 from .course import DEFAULT_HIDDEN
 
-__all__ = ["check_arguments"]
+__all__ = ["check_arguments", "session_default"]
 
 
 def check_arguments(parser, args) -> None:
@@ -29,6 +30,8 @@ def check_arguments(parser, args) -> None:
         parser.error(f"--jobs {args.jobs}: must be at least 1 (notebooks run at once)")
     if args.dask_local is not None and args.dask_local < 1:
         parser.error(f"--dask-local {args.dask_local}: must be at least 1 worker")
+    if not isinstance(args.hidden_seed, int) or not 0 <= args.hidden_seed < 2**63:
+        parser.error(f"--hidden-seed {args.hidden_seed}: must be an int in [0, 2**63) (or $COURSE_HIDDEN_SEED)")
     if args.data_dir is not None and not Path(args.data_dir).is_dir():
         parser.error(f"--data-dir {args.data_dir}: not a folder (it must hold MNIST and CIFAR-10)")
     course = Path(args.course)
@@ -56,3 +59,12 @@ def check_arguments(parser, args) -> None:
     for path in args.self_paths or []:
         if not Path(path).is_file():
             parser.error(f"--self {path}: no such notebook file")
+
+
+def session_default() -> int | str:
+    """``$COURSE_HIDDEN_SEED`` as an int, 0 when unset (its text if not an int: argparse refuses it)."""
+    text = os.environ.get("COURSE_HIDDEN_SEED", "").strip()
+    try:
+        return int(text) if text else 0
+    except ValueError:
+        return text

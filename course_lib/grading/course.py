@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .._validation import check_int
 from .notebooks import CourseNotebook, load_course_notebook
 
 __all__ = ["REPO", "DEFAULT_COURSE", "DEFAULT_HIDDEN", "Course", "course_cases", "count_cases",
@@ -167,17 +168,29 @@ class Course:
 _FILE_MARK = "\n# ===== hidden test file: "
 
 
-def read_hidden(hidden) -> str | None:
+def read_hidden(hidden, *, session: int = 0) -> str | None:
     """The text of the hidden test file ``hidden``, or of every ``*.py`` of the folder ``hidden`` (None: None).
 
     Files whose name starts with ``_`` are left out; each file is marked so that
-    :func:`course_cases` runs it in its own namespace.
+    :func:`course_cases` runs it in its own namespace. A ``session`` other than 0 is set as
+    ``HIDDEN_SEED`` at the top of each file: the files draw their random hidden cases from it
+    (:func:`course_lib.exercises.sessions.hidden_seed`), other inputs than in another session. The
+    text (and so the journal's course fingerprint) holds the number: a resumed session keeps its cases.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``session`` is not an int in ``[0, 2**63)``.
     """
+    from ..exercises.sessions import MAX_SESSION
+
+    session = check_int("session", session, minimum=0, maximum=MAX_SESSION)
     if hidden is None:
         return None
     hidden = Path(hidden)
     files = sorted(hidden.glob("*.py")) if hidden.is_dir() else [hidden]
-    parts = [f"{_FILE_MARK}{f.name} =====\n{f.read_text(encoding='utf-8')}" for f in files
+    head = f"HIDDEN_SEED = {session}\n" if session else ""
+    parts = [f"{_FILE_MARK}{f.name} =====\n{head}{f.read_text(encoding='utf-8')}" for f in files
              if not f.name.startswith("_")]
     return "".join(parts) or None
 
@@ -268,7 +281,7 @@ def count_cases(hidden_source: str | None) -> dict[str, int]:
     return {k: len(v) for k, v in course_cases(hidden_source).items()}
 
 
-def load_course(course_dir=DEFAULT_COURSE, *, hidden=None, names=None) -> Course:
+def load_course(course_dir=DEFAULT_COURSE, *, hidden=None, names=None, session: int = 0) -> Course:
     """Read the instructor notebooks of ``course_dir`` (or ``names`` in it) and the hidden tests.
 
     Parameters
@@ -279,6 +292,9 @@ def load_course(course_dir=DEFAULT_COURSE, *, hidden=None, names=None) -> Course
         A hidden-test file or a folder of them (``None``: public cases only).
     names : list of str, optional, keyword-only
         Only these notebook file names of ``course_dir`` (default: every ``*.ipynb``).
+    session : int, keyword-only
+        The grading session's number: 0 (default) gives the hidden cases as written; another number draws
+        the random ones afresh from it (:func:`read_hidden`). Keep it to yourself, and give it again to resume.
 
     Returns
     -------
@@ -300,7 +316,7 @@ def load_course(course_dir=DEFAULT_COURSE, *, hidden=None, names=None) -> Course
     loaded = [(path, load_course_notebook(path)) for path in paths]
     notebooks = [nb for _, nb in loaded if nb.exercises]
     sources = tuple(path for path, nb in loaded if nb.exercises) + (() if hidden is None else (Path(hidden),))
-    hidden_source = read_hidden(hidden)
+    hidden_source = read_hidden(hidden, session=session)
     cases = course_cases(hidden_source)
     ids = [e for nb in notebooks for e in nb.exercise_ids]
     unknown = [e for e in ids if e not in cases]

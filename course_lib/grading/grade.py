@@ -1,6 +1,6 @@
 """Grade a class, or check one's own notebook the way the grader will.
 
-Instructor::
+Instructor (``course-grade`` is the same command)::
 
     python -m course_lib.grading.grade SUBMISSIONS/ --out gradebook.csv [--feedback feedback/] [--jobs N]
 
@@ -12,11 +12,8 @@ has one row per student (sorted by id): ``student_id, <exercise ids in course
 order>, total, max_score``. One Markdown feedback file per student says which
 exercises passed and why the others did not.
 
-Student::
-
-    python -m course_lib.grading.grade --self 01_weight_pruning.ipynb
-
-or, in a cell, ``from course_lib.grading import self_check; self_check("01_weight_pruning.ipynb")``
+Student: ``course-grade --self 01_weight_pruning.ipynb`` or, in a cell,
+``from course_lib.grading import self_check; self_check("01_weight_pruning.ipynb")``
 (save the notebook first): the same grading, public cases only, printed as a table.
 
 This module is the grading loop and the command line; the pieces are in
@@ -45,7 +42,7 @@ from . import runner  # noqa: F401  (runner.CANCEL, for callers)
 
 # This module held all of grading before it was split: the names it defined or imported then
 # stay importable from here (``grade.DEFAULT_HIDDEN``, ``grade.feedback_markdown``, ...), hence the noqa.
-from .arguments import check_arguments
+from .arguments import check_arguments, session_default
 from .course import DEFAULT_COURSE, DEFAULT_HIDDEN, REPO, Course, count_cases, course_cases, load_course  # noqa: F401
 from .executors import LocalExecutor, make_executor
 from .gradebook import (  # noqa: F401
@@ -307,6 +304,8 @@ def main(argv=None) -> int:
     parser.add_argument("--hidden", default=str(DEFAULT_HIDDEN),
                         help="hidden test file or folder (default: %(default)s)")
     parser.add_argument("--no-hidden", action="store_true", help="public cases only")
+    parser.add_argument("--hidden-seed", type=int, default=session_default(), metavar="N", help="draw the random "
+                        "hidden cases from N, a secret (default: $COURSE_HIDDEN_SEED, else 0: as written)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="notebooks run at once (default: %(default)s)")
     parser.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
     parser.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
@@ -354,7 +353,7 @@ def _run(parser, args) -> int:
     if not Path(args.submissions).is_dir():
         parser.error(f"{args.submissions} is not a folder")
     hidden = None if args.no_hidden or not Path(args.hidden).exists() else args.hidden
-    course = load_course(args.course, hidden=hidden, names=args.notebooks)
+    course = load_course(args.course, hidden=hidden, names=args.notebooks, session=args.hidden_seed)
     start = time.monotonic()
     journal = Journal(args.journal or Path(args.out).with_suffix(".db"), course_fingerprint(course),
                       {k: v for k, v in vars(args).items() if k != "regrade"}, regrade=args.regrade)

@@ -57,9 +57,10 @@ class TTExplorer:
     Raises
     ------
     TypeError
-        If ``model`` is not a Module or ``test`` not a Dataset.
+        If ``model`` is not a Module, ``test`` not a Dataset, ``batch`` not an int or ``precompute`` not a bool.
     ValueError
-        If ``test`` does not fit the model, or the model has no 784 -> 1024 ``fc1`` and 1024 -> 1024 ``fc2``.
+        If ``test`` does not fit the model, the model has no 784 -> 1024 ``fc1`` and 1024 -> 1024 ``fc2``,
+        ``d`` is not 2, 4 or 6, or ``batch < 1``.
     """
 
     #: the settings the widget benchmark (``python -m course_lib.bench widgets``) times
@@ -70,6 +71,8 @@ class TTExplorer:
         check_model(model)
         check_dataset("test", test, model)
         precompute = check_bool("precompute", precompute)
+        d = check_choice("d", d, tuple(WIDE_MLP_MODES))
+        batch = check_int("batch", batch, minimum=1)  # every argument checked before the first decomposition
         linear = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
         for name, shape in (("fc1", (1024, 784)), ("fc2", (1024, 1024))):
             if name not in linear or tuple(linear[name].weight.shape) != shape:

@@ -9,10 +9,14 @@ from course_lib.exercises import EXERCISES, collect, credit, judge, load_bank
 from course_lib.grading.course import DEFAULT_HIDDEN, course_cases, read_hidden
 
 
-@functools.lru_cache(maxsize=1)
-def graded_cases() -> dict:
-    """Every exercise's cases as the grader judges them: public and hidden, with the instructor's verdicts."""
-    return course_cases(read_hidden(DEFAULT_HIDDEN))
+#: a grading session other than 0: its random hidden cases are drawn afresh (course_lib.exercises.sessions)
+OTHER_SESSION = 20261207
+
+
+@functools.lru_cache(maxsize=2)
+def graded_cases(session: int = 0) -> dict:
+    """Every exercise's cases as the grader judges them in ``session``: public and hidden, with the verdicts."""
+    return course_cases(read_hidden(DEFAULT_HIDDEN, session=session))
 
 
 def _mean_credit(ex_id: str, cases, answer) -> tuple[float, list[str]]:
@@ -46,7 +50,11 @@ def assert_no_shortcut(ex_id: str, **answers) -> None:
 
 
 def assert_full_marks(ex_id: str, answer) -> None:
-    """``answer`` (the instructor's solution) earns full credit in the grader and in the self-check."""
+    """``answer`` (the instructor's solution) earns full credit in the grader and in the self-check -- and in
+    another grading session, whose random hidden cases are drawn afresh (outcome tasks have no such cases)."""
     for where, fn in (("grader", grader_credit), ("self-check", selfcheck_credit)):
         got, problems = fn(ex_id, answer)
         assert got == 1.0, f"{ex_id}: the instructor's solution earns {got:.0%} in the {where}: {problems}"
+    if load_bank()[ex_id].kind != "outcome":
+        got, problems = _mean_credit(ex_id, graded_cases(OTHER_SESSION)[ex_id], answer)
+        assert got == 1.0, f"{ex_id}: the instructor's solution earns {got:.0%} in session {OTHER_SESSION}: {problems}"

@@ -40,6 +40,8 @@ CASES = [
     (["--feedback", "{text}"], "is a file, must be a folder"),
     (["--journal", "{notdb}"], "not an SQLite journal"),
     (["--journal", "{tmp}"], "not an SQLite journal"),
+    (["--hidden-seed", "-1"], "--hidden-seed -1: must be an int in [0, 2**63)"),
+    (["--hidden-seed", str(2**63)], f"--hidden-seed {2**63}: must be an int in [0, 2**63)"),
 ]
 
 
@@ -74,3 +76,11 @@ def test_release_refuses_nonsense(folders, capsys, extra, message):
     with pytest.raises(SystemExit) as exc:
         release.main([a.format(**fmt) for a in extra])
     assert exc.value.code == 2 and message.format(**fmt) in capsys.readouterr().err
+
+
+def test_a_hidden_seed_in_the_environment_that_is_not_a_number_is_refused(folders, capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_HIDDEN_SEED", "my secret")
+    with pytest.raises(SystemExit) as exc:
+        grade.main([str(folders["subs"]), "--course", str(folders["course"]), "--out", str(folders["tmp"] / "g.csv")])
+    assert exc.value.code == 2 and "argument --hidden-seed: invalid int value: 'my secret'" in capsys.readouterr().err
+    assert not (folders["tmp"] / "g.csv").exists()

@@ -134,7 +134,11 @@ def test_iterative_prune_history_and_one_shot(mnist):
     assert sparsities[0] == 0.0 and all(b > a for a, b in zip(sparsities, sparsities[1:]))
     assert sparsities[-1] == pytest.approx(0.9, abs=1e-4)
     np.testing.assert_allclose([row["target"] for row in history[1:]], pruning.iterative_schedule(0.9, 3))
-    assert history[0]["accuracy"] > 0.95 and history[-1]["accuracy"] > 0.5
+    assert history[0]["accuracy"] > 0.95 and history[-1]["accuracy"] > 0.75
+    # the retraining between rounds is what keeps it there: the same masks on the trained weights, not retrained,
+    # lose far more (about 0.64 against 0.81 on these images)
+    raw = cl.accuracy(apply_masks(model, masks), test.images, test.labels)
+    assert history[-1]["accuracy"] > raw + 0.08, (history[-1]["accuracy"], raw)
     assert pruning.sparsity(masks) == pytest.approx(pruning.sparsity(prunable_weights(pruned)))
     for name, w in prunable_weights(pruned).items():
         assert not w[~masks[name]].any()

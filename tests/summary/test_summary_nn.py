@@ -61,7 +61,9 @@ def test_combinations_with_int8(lenet_configs):
     scales_biases = 4 * (410 + 410)
     assert pq.bytes == sum(csr_bytes(t.numpy(), value_bytes=1) for t in codes) + scales_biases
     assert pq.bytes < c["pruned 90% (CSR)"].bytes and pq.bytes < c["int8 dynamic (PTQ)"].bytes
-    assert c["SVD + int8"].bytes == qt.model_bytes(c["SVD + int8"].model)
+    # SVD + int8: one byte per factor number, a float32 scale per output row of each factor, float32 biases
+    r1, r2 = LENET_SVD_RANKS["fc1"], LENET_SVD_RANKS["fc2"]
+    assert c["SVD + int8"].bytes == (r1 * (784 + 300) + r2 * (300 + 100) + 1000) + 4 * (r1 + 300 + r2 + 100 + 10) + 4 * 410
     # TT + int8: every core on its own int8 grid (expanded back to float32), 1 byte per number + a scale
     ttq = c["TT + int8"].model.fc1
     for core in ttq.cores:
@@ -105,8 +107,9 @@ def test_csr_vs_dense_prints_the_noise_rule(one_thread):
 def test_from_scratch_learns(one_thread):
     res = snn.from_scratch(cl.load_mnist("train", limit=2000), cl.load_mnist("test", limit=300), steps=30)
     assert set(res) == {"dense", "qat", "sparse", "tt", "sparsity", "steps", "tt_ratio"}
-    # 30 steps from random weights: far above chance (10%) for every run
-    assert all(res[k] > 0.3 for k in ("dense", "qat", "sparse", "tt"))
+    # 30 steps from random weights (seeded: 0.85, 0.86, 0.38, 0.81 here): each well above chance (10%), and
+    # far above an untrained network
+    assert res["dense"] > 0.75 and res["qat"] > 0.75 and res["tt"] > 0.7 and res["sparse"] > 0.3
     tt = TTLinear(*snn.configs.LENET_TT_MODES["fc1"], 8)
     assert res["tt_ratio"] == pytest.approx(266_610 / (tt.params + 300 + 300 * 100 + 100 + 1000 + 10))
 
