@@ -103,10 +103,9 @@ def bench_flattened(quick: bool) -> list:
     -------
     list of course_lib.bench.Row
     """
+    quick = check_bool("quick", quick)  # before any import: nothing runs on a bad call
     from ..bench import Row
     from ..timing import cpu_capability
-
-    quick = check_bool("quick", quick)
     repeats = 3 if quick else 15
     cases = [(32, 3, 8, 2)] if quick else [(128, 3, 16, 32)]
     cases += [(16 if quick else 64, k, 16, 2 if quick else 8) for k in (FILTER_SIZES[:2] if quick else FILTER_SIZES)]

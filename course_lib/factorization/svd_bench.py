@@ -172,11 +172,10 @@ def bench_svd(quick: bool) -> list:
     as a layer; otherwise also 4096 x 4096 (k = 250) and 25088 x 4096 (k = 250) matrices with
     the trained fc2's spectrum stretched to their size (no layer that wide is trained here).
     """
+    quick = check_bool("quick", quick)  # before any import: nothing runs on a bad call
     from ..bench import Row
     from ..checkpoints import load_pretrained
     from .nn.svd import factorize_linear, linear_latency
-
-    quick = check_bool("quick", quick)
     model = load_pretrained("wide_mlp")
     rows = []
 

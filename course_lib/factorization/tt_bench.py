@@ -132,11 +132,10 @@ def bench_tt(quick: bool) -> list:
     -------
     list of course_lib.bench.Row
     """
+    quick = check_bool("quick", quick)  # before any import: nothing runs on a bad call
     from ..bench import Row
     from ..checkpoints import load_pretrained
     from ..timing import cpu_capability, latency
-
-    quick = check_bool("quick", quick)
     cpu = cpu_capability()
     rows = []
     fc2 = load_pretrained("wide_mlp").fc2.weight.detach().double().numpy()  # 1024 x 1024 -> (16, 64, 64, 16)
