@@ -104,7 +104,7 @@ def bench_flattened(quick: bool) -> list:
     list of course_lib.bench.Row
     """
     quick = check_bool("quick", quick)  # before any import: nothing runs on a bad call
-    from ..bench import Row
+    from ..bench.core import Row
     from ..timing import cpu_capability
     repeats = 3 if quick else 15
     cases = [(32, 3, 8, 2)] if quick else [(128, 3, 16, 32)]

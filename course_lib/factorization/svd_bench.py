@@ -173,7 +173,7 @@ def bench_svd(quick: bool) -> list:
     the trained fc2's spectrum stretched to their size (no layer that wide is trained here).
     """
     quick = check_bool("quick", quick)  # before any import: nothing runs on a bad call
-    from ..bench import Row
+    from ..bench.core import Row
     from ..checkpoints import load_pretrained
     from .nn.svd import factorize_linear, linear_latency
     model = load_pretrained("wide_mlp")

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from .._validation import check_bool, check_float_array, check_int
+from .tt import check_tt_ranks
 from .ttmatrix import random_tt_matrix, tt_matmul, tt_matmul_einsum
 
 __all__ = ["VGG_IN_MODES", "VGG_OUT_MODES", "vgg_layer_timing", "smooth_tensor", "tt_svd_vs_tensorly", "bench_tt"]
@@ -92,15 +93,15 @@ def tt_svd_vs_tensorly(tensor: np.ndarray, rank: int, *, repeats: int = 5) -> di
     Raises
     ------
     TypeError, ValueError
-        If ``tensor`` is not a finite real array with at least 2 dimensions, ``rank`` not an int >= 1 or ``repeats``
-        not an int >= 1.
+        If ``tensor`` is not a finite real array with at least 2 dimensions, ``rank`` breaks
+        :func:`~course_lib.factorization.check_tt_ranks` or ``repeats`` is not an int >= 1.
     ImportError
         If TensorLy is not installed (a test and benchmark dependency: ``pip install -e .[dev]``).
     """
     tensor = check_float_array("tensor", tensor)
     if tensor.ndim < 2:
         raise ValueError(f"tensor has {tensor.ndim} dimension(s) (shape {tensor.shape}), must have at least 2.")
-    rank = check_int("rank", rank, minimum=1)
+    check_tt_ranks(rank, tensor.shape, "rank")
     repeats = check_int("repeats", repeats, minimum=1)
     import tensorly as tl
     from tensorly.decomposition import tensor_train
@@ -133,7 +134,7 @@ def bench_tt(quick: bool) -> list:
     list of course_lib.bench.Row
     """
     quick = check_bool("quick", quick)  # before any import: nothing runs on a bad call
-    from ..bench import Row
+    from ..bench.core import Row
     from ..checkpoints import load_pretrained
     from ..timing import cpu_capability, latency
     cpu = cpu_capability()

@@ -1,4 +1,4 @@
-"""``python -m course_lib.bench grading``: what grading a class costs, what its sandbox and Dask cost."""
+"""``python -m course_lib.bench grading`` and ``grading-dask``: what grading a class costs, its sandbox and Dask."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
+from .core import Row, benchmark
 
-from ..bench import Row
-from . import grade
-from .notebooks import submission_answers
-from .runner import Limits, build_graded_notebook, run_nbval
-
-__all__ = ["bench_grading", "bench_grading_dask"]
+__all__: list[str] = []
 
 
 def _sandbox_cost(course, repeats: int) -> Row:
     """One notebook's graded run with and without the bubblewrap sandbox, interleaved."""
+    import nbformat
+
+    from ..grading.notebooks import submission_answers
+    from ..grading.runner import Limits, build_graded_notebook, run_nbval
+
     nb = course.notebooks[0]
     cells = json.loads(nbformat.writes(nb.nb))["cells"]  # the instructor's notebook handed in as a submission
     answers = {ex.id: submission_answers(cells, ex)[0] for ex in nb.exercises}
@@ -37,12 +37,17 @@ def _sandbox_cost(course, repeats: int) -> Row:
                "plain process", sorted(times[False])[repeats // 2], "s")
 
 
+@benchmark("grading-dask")
 def bench_grading_dask(quick: bool) -> list[Row]:
     """``python -m course_lib.bench grading-dask``: the Dask executor's overhead on this machine.
 
     The same class (students handing in the instructor's notebook 01) graded by the local pool of
     2 jobs and by a Dask ``LocalCluster`` of 2 single-slot workers, the cluster's start included.
     """
+    import nbformat
+
+    from ..grading import grade
+
 
     hidden = grade.DEFAULT_HIDDEN if grade.DEFAULT_HIDDEN.exists() else None
     course = grade.load_course(hidden=hidden, names=["01_weight_pruning.ipynb"])
@@ -56,7 +61,8 @@ def bench_grading_dask(quick: bool) -> list[Row]:
 
 def _dask_cost(folder, course, n_students: int) -> Row:
     """The same class graded by the local pool (2 jobs) and by a Dask LocalCluster of 2 workers."""
-    from .executors import DaskExecutor, LocalExecutor
+    from ..grading import grade
+    from ..grading.executors import DaskExecutor, LocalExecutor
 
     times, books = {}, {}
     for name, make in (("local", lambda: LocalExecutor(2)), ("dask", lambda: DaskExecutor(local_workers=2))):
@@ -75,6 +81,7 @@ def _dask_cost(folder, course, n_students: int) -> Row:
                times["local"] / n_students, "s")
 
 
+@benchmark("grading")
 def bench_grading(quick: bool) -> list[Row]:
     """Grading a class: wall time per student running only what the verdicts need vs every cell.
 
@@ -87,6 +94,11 @@ def bench_grading(quick: bool) -> list[Row]:
     one notebook's run.
     """
     import dataclasses
+
+    import nbformat
+
+    from ..grading import grade
+    from ..grading.runner import Limits
 
     hidden = grade.DEFAULT_HIDDEN if grade.DEFAULT_HIDDEN.exists() else None
     course = grade.load_course(hidden=hidden, names=["01_weight_pruning.ipynb"] if quick else None)

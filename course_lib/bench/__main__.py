@@ -1,0 +1,7 @@
+"""``python -m course_lib.bench``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
