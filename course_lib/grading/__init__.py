@@ -14,29 +14,19 @@ points, hidden tests), ``submissions`` (a class's folders and zips; matching not
 ``grade`` (a class: parallel runs, self-check, the command line) and ``_nbval_plugin``
 (loaded into the nbval subprocess). See ``docs/GRADING.md``.
 
-The names below are imported on first use, so that ``python -m course_lib.grading.grade``
-does not import its own module twice.
+The names below are imported on first use (:func:`course_lib._lazy.attach`, as in every package), so that
+``python -m course_lib.grading.grade`` does not import its own module twice.
 """
 
-from importlib import import_module
+from .._lazy import attach
 
-_EXPORTS = {
-    "Course": "course", "ExerciseResult": "gradebook", "StudentResult": "gradebook", "grade_class": "grade",
-    "load_course": "course", "self_check": "selfcheck", "write_feedback": "gradebook", "write_gradebook": "gradebook",
-    "CourseNotebook": "notebooks", "SubmissionError": "notebooks", "find_exercises": "notebooks",
-    "load_course_notebook": "notebooks", "release_course": "release", "release_notebook": "release",
-    "Limits": "runner", "build_graded_notebook": "runner", "run_nbval": "runner",
-    "Journal": "journal", "course_fingerprint": "journal", "CourseChangedError": "journal",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "course": ["Course", "load_course"],
+    "gradebook": ["ExerciseResult", "StudentResult", "write_feedback", "write_gradebook"],
+    "grade": ["grade_class"],
+    "selfcheck": ["self_check"],
+    "notebooks": ["CourseNotebook", "SubmissionError", "find_exercises", "load_course_notebook"],
+    "release": ["release_course", "release_notebook"],
+    "runner": ["Limits", "build_graded_notebook", "run_nbval"],
+    "journal": ["Journal", "course_fingerprint", "CourseChangedError"],
+})
