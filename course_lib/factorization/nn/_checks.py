@@ -8,7 +8,7 @@ import torch
 from ..._validation import check_float, check_int, check_labels, check_model, check_random_state, short_repr
 
 __all__ = ["ALS_OPTIONS", "pair", "check_als", "check_weight_tensor", "check_stages", "check_size", "check_dataset",
-           "check_reads", "check_batch", "check_ranks", "reader"]
+           "check_reads", "check_batch", "check_ranks", "reader", "check_record"]
 
 #: The options of the ALS decomposition that flatten_conv2d and flatten_model pass on to flatten_filters.
 ALS_OPTIONS = ("max_iter", "tol", "rng")
@@ -157,3 +157,15 @@ def reader(name: str):
 
     with torch.random.fork_rng(devices=[]):
         return build_model(name)
+
+
+def check_record(name: str, value, keys) -> dict:
+    """A dict holding at least ``keys`` (the output of one of the training functions), else a clear error."""
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be a dict (what the training function returned), got {type(value).__name__} "
+                        f"({short_repr(value)}).")
+    missing = [k for k in keys if k not in value]
+    if missing:
+        raise ValueError(f"{name} has no {', '.join(map(repr, missing))}, must hold {', '.join(map(repr, keys))} "
+                         f"(pass what the training function returned).")
+    return value

@@ -30,11 +30,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..._validation import check_bool, check_float, check_int, check_model, check_positive_float
+from ..._validation import check_bool, check_float, check_int, check_labels, check_model, check_positive_float
 from ...measure import paired_difference, predict
 from ...models import MNIST_MEAN, MNIST_STD, Standardize, build_model, to_tensor
 from ...train import adam_steps
-from ._checks import check_batch, check_dataset, check_ranks, check_reads, reader
+from ._checks import check_batch, check_dataset, check_ranks, check_reads, check_record, reader
 from .tt import TTLinear, tt_model
 
 __all__ = ["MNIST_TT_MODES", "T3F_MODES", "RESULT_NAME", "PAIRS", "fit_adam", "fit_sgd", "shrink_init",
@@ -322,12 +322,20 @@ def difference_verdicts(diffs) -> list:
     """One :func:`course_lib.verdicts.difference` per entry of :func:`differences` (live or stored)."""
     from ...verdicts import difference
 
+    if not isinstance(diffs, (list, tuple)):
+        raise TypeError(f"diffs must be the list differences() returned, got {type(diffs).__name__}.")
+    diffs = [check_record(f"diffs[{i}]", x, ("a", "b", "difference", "two_se")) for i, x in enumerate(diffs)]
     return [difference((x["difference"], x["two_se"]), names=(x["a"], x["b"])) for x in diffs]
 
 
 def result_data(scratch: dict, init: dict, tuned: dict, test, *, steps: int, train_images: int,
                 wall_s: float | None = None) -> dict:
     """The JSON data of a run: the table, the accuracies, the paired differences (stored as the long run)."""
+    check_record("scratch", scratch, ("predictions", "rows")), check_record("tuned", tuned, ("predictions", "row"))
+    check_record("init", init, ("predictions", "rows", "untrained")), check_labels(getattr(test, "labels", None),
+                                                                                   name="test.labels")
+    steps, train_images = check_int("steps", steps, minimum=0), check_int("train_images", train_images, minimum=1)
+    wall_s = check_float("wall_s", wall_s, low=0.0, allow_none=True)
     predictions = {**scratch["predictions"], **init["predictions"], **tuned["predictions"]}
     rows = scratch["rows"] + init["rows"] + [tuned["row"]]
     data = {"train_images": int(train_images), "test_images": int(len(test.labels)), "steps": int(steps),
