@@ -57,8 +57,8 @@ class FlattenedExplorer:
         If ``model`` is not a Module, ``test`` not a Dataset, ``layers`` not a list of names (a single
         string is refused), or a named layer is not an ``nn.Conv2d``.
     ValueError
-        If a name is not a layer, ``max_rank < 1`` or ``timing_batch < 1``, or the test set does
-        not fit the model.
+        If a name is not a layer, ``max_rank`` is < 1 or above the rank at which a filter is exact,
+        ``timing_batch < 1``, or the test set does not fit the model.
     """
 
     def __init__(self, model, test, layers, *, max_rank: int = 4, timing_batch: int = 32):
@@ -77,6 +77,12 @@ class FlattenedExplorer:
                 raise (ValueError if n not in modules else TypeError)(
                     f"layers[{i}] == {n!r} {what} of {type(model).__name__}, must be an nn.Conv2d of it "
                     f"({', '.join(convs) if convs else 'it has none: the explorer needs a CNN such as CifarVGG'}).")
+        c, y, x = min((tuple(modules[n].weight.shape[1:]) for n in self.layers), key=lambda s: min(
+            s[0] * s[1], s[0] * s[2], s[1] * s[2]))
+        top = min(c * y, c * x, y * x)  # a c x y x x tensor has CP rank at most this: a larger one adds nothing
+        if self.max_rank > top:
+            raise ValueError(f"max_rank == {self.max_rank}, must be <= {top} (a {c}x{y}x{x} filter is exact at rank "
+                             f"{top}; each rank is decomposed when the explorer is built).")
         flatten_model(model, self.layers, decompose=False)  # checks every name and layer, cheaply
         self._positions = _positions(model, self.layers)
         self.model = model.eval()

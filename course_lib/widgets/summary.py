@@ -315,7 +315,7 @@ class SummaryExplorer:
         from ..timing import cpu_capability
         from .layout import check_slider, explorer_box
 
-        first = self.compute(model or self.models[0], cost, budget)
+        first = self.compute(self.models[0] if model is None else model, cost, budget)
         check_slider("budget", budget, 10 ** -2, 10 ** 0.5)
         model_box = w.Dropdown(options=self.models, value=first["model"], description="model")
         cost_box = w.ToggleButtons(options=[(v.split(" (")[0], k) for k, v in COSTS.items()], value=cost)

@@ -46,7 +46,7 @@ class SVDExplorer:
     TypeError
         If ``model`` is not a Module, ``test`` not a Dataset, or a named layer not a Linear.
     ValueError
-        If ``test`` does not fit the model, or ``layers`` names no layer of the model.
+        If ``test`` does not fit the model, ``layers`` names no layer of the model, or ``batch < 1``.
     """
 
     #: the slider positions the widget benchmark (``python -m course_lib.bench widgets``) times, for wide_mlp
@@ -56,6 +56,7 @@ class SVDExplorer:
     def __init__(self, model, test, *, layers=None, batch: int = 100):
         check_model(model)
         check_dataset("test", test, model)
+        batch = check_int("batch", batch, minimum=1)
         linear = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
         names = list(linear)[:-1] if layers is None else check_names("layers", layers, allowed=list(linear))
         if not names:
@@ -70,7 +71,7 @@ class SVDExplorer:
             self._exact = {n: np.linalg.svd(w, full_matrices=False) for n, w in self._weights.items()}
         self.spectra = {n: svd[1] for n, svd in self._exact.items()}
         self._test = TestSet(test)
-        self._x = self._test.x[:check_int("batch", batch, minimum=1)]
+        self._x = self._test.x[:batch]
         self.base_accuracy = self._test.accuracy(self.model)
         self._layers: dict[tuple, tuple[nn.Module, float]] = {}
         self._results: dict[tuple, tuple[float, float]] = {}

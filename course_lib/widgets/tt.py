@@ -86,7 +86,7 @@ class TTExplorer:
         self._reconstructed = copy.deepcopy(self.model)  # dense layers holding W_TT: the accuracy
         self._tt = copy.deepcopy(self.model)  # TT layers: the latency
         self._test = TestSet(test)
-        self._x = self._test.x[:check_int("batch", batch, minimum=1)]
+        self._x = self._test.x[:batch]
         self.base_accuracy = self._test.accuracy(self.model)
         dense, x = self.model, self._x
         self.base_latency_ms = latency(lambda: dense(x), warmup=1, repeats=5, threads=1).median_ms

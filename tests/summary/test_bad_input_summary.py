@@ -86,6 +86,8 @@ def test_valid_evidence_and_rows_still_work():
     ("quant_compute", "integer_match", "yes", TypeError,
      "evidence['quant_compute']['integer_match'] must be True or False"),
     ("quant_compute", "int8_kernel", 5, TypeError, "evidence['quant_compute']['int8_kernel'] must be a str or None"),
+    ("fact_speed", "speedup_1", Timings(None, 2.0), TypeError,
+     "evidence['fact_speed']['speedup_1'].old must be a number"),
 ])
 def test_claims_table_refuses_bad_numbers(key, number, value, exc, message):
     with pytest.raises(exc) as info:
@@ -163,6 +165,7 @@ def _rows(i=1, **change):
     (ROWS[0], TypeError, "rows must be a non-empty list of dicts"),
     ("rows", TypeError, "rows must be a non-empty list of dicts"),
     ([ROWS[0], {"model": "m"}], ValueError, "rows[1] misses ['name', 'needs'"),
+    ([ROWS], TypeError, "rows[0] must be a dict, got list."),
 ])
 def test_decision_table_refuses_bad_rows(rows, exc, message):
     with pytest.raises(exc) as info:
@@ -280,6 +283,17 @@ def test_configuration_builders_refuse_the_other_model(nets):
 def test_pruned_bytes_refuses_bad_masks(nets, masks, exc, message):
     with pytest.raises(exc) as info:
         snn.pruned_bytes(nets[0], masks)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("value_bytes, exc, message", [
+    (True, TypeError, "value_bytes must be an int, got bool (True)."),
+    ("4", TypeError, "value_bytes must be an int, got str ('4')."),
+    (3, ValueError, "value_bytes == 3, must be one of 1, 2, 4."),
+])
+def test_pruned_bytes_refuses_bad_value_bytes(nets, value_bytes, exc, message):
+    with pytest.raises(exc) as info:
+        snn.pruned_bytes(nets[0], {}, value_bytes=value_bytes)
     assert message in str(info.value)
 
 

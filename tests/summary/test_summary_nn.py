@@ -63,7 +63,8 @@ def test_combinations_with_int8(lenet_configs):
     assert pq.bytes < c["pruned 90% (CSR)"].bytes and pq.bytes < c["int8 dynamic (PTQ)"].bytes
     # SVD + int8: one byte per factor number, a float32 scale per output row of each factor, float32 biases
     r1, r2 = LENET_SVD_RANKS["fc1"], LENET_SVD_RANKS["fc2"]
-    assert c["SVD + int8"].bytes == (r1 * (784 + 300) + r2 * (300 + 100) + 1000) + 4 * (r1 + 300 + r2 + 100 + 10) + 4 * 410
+    assert c["SVD + int8"].bytes == ((r1 * (784 + 300) + r2 * (300 + 100) + 1000) + 4 * (r1 + 300 + r2 + 100 + 10)
+                                     + 4 * 410)
     # TT + int8: every core on its own int8 grid (expanded back to float32), 1 byte per number + a scale
     ttq = c["TT + int8"].model.fc1
     for core in ttq.cores:

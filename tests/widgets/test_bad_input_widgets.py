@@ -111,6 +111,9 @@ def test_neuron_pruning_explorer_refuses_bad_activations(lenet, acts, fc1, exc, 
     (lambda m, c: FlattenedExplorer(c, _mnist(), ["features.0"]), ValueError, "test.images have 784 features"),
     (lambda m, c: FlattenedExplorer(c, _cifar(), ["features.0"], timing_batch="2"), TypeError,
      "timing_batch must be an int, got str"),
+    (lambda m, c: FlattenedExplorer(c, _cifar(), ["features.0"], max_rank=10 ** 6), ValueError,
+     "max_rank == 1000000, must be <= 9 (a 3x3x3 filter is exact at rank 9"),
+    (lambda m, c: FlattenedExplorer(c, _cifar(), []), ValueError, "layers is empty, must name at least one."),
 ])
 def test_explorer_constructors_refuse(lenet, cnn, make, exc, message):
     check(exc, message, make, lenet, cnn)
@@ -222,6 +225,7 @@ def test_summary_explorer_refuses_bad_rows(rows, exc, message):
     ("compute", ("m", "bytes", "25%"), {}, TypeError, "budget must be a real number, got str"),
     ("update", ("m", "bytes", 0), {}, ValueError, "budget == 0.0, must be > 0."),
     ("widget", (), {"model": 3}, TypeError, "model must be a str, got int"),
+    ("widget", (), {"model": ""}, ValueError, "model == '', must be one of 'm'."),
     ("widget", (), {"budget": 100.0}, ValueError, "budget == 100.0, must be in [0.01, 3.16228] (the slider's range)."),
 ])
 def test_summary_explorer_methods_refuse(method, args, kwargs, exc, message):

@@ -86,17 +86,16 @@ def pruned_bytes(model: nn.Module, masks: dict, *, value_bytes: int = 4) -> int:
     Raises
     ------
     TypeError
-        If ``model`` is not a Module or ``masks`` not a dict.
+        If ``model`` is not a Module, ``masks`` not a dict, a mask not boolean or ``value_bytes`` not an int.
     ValueError
-        If a mask names no tensor of the model or does not have its shape, a mask is not boolean, or
-        ``value_bytes`` is not 1, 2 or 4.
+        If a mask names no tensor of the model or does not have its shape, or ``value_bytes`` is not 1, 2 or 4.
     """
     from ..._validation import check_choice, to_numpy
 
     check_model(model)
     if not isinstance(masks, dict):
         raise TypeError(f"masks must be a dict of weight name -> bool array, got {type(masks).__name__}.")
-    check_choice("value_bytes", value_bytes, (1, 2, 4))
+    check_choice("value_bytes", check_int("value_bytes", value_bytes), (1, 2, 4))  # True is not 1 byte
     state = model.state_dict()
     unknown = [k for k in masks if k not in state]
     if unknown:
