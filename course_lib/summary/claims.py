@@ -13,7 +13,12 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from ..verdicts import NO_DIFFERENCE, Measured, compare, measured
-from . import _checks
+from ._checks import fraction as check_fraction
+from ._checks import lines as check_lines
+from ._checks import points as check_points
+from ._checks import positive as check_positive
+from ._checks import speedup as check_speedup
+from ._checks import text as check_text
 
 __all__ = ["SEED_CLAIMS", "VERDICTS", "EVIDENCE_KEYS", "claims_table", "speed_word", "Timings"]
 
@@ -56,7 +61,7 @@ EVIDENCE_KEYS = {
 
 
 #: how each measured number is checked: ratios ("old / new") > 0, fractions in [0, 1] (never percentages),
-#: accuracy drops in points, speed-ups as :func:`._checks.speedup`, line counts >= 1
+#: accuracy drops in points, speed-ups as :func:`.check_speedup`, line counts >= 1
 _KINDS = {
     "bytes_ratio": "ratio", "csr_ratio": "ratio", "svd_ratio": "ratio", "tt_ratio": "ratio",
     "speedup_1": "speed", "speedup_100": "speed", "dense_run_speedup": "speed",
@@ -75,19 +80,19 @@ def _check_numbers(key: str, numbers: Mapping) -> dict:
     for k in EVIDENCE_KEYS[key]:
         name, value, kind = f"evidence[{key!r}][{k!r}]", numbers[k], _KINDS[k]
         if kind == "ratio":
-            out[k] = _checks.positive(name, value)
+            out[k] = check_positive(name, value)
         elif kind == "speed":
-            out[k] = _checks.speedup(name, value)
+            out[k] = check_speedup(name, value)
         elif kind == "points":
-            out[k] = _checks.points(name, value)
+            out[k] = check_points(name, value)
         elif kind in ("fraction", "fraction or None"):
-            out[k] = _checks.fraction(name, value, allow_none=kind == "fraction or None")
+            out[k] = check_fraction(name, value, allow_none=kind == "fraction or None")
         elif kind == "kernel":
-            out[k] = _checks.text(name, value, allow_none=True)
+            out[k] = check_text(name, value, allow_none=True)
         elif kind == "bool":
             out[k] = check_bool(name, value)
         else:
-            out[k] = _checks.lines(name, value)
+            out[k] = check_lines(name, value)
     return out
 
 
@@ -116,7 +121,7 @@ class Timings(NamedTuple):
         TypeError, ValueError
             If ``old`` or ``new`` is not a measured time > 0 (a string, NaN, 0).
         """
-        _checks.speedup("timings", self)
+        check_speedup("timings", self)
         return measured(self.old, "old") / measured(self.new, "new")
 
 
@@ -140,7 +145,7 @@ def speed_word(speedup) -> str:
     ValueError
         If a value is NaN or infinite, not > 0, or a spread is negative.
     """
-    _checks.speedup("speedup", speedup)
+    check_speedup("speedup", speedup)
     if isinstance(speedup, Timings):
         outcome = compare(speedup.old, speedup.new, names=("old", "new"), kind="time").outcome
     else:

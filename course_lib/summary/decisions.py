@@ -11,7 +11,10 @@ from collections.abc import Mapping, Sequence
 
 from .._validation import check_choice, check_names
 from ..verdicts import NO_DIFFERENCE, Measured, compare
-from . import _checks
+from ._checks import fraction as check_fraction
+from ._checks import positive as check_positive
+from ._checks import text as check_text
+from ._checks import timing as check_timing
 from .pareto import best_under_budget
 
 __all__ = ["CONSTRAINTS", "KEEP_BASELINE", "check_rows", "row_timing", "decision_table"]
@@ -25,16 +28,16 @@ def _check_value(prefix: str, row: Mapping, column: str) -> None:
     """One cell of a measured table, by its column: names are str, accuracies fractions, costs > 0."""
     name, value = f"{prefix}[{column!r}]", row[column]
     if column in ("model", "name", "family"):
-        _checks.text(name, value)
+        check_text(name, value)
     elif column == "needs":
         check_choice(name, value, NEEDS)
     elif column == "accuracy":
-        _checks.fraction(name, value)
+        check_fraction(name, value)
     elif column == "bytes":
-        _checks.positive(name, value)
+        check_positive(name, value)
     elif column in _SPREAD_COLUMNS:
         iqr = _SPREAD_COLUMNS[column]
-        _checks.timing(name, value, row.get(iqr), f"{prefix}[{iqr!r}]")
+        check_timing(name, value, row.get(iqr), f"{prefix}[{iqr!r}]")
 
 
 def check_rows(rows, columns: Sequence[str]) -> list[dict]:
@@ -135,7 +138,7 @@ def row_timing(row: Mapping, column: str) -> Measured:
     if column not in row:
         raise ValueError(f"row has no {column!r}, must have it (keys {sorted(map(str, row))}).")
     iqr = _SPREAD_COLUMNS[column]
-    return _checks.timing(f"row[{column!r}]", row[column], row.get(iqr), f"row[{iqr!r}]")
+    return check_timing(f"row[{column!r}]", row[column], row.get(iqr), f"row[{iqr!r}]")
 
 
 def decision_table(rows: Sequence[Mapping], *, tolerance: float = 0.01, baseline: str = "float32") -> list[dict]:
@@ -173,8 +176,8 @@ def decision_table(rows: Sequence[Mapping], *, tolerance: float = 0.01, baseline
         If a row misses a column or holds a bad value (:func:`check_rows`: an accuracy in percent, a NaN
         time), a model has no baseline row, or ``tolerance`` is not a fraction in [0, 1].
     """
-    tolerance = _checks.fraction("tolerance", tolerance)
-    baseline = _checks.text("baseline", baseline)
+    tolerance = check_fraction("tolerance", tolerance)
+    baseline = check_text("baseline", baseline)
     rows = check_rows(rows, _COLUMNS)
     out = []
     models = list(dict.fromkeys(r["model"] for r in rows))
