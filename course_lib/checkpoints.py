@@ -39,7 +39,13 @@ def file_sha256(path: str | os.PathLike) -> str:
     -------
     str
         64 hexadecimal digits.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``path`` is not a str or a path, or not an existing file.
     """
+    path = check_path("path", path, must_exist=True)
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -62,8 +68,16 @@ def checkpoint_dir(path: str | os.PathLike | None = None) -> Path:
     ------
     TypeError
         If ``path`` is not a str or a path.
+    ValueError
+        If ``path`` is an empty string or names a file, not a folder.
     """
-    return CHECKPOINT_DIR if path is None else check_path("checkpoint_dir", path)
+    if path is None:
+        return CHECKPOINT_DIR
+    folder = check_path("checkpoint_dir", path)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"checkpoint_dir == {str(folder)!r} is a file, must be a folder (the one holding "
+                         f"manifest.json).")
+    return folder
 
 
 def load_manifest(path: str | os.PathLike | None = None) -> dict:
@@ -78,11 +92,41 @@ def load_manifest(path: str | os.PathLike | None = None) -> dict:
     -------
     dict
         ``{"lenet300": {"file": ..., "sha256": ..., "test_accuracy": ..., ...}, ...}``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad ``path`` (see :func:`checkpoint_dir`), or a manifest that is not a JSON object.
     """
     manifest = checkpoint_dir(path) / "manifest.json"
     if not manifest.is_file():
         return {}
-    return json.loads(manifest.read_text())
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"the manifest {manifest} is not valid JSON ({exc}), must be the file "
+                         f"`python -m course_lib.train` writes: restore it with "
+                         f"`git checkout -- {manifest}`.") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"the manifest {manifest} holds a JSON {type(data).__name__}, must be an object "
+                         f"{{name: entry}}: restore it with `git checkout -- {manifest}`.")
+    return data
+
+
+def _manifest_entry(entry, name: str, manifest: Path) -> tuple[str, str]:
+    """The ``file`` and ``sha256`` of a manifest entry, after checking them."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"the manifest {manifest} has {type(entry).__name__} for {name!r}, must be an object "
+                         f"with 'file' and 'sha256'.")
+    for key in ("file", "sha256"):
+        if not isinstance(entry.get(key), str) or not entry.get(key):
+            raise ValueError(f"the manifest {manifest} entry {name!r} has no valid {key!r} "
+                             f"(got {entry.get(key)!r}), must be a non-empty str: retrain with "
+                             f"`python -m course_lib.train {name}`.")
+    if Path(entry["file"]).name != entry["file"]:
+        raise ValueError(f"the manifest {manifest} entry {name!r} has file == {entry['file']!r}, must be a file "
+                         f"name in the checkpoint folder.")
+    return entry["file"], entry["sha256"]
 
 
 def load_pretrained(name: str, *, checkpoint_dir: str | os.PathLike | None = None) -> nn.Module:
@@ -100,7 +144,8 @@ def load_pretrained(name: str, *, checkpoint_dir: str | os.PathLike | None = Non
     Raises
     ------
     TypeError, ValueError
-        If ``name`` is not a str, or not a course model.
+        If ``name`` is not a str, or not a course model; ``checkpoint_dir`` is not a folder; or the
+        manifest is not valid JSON or its entry lacks ``file`` / ``sha256``.
     FileNotFoundError
         If the model has not been trained (the message gives the command).
     ChecksumError
@@ -112,15 +157,16 @@ def load_pretrained(name: str, *, checkpoint_dir: str | os.PathLike | None = Non
     if entry is None:
         raise FileNotFoundError(f"no checkpoint for {name!r} in {folder / 'manifest.json'}. "
                                 f"Train it with `python -m course_lib.train {name}`.")
-    path = folder / entry["file"]
+    filename, sha256 = _manifest_entry(entry, name, folder / "manifest.json")
+    path = folder / filename
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} is listed in the manifest but missing. "
                                 f"Restore it with `git checkout -- {path.name}` or retrain with "
                                 f"`python -m course_lib.train {name}`.")
     digest = file_sha256(path)
-    if digest != entry["sha256"]:
+    if digest != sha256:
         raise ChecksumError(f"checkpoint {path} has sha256 {digest}, but the manifest expects "
-                            f"{entry['sha256']}: refusing to load it. Restore it with "
+                            f"{sha256}: refusing to load it. Restore it with "
                             f"`git checkout -- {path}` or retrain with `python -m course_lib.train {name}`.")
     model = build_model(name)
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))

@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import check_choice, check_int
+from ._validation import check_bool, check_choice, check_int, short_repr
 
 # Defined in the two modules below and kept importable from here (``data.MNIST_MIRRORS``, ...).
 from .data_download import (  # noqa: F401
@@ -101,15 +101,28 @@ def data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     ------
     TypeError
         If ``data_dir`` is not a str, a path or None.
+    ValueError
+        If ``data_dir`` (or ``$COURSE_DATA_DIR``) is an empty string or names a file, not a folder.
     """
     if data_dir is not None:
-        if not isinstance(data_dir, (str, os.PathLike)):
-            raise TypeError(f"data_dir must be a str, a path or None, got {type(data_dir).__name__}.")
-        return Path(data_dir).expanduser().resolve()
+        if isinstance(data_dir, bytes) or not isinstance(data_dir, (str, os.PathLike)):
+            raise TypeError(f"data_dir must be a str, a path or None, got {type(data_dir).__name__} "
+                            f"({short_repr(data_dir)}).")
+        return _folder("data_dir", data_dir)
     env = os.environ.get("COURSE_DATA_DIR")
     if env:
-        return Path(env).expanduser().resolve()
+        return _folder("COURSE_DATA_DIR", env)
     return REPO_DATA_DIR
+
+
+def _folder(name: str, value) -> Path:
+    """``value`` as an absolute folder path; refuses an empty string and an existing file."""
+    if str(value) == "":
+        raise ValueError(f"{name} is an empty string, must name a folder.")
+    path = Path(value).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name} == {str(path)!r} is a file, must be a folder (the one holding the data sets).")
+    return path
 
 
 # --------------------------------------------------------------------------- downloads
@@ -181,7 +194,8 @@ def load_mnist(split: str = "train", *, limit: int | None = None,
     Raises
     ------
     TypeError, ValueError
-        For a bad ``split`` or ``limit``.
+        For a bad ``split``, ``limit``, ``download`` (not True/False: ``"False"`` is refused before
+        any download) or ``data_dir`` (see :func:`data_dir`).
     DataNotFoundError
         If the files are missing and cannot be downloaded.
     CorruptDataError
@@ -189,6 +203,7 @@ def load_mnist(split: str = "train", *, limit: int | None = None,
     """
     check_choice("split", split, ("train", "test"))
     limit = check_int("limit", limit, minimum=0, allow_none=True)
+    download = check_bool("download", download)
     root = globals()["data_dir"](data_dir)
     _ensure("mnist", root, download)
     (img_name, _), (lab_name, _) = MNIST_FILES[split]
@@ -233,7 +248,8 @@ def load_cifar10(split: str = "train", *, limit: int | None = None,
     Raises
     ------
     TypeError, ValueError
-        For a bad ``split`` or ``limit``.
+        For a bad ``split``, ``limit``, ``download`` (not True/False: ``"False"`` is refused before
+        any download) or ``data_dir`` (see :func:`data_dir`).
     DataNotFoundError
         If the files are missing and cannot be downloaded.
     CorruptDataError
@@ -247,6 +263,7 @@ def load_cifar10(split: str = "train", *, limit: int | None = None,
     """
     check_choice("split", split, ("train", "test"))
     limit = check_int("limit", limit, minimum=0, allow_none=True)
+    download = check_bool("download", download)
     root = globals()["data_dir"](data_dir)
     _ensure("cifar10", root, download)
     want = len(CIFAR10_BATCHES[split]) * CIFAR10_BATCH_SIZE if limit is None else limit
@@ -311,6 +328,10 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="also read every file fully; exit 1 if anything is missing or corrupt")
     args = parser.parse_args(argv)
+    try:
+        globals()["data_dir"](args.data_dir)
+    except (TypeError, ValueError) as exc:
+        parser.error(f"--data-dir: {exc}")
     if args.download:
         for dataset in ("mnist", "cifar10"):
             try:

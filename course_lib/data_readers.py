@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import check_int, check_path
+
 __all__ = ["CorruptDataError", "FIX_HINT", "read_bytes", "read_idx", "read_cifar_batch"]
 
 FIX_HINT = "Delete it and run `python -m course_lib.data --download` to fetch a fresh copy."
@@ -74,11 +76,14 @@ def read_idx(path: str | os.PathLike, *, expected_ndim: int) -> np.ndarray:
 
     Raises
     ------
+    TypeError, ValueError
+        If ``path`` is not a path to an existing file, or ``expected_ndim`` not an int in 1..255.
     CorruptDataError
         If the file cannot be read, has the wrong magic number, or its size does
         not match its header.
     """
-    path = Path(path)
+    path = check_path("path", path, must_exist=True)
+    expected_ndim = check_int("expected_ndim", expected_ndim, minimum=1, maximum=255)
     raw = read_bytes(path)
     expected_magic = 0x0800 + expected_ndim
     if len(raw) < 4:
@@ -136,11 +141,13 @@ def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
 
     Raises
     ------
+    TypeError, ValueError
+        If ``path`` is not a path to an existing file.
     CorruptDataError
         If the file is not a readable pickle of a dict with ``data`` (N, 3072)
         uint8 and ``labels`` (N integers in 0..9).
     """
-    path = Path(path)
+    path = check_path("path", path, must_exist=True)
     try:
         with open(path, "rb") as f:
             batch = _BatchUnpickler(f, encoding="bytes").load()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
 __all__ = ["format_table", "format_bytes"]
 
 
@@ -17,8 +20,19 @@ def format_bytes(n: int | float) -> str:
     -------
     str
         ``"512 B"``, ``"1.5 KiB"``, ``"1.02 MiB"`` ... (at most GiB).
+
+    Raises
+    ------
+    TypeError
+        If ``n`` is not a real number (a str or a bool included).
+    ValueError
+        If ``n`` is negative, NaN or infinite.
     """
+    if isinstance(n, bool) or not isinstance(n, numbers.Real):
+        raise TypeError(f"n must be a number of bytes (int or float), got {type(n).__name__} ({n!r}).")
     n = float(n)
+    if not math.isfinite(n) or n < 0:
+        raise ValueError(f"n == {n!r}, must be a finite number of bytes >= 0.")
     for unit in ("B", "KiB", "MiB", "GiB"):
         if abs(n) < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
@@ -42,7 +56,25 @@ def format_table(rows: list[dict], columns: list[str] | None = None) -> str:
     -------
     str
         A header, a line of dashes and one line per row; ``"(no rows)"`` when ``rows`` is empty.
+
+    Raises
+    ------
+    TypeError
+        If ``rows`` is not a list (or tuple) of dicts, or ``columns`` is not a list of str
+        (a single string is refused: it would be read letter by letter).
     """
+    if not isinstance(rows, (list, tuple)):
+        raise TypeError(f"rows must be a list of dicts, got {type(rows).__name__}.")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise TypeError(f"rows[{i}] must be a dict (column -> value), got {type(row).__name__} ({row!r}).")
+    if columns is not None:
+        if isinstance(columns, str) or not isinstance(columns, (list, tuple)):
+            hint = f" (write [{columns!r}] for one column)" if isinstance(columns, str) else ""
+            raise TypeError(f"columns must be a list of str or None, got {type(columns).__name__}{hint}.")
+        for i, c in enumerate(columns):
+            if not isinstance(c, str):
+                raise TypeError(f"columns[{i}] must be a str, got {type(c).__name__} ({c!r}).")
     if not rows:
         return "(no rows)"
     columns = list(columns or rows[0].keys())

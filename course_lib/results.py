@@ -37,6 +37,18 @@ def _check_name(name) -> str:
     return name
 
 
+def _folder(directory) -> Path:
+    """The results folder: :data:`RESULTS_DIR`, or ``directory`` checked (a path that is not a file)."""
+    if directory is None:
+        return RESULTS_DIR
+    from ._validation import check_path
+
+    folder = check_path("directory", directory)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"directory == {str(folder)!r} is a file, must be a folder.")
+    return folder
+
+
 def _plain(value, where: str):
     """Check that ``value`` is JSON data: dicts with str keys, lists, str, bool, int, finite floats, None."""
     if value is None or isinstance(value, (str, bool, int)):
@@ -55,6 +67,9 @@ def _plain(value, where: str):
     if isinstance(value, (list, tuple)):
         return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if hasattr(value, "item") and callable(value.item):  # NumPy / torch scalars
+        if getattr(value, "ndim", 0) != 0:
+            raise TypeError(f"{where} is a {type(value).__name__} of shape {tuple(value.shape)}, must be JSON "
+                            f"data: convert an array with .tolist().")
         return _plain(value.item(), where)
     raise TypeError(f"{where} is a {type(value).__name__}, must be JSON data (dict, list, str, number, bool).")
 
@@ -86,8 +101,8 @@ def save_result(name: str, data: Mapping, *, command: str, seed: int, threads: i
     Raises
     ------
     TypeError, ValueError
-        For a bad name, non-JSON data, a command that is not a non-empty string, a negative seed or a
-        thread count below 1.
+        For a bad name, non-JSON data (an array included: pass ``.tolist()``), a command that is not a
+        non-empty string, a negative seed, a thread count below 1, or a ``directory`` that is a file.
     """
     from ._validation import check_bool, check_int
 
@@ -100,9 +115,9 @@ def save_result(name: str, data: Mapping, *, command: str, seed: int, threads: i
     seed = check_int("seed", seed, minimum=0)
     threads = check_int("threads", threads, minimum=1)
     force = check_bool("force", force)
+    folder = _folder(directory)
     if not (full_mode() or force):
         return None
-    folder = RESULTS_DIR if directory is None else Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     record = {"name": name, "command": command, "date": datetime.date.today().isoformat(),
               "cpu_capability": cpu_capability(), "seed": seed, "threads": threads, "full_mode": full_mode(),
@@ -124,13 +139,13 @@ def load_result(name: str, *, directory=None) -> dict:
 
     Raises
     ------
-    ValueError
-        For a bad name, or a file that is not such a record.
+    TypeError, ValueError
+        For a bad name or ``directory``, or a file that is not such a record.
     FileNotFoundError
         If the long run was never saved (the message says the command that writes it).
     """
     name = _check_name(name)
-    path = (RESULTS_DIR if directory is None else Path(directory)) / f"{name}.json"
+    path = _folder(directory) / f"{name}.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run the notebook with COURSE_FULL=1 once to write it.")
     try:
@@ -151,9 +166,17 @@ def provenance(record: Mapping) -> str:
     >>> provenance({"command": "COURSE_FULL=1 ...", "date": "2026-12-06", "cpu_capability": "AVX512",
     ...             "seed": 0, "threads": 2})
     'long run (stored result, not this run): COURSE_FULL=1 ..., 2026-12-06, CPU capability AVX512, seed 0, 2 threads'
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``record`` is not a mapping with ``command``, ``date``, ``cpu_capability``, ``seed`` and ``threads``.
     """
     if not isinstance(record, Mapping):
         raise TypeError(f"record must be a dict from load_result, got {type(record).__name__}.")
+    missing = [k for k in ("command", "date", "cpu_capability", "seed", "threads") if k not in record]
+    if missing:
+        raise ValueError(f"record misses {missing}, must be a record from load_result.")
     threads = record["threads"]
     return (f"long run (stored result, not this run): {record['command']}, {record['date']}, "
             f"CPU capability {record['cpu_capability']}, seed {record['seed']}, "

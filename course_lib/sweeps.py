@@ -8,6 +8,8 @@ row of every sweep is measured the same way.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -50,9 +52,11 @@ def sweep(values: Sequence, make: Callable, *, images, labels, knob: str = "valu
     ------
     TypeError
         If ``values`` is a string or not a sequence, ``make`` or ``size`` is not callable/a format,
-        or ``make`` returns something that is not a model.
+        ``make`` returns something that is not a model or ``(model, dict)``, or a callable ``size``
+        returns something that is not a whole number.
     ValueError
-        If ``values`` is empty.
+        If ``values`` is empty, a callable ``size`` returns a negative (or non-finite) byte count, or
+        ``make``'s extra columns would overwrite the knob, ``accuracy``, ``bytes`` or ``latency_ms``.
     """
     from tqdm.auto import tqdm
 
@@ -76,18 +80,37 @@ def sweep(values: Sequence, make: Callable, *, images, labels, knob: str = "valu
     rows = []
     for value in tqdm(values, desc=f"sweep {knob}", disable=not progress):
         made = make(value)
+        if isinstance(made, tuple) and len(made) != 2:
+            raise TypeError(f"make({value!r}) returned a tuple of {len(made)} items, must return a model "
+                            f"or a pair (model, dict of extra columns).")
         model, extra = made if isinstance(made, tuple) else (made, {})
         check_model(model, f"make({value!r})")
         if not isinstance(extra, dict):
             raise TypeError(f"make({value!r}) returned a {type(extra).__name__} beside the model, must be a dict.")
-        row = {knob: value, "accuracy": accuracy(model, images, labels),
-               "bytes": int(size(model, value) if callable(size) else storage_bytes(model, size))}
+        taken = sorted({knob, "accuracy", "bytes", "latency_ms"} & set(extra))
+        if taken:
+            raise ValueError(f"make({value!r}) returned the extra column(s) {taken}, must not overwrite the "
+                             f"columns sweep measures ({knob!r}, 'accuracy', 'bytes', 'latency_ms').")
+        n_bytes = _byte_count(size(model, value), value) if callable(size) else storage_bytes(model, size)
+        row = {knob: value, "accuracy": accuracy(model, images, labels), "bytes": int(n_bytes)}
         if latency_batch is not None:
             x = to_tensor(images[:latency_batch])
             row["latency_ms"] = latency(lambda m=model, x=x: m(x), warmup=2, repeats=10).median_ms
         row.update(extra)
         rows.append(row)
     return rows
+
+
+def _byte_count(n, value) -> int:
+    """What a callable ``size`` returned, checked: a whole number of bytes >= 0."""
+    where = f"size(model, {value!r})"
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Real):
+        raise TypeError(f"{where} returned {type(n).__name__} ({n!r}), must return an int (a byte count).")
+    if not math.isfinite(float(n)) or float(n) != int(n):
+        raise TypeError(f"{where} returned {n!r}, must return a whole number of bytes (an int).")
+    if n < 0:
+        raise ValueError(f"{where} returned {int(n)}, must be >= 0 (a byte count).")
+    return int(n)
 
 
 def plot_sweep(rows: list[dict], *, x: str, y: str = "accuracy", ax=None, label: str | None = None,
@@ -117,25 +140,30 @@ def plot_sweep(rows: list[dict], *, x: str, y: str = "accuracy", ax=None, label:
     Raises
     ------
     TypeError
-        If ``rows`` is not a non-empty list of dicts, a column name is not a str or ``logx``
-        not a bool.
+        If ``rows`` is not a non-empty list of dicts, a column name or ``label`` is not a str or
+        ``logx`` not a bool.
     ValueError
-        If a column is not in the rows.
+        If a column is not in every row.
     """
     import matplotlib.pyplot as plt
 
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
-        raise TypeError("rows must be a non-empty list of dicts, as returned by sweep.")
-    for column in (x, y):
+        raise TypeError(f"rows must be a non-empty list of dicts, as returned by sweep, got {type(rows).__name__}.")
+    for label_, column in (("x", x), ("y", y)):
         if not isinstance(column, str):
-            raise TypeError(f"column names must be str, got {type(column).__name__} ({column!r}).")
-        if column not in rows[0]:
-            raise ValueError(f"column {column!r} is not in the rows, must be one of {', '.join(map(repr, rows[0]))}.")
+            raise TypeError(f"{label_} must be a str (a column name), got {type(column).__name__} ({column!r}).")
+        for i, row in enumerate(rows):
+            if column not in row:
+                raise ValueError(f"{label_} == {column!r} is not a column of rows[{i}], must be one of "
+                                 f"{', '.join(map(repr, row))}.")
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f"label must be a str or None, got {type(label).__name__} ({label!r}).")
+    logx = check_bool("logx", logx)
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))
     style.setdefault("marker", "o")
     ax.plot([r[x] for r in rows], [r[y] for r in rows], label=label, **style)
-    if check_bool("logx", logx):
+    if logx:
         ax.set_xscale("log")
     ax.set_xlabel(x)
     ax.set_ylabel(y)

@@ -8,6 +8,7 @@ A timing is shown, never compared by a notebook check: it depends on the machine
 from __future__ import annotations
 
 import contextlib
+import math
 import statistics
 import sys
 import time
@@ -111,13 +112,14 @@ def latency(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20, thr
     TypeError
         If ``fn`` is not callable, or ``warmup``, ``repeats`` or ``threads`` is not an int.
     ValueError
-        If ``min_time`` is not a number >= 0 (a wrong type included), ``warmup`` is negative,
+        If ``min_time`` is not a finite number >= 0 (a wrong type included), ``warmup`` is negative,
         or ``repeats`` or ``threads`` is below 1.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}.")
-    if isinstance(min_time, bool) or not isinstance(min_time, (int, float)) or not min_time >= 0:
-        raise ValueError(f"min_time == {min_time!r}, must be a number of seconds >= 0.")
+    if (isinstance(min_time, bool) or not isinstance(min_time, (int, float)) or not min_time >= 0
+            or not math.isfinite(min_time)):
+        raise ValueError(f"min_time == {min_time!r}, must be a finite number of seconds >= 0.")
     warmup = check_int("warmup", warmup, minimum=0)
     repeats = check_int("repeats", repeats, minimum=1)
     times = []

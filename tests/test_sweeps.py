@@ -40,5 +40,5 @@ def test_sweep_bad_input():
            images=images, labels=labels)
     raises(ValueError, "size == 'zip', must be one of 'bitmask', 'csr', 'float16', 'float32', 'float64', "
            "'int8', 'int8_per_channel'.", cl.sweep, [1], lambda v: model, images=images, labels=labels, size="zip")
-    raises(ValueError, "column 'bits' is not in the rows, must be one of 'v', 'accuracy', 'bytes'.", cl.plot_sweep,
-           [{"v": 1, "accuracy": 0.5, "bytes": 3}], x="bits")
+    raises(ValueError, "x == 'bits' is not a column of rows[0], must be one of 'v', 'accuracy', 'bytes'.",
+           cl.plot_sweep, [{"v": 1, "accuracy": 0.5, "bytes": 3}], x="bits")

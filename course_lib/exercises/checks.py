@@ -22,7 +22,8 @@ def compare(answer: Any, expected: Any, *, name: str = "answer", rtol: float = 1
     Raises
     ------
     TypeError, ValueError
-        If ``name`` is not a str, or ``rtol``/``atol`` is not a non-negative finite number.
+        If ``name`` is not a str, ``rtol``/``atol`` is not a non-negative finite number,
+        ``check_dtype_kind`` is not a bool, or ``expected`` is not a regular array of numbers.
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}.")
@@ -31,7 +32,14 @@ def compare(answer: Any, expected: Any, *, name: str = "answer", rtol: float = 1
             raise TypeError(f"{label} must be a number, got {type(tol).__name__}.")
         if not (np.isfinite(tol) and tol >= 0):
             raise ValueError(f"{label} == {tol!r}, must be a finite number >= 0.")
-    expected = np.asarray(expected)
+    if not isinstance(check_dtype_kind, (bool, np.bool_)):
+        raise TypeError(f"check_dtype_kind must be True or False, got {type(check_dtype_kind).__name__}.")
+    try:
+        expected = np.asarray(expected)
+    except ValueError:
+        raise ValueError("expected is a ragged nested sequence, must be a regular array of numbers.") from None
+    if expected.dtype == object:
+        raise TypeError(f"expected must be numbers or an array of them, got {type(expected).__name__} of objects.")
     if isinstance(answer, Unsupported):
         return [f"{name} is a {answer.type_name}, not numbers or an array"]
     try:
@@ -70,7 +78,18 @@ def compare_fields(name: str, answer: Any, expected: dict) -> list[str]:
     """Compare an answer that must be a dict with ``expected``'s keys, each value with :func:`compare`.
 
     Like :func:`compare`, the problems never contain an expected value.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``name`` is not a str or ``expected`` is not a non-empty dict.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}.")
+    if not isinstance(expected, dict):
+        raise TypeError(f"expected must be a dict of field -> expected value, got {type(expected).__name__}.")
+    if not expected:
+        raise ValueError("expected is empty, must name at least one field to compare.")
     if not isinstance(answer, dict):
         return [f"{name} returned a {type(answer).__name__}, expected a dict with keys {sorted(expected)}"]
     missing = sorted(k for k in expected if k not in answer)

@@ -36,6 +36,8 @@ hooking the output, inspecting frames -- changes a verdict.
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 import os
 import shutil
 import traceback
@@ -92,6 +94,13 @@ class Case:
     inputs: Callable[[], tuple] | None
     verdict: Callable[..., list[str]]
 
+    def __post_init__(self):
+        if self.inputs is not None and not callable(self.inputs):
+            raise TypeError(f"inputs must be callable (returning the arguments) or None, "
+                            f"got {type(self.inputs).__name__}.")
+        if not callable(self.verdict):
+            raise TypeError(f"verdict must be callable (got, *inputs) -> problems, got {type(self.verdict).__name__}.")
+
     def __call__(self, answer: Any, probe: Callable[[Any, tuple], Any] = _call) -> list[str]:
         """Run the whole case here: make the inputs, call ``answer`` with ``probe``, return the problems."""
         args = self.inputs() if self.inputs is not None else None
@@ -107,6 +116,14 @@ class Credit(list):
     """
 
     def __init__(self, fraction: float, problems=()):
+        if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
+            raise TypeError(f"fraction must be a real number in [0, 1], got {type(fraction).__name__} "
+                            f"({fraction!r}).")
+        if not math.isfinite(fraction) or not -1e-9 <= fraction <= 1 + 1e-9:
+            hint = " (not a percentage)" if math.isfinite(fraction) and 1 < fraction <= 100 else ""
+            raise ValueError(f"fraction == {fraction!r}, must be a fraction in [0, 1]{hint}.")
+        if isinstance(problems, str) or not isinstance(problems, (list, tuple)):
+            raise TypeError(f"problems must be a list of str, got {type(problems).__name__} ({problems!r}).")
         super().__init__(problems)
         self.fraction = min(1.0, max(0.0, float(fraction)))
 
@@ -191,6 +208,12 @@ def exercise(exercise_id: str, title: str, *, points: int = 1, probe: Callable |
     """
     if not isinstance(exercise_id, str) or not exercise_id:
         raise TypeError(f"exercise_id must be a non-empty str, got {exercise_id!r}.")
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, got {type(title).__name__} ({title!r}).")
+    if isinstance(points, bool) or not isinstance(points, int):
+        raise TypeError(f"points must be an int, got {type(points).__name__} ({points!r}).")
+    if points < 1:
+        raise ValueError(f"points == {points}, must be >= 1.")
     if probe is not None and not callable(probe):
         raise TypeError(f"probe must be callable or None, got {type(probe).__name__}.")
     if kind not in KINDS:
@@ -210,17 +233,31 @@ def grade_with(exercise_id: str, verdict: Callable[..., list[str]]) -> None:
     and returns the problems (or a :class:`Credit`); the grader runs it on every case, public and
     hidden, after the case's own checks pass. It never runs in a student's kernel.
     """
-    if exercise_id not in EXERCISES:
-        raise ValueError(f"exercise_id == {exercise_id!r}, must be one of {sorted(EXERCISES)}.")
+    _check_id(exercise_id)
     if not callable(verdict):
         raise TypeError(f"verdict must be callable, got {type(verdict).__name__}.")
     EXERCISES[exercise_id].grader_verdict = verdict
 
 
-def add_cases(exercise_id: str, *cases: tuple[str, Case]) -> None:
-    """Add ``(label, Case)`` pairs to a registered exercise (used for hidden tests)."""
+def _check_id(exercise_id) -> str:
+    """A registered exercise's id (a str, not a list of them)."""
+    if not isinstance(exercise_id, str):
+        raise TypeError(f"exercise_id must be a str such as '01-nm-mask', got {type(exercise_id).__name__} "
+                        f"({exercise_id!r}).")
     if exercise_id not in EXERCISES:
         raise ValueError(f"exercise_id == {exercise_id!r}, must be one of {sorted(EXERCISES)}.")
+    return exercise_id
+
+
+def add_cases(exercise_id: str, *cases: tuple[str, Case]) -> None:
+    """Add ``(label, Case)`` pairs to a registered exercise (used for hidden tests).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``exercise_id`` is not a registered exercise's id, or a case is not a ``(str, Case)`` pair.
+    """
+    _check_id(exercise_id)
     for item in cases:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
                 and isinstance(item[1], Case)):
@@ -288,6 +325,8 @@ def judge(case: Case, got: Any, args: tuple | None, also: Callable | None = None
 
 def credit(found: list[str]) -> float:
     """The fraction of a case an answer earned, from what :func:`judge` returned."""
+    if not isinstance(found, list):
+        raise TypeError(f"found must be the list judge returned, got {type(found).__name__}.")
     if not found:
         return 1.0
     return found.fraction if isinstance(found, Credit) else 0.0

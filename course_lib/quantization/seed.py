@@ -110,7 +110,8 @@ def dequantize_seed(q, a) -> np.ndarray:
     TypeError
         If ``q`` is not an integer array (floats, bools) or ``a`` is not a real number.
     ValueError
-        If ``q`` is empty, or ``a`` is ``<= 0``, NaN or infinite.
+        If ``q`` is empty or holds a code outside int8 (``[-128, 127]``), or ``a`` is ``<= 0``,
+        NaN or infinite.
 
     Notes
     -----
@@ -123,7 +124,7 @@ def dequantize_seed(q, a) -> np.ndarray:
     >>> dequantize_seed([99, 63], 1.0)
     array([0.7734375, 0.4921875])
     """
-    q = check_int_array("q", q)
+    q = check_int_array("q", q, low=-128, high=127)
     a = check_positive_float("a", a)
     return q.astype(np.float64) * (a / 128.0)
 
@@ -206,7 +207,8 @@ def dequantize_product(acc, a_w, a_x) -> np.ndarray:
     TypeError
         If ``acc`` is not an integer array or a range is not a real number.
     ValueError
-        If ``acc`` is empty or a range is ``<= 0``, NaN or infinite.
+        If ``acc`` is empty or holds a value outside int32 (no int8 product sums to it), or a
+        range is ``<= 0``, NaN or infinite.
 
     Notes
     -----
@@ -223,7 +225,7 @@ def dequantize_product(acc, a_w, a_x) -> np.ndarray:
     >>> dequantize_product(np.array([-4770, 8001]), 1.0, 1.0)
     array([-0.2911377 ,  0.48834229])
     """
-    acc = check_int_array("acc", acc)
+    acc = check_int_array("acc", acc, low=-(2**31), high=2**31 - 1)
     a_w = check_positive_float("a_w", a_w)
     a_x = check_positive_float("a_x", a_x)
     return acc.astype(np.float64) * (a_w * a_x / 16384.0)

@@ -111,7 +111,8 @@ def dequantize(q, *, scale, zero_point=0, axis=None) -> np.ndarray:
     TypeError
         If ``q`` is not an integer array, or ``scale``/``zero_point``/``axis`` has the wrong type.
     ValueError
-        If ``q`` is empty, a scale is ``<= 0`` or not finite, or the per-channel shapes do not fit.
+        If ``q`` is empty or holds a code outside int8 (``[-128, 127]``: every width is stored in
+        int8), a scale is ``<= 0`` or not finite, or the per-channel shapes do not fit.
 
     Notes
     -----
@@ -125,7 +126,7 @@ def dequantize(q, *, scale, zero_point=0, axis=None) -> np.ndarray:
     >>> dequantize(np.array([0, 2, 127], dtype=np.int8), scale=0.5)
     array([ 0. ,  1. , 63.5])
     """
-    q = check_int_array("q", q)
+    q = check_int_array("q", q, low=-128, high=127)
     axis = check_axis(axis, q.ndim)
     channels = None if axis is None else q.shape[axis]
     scale = check_scale(scale, axis, channels)

@@ -73,8 +73,23 @@ def compare_qat_ptq(train, test, *, bits=DEFAULT_BITS, steps: int = DEFAULT_STEP
         ``calibration_images``, ``float32_accuracy`` and ``bits``: ``{"8": {"ptq_accuracy",
         "qat_accuracy", "qat_minus_ptq", "qat_minus_ptq_se", "qat_seconds"}, ...}`` (accuracies and
         differences as fractions, the standard error of the paired difference).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``bits`` is not a non-empty list of ints in 2..8, ``train``/``test`` are not data sets, or
+        an option has the wrong type or range (checked before any model is loaded).
     """
+    if isinstance(bits, str) or not isinstance(bits, (list, tuple)):
+        raise TypeError(f"bits must be a list or tuple of ints, got {type(bits).__name__} ({bits!r})"
+                        f"{f' (write ({bits},) for one)' if isinstance(bits, int) else ''}.")
+    if not bits:
+        raise ValueError("bits is empty, must hold at least one bit width.")
     bits = [check_bits(b) for b in bits]
+    for name, data in (("train", train), ("test", test)):
+        if not (hasattr(data, "images") and hasattr(data, "labels")):
+            raise TypeError(f"{name} must be a Dataset (images, labels, classes) from course_lib.data.load_cifar10, "
+                            f"got {type(data).__name__}.")
     steps = check_int("steps", steps, minimum=1)
     lr = check_positive_float("lr", lr)
     calibration_images = check_int("calibration_images", calibration_images, minimum=1)
@@ -117,6 +132,9 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    for flag, value, minimum in (("--steps", args.steps, 1), ("--threads", args.threads, 1), ("--seed", args.seed, 0)):
+        if value < minimum:
+            parser.error(f"{flag} == {value}, must be >= {minimum}.")
     torch.set_num_threads(check_int("threads", args.threads, minimum=1))
     train, test = load_cifar10("train"), load_cifar10("test")
     result = compare_qat_ptq(train, test, steps=args.steps, seed=args.seed, progress=True)

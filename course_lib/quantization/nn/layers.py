@@ -14,7 +14,7 @@ from ..._validation import (
 from ..grid import qrange
 from .fake_quant import FakeQuantSTE, round_to_codes
 from .kernels import ENGINE_KERNELS, choose_int8_kernel, pack_linear, packed_linear
-from .params import act_qparams, dequantize_weight, per_channel_view, weight_codes, weight_scale_of
+from .params import act_qparams, check_act_range, dequantize_weight, per_channel_view, weight_codes, weight_scale_of
 
 __all__ = ["Float16Layer", "DynamicQuantLayer", "QuantizedLayer", "QATLayer", "dynamic_int8_linear"]
 
@@ -60,10 +60,19 @@ class Float16Layer(_QuantLayerBase):
     The forward pass converts them back to float32 and computes in float32: CPUs
     have no fast float16 matrix product, so float16 here buys size, not speed (on a
     GPU or an ARM phone the product itself runs in float16).
+
+    Raises
+    ------
+    ValueError
+        If a weight or bias would overflow float16 (``|w| >= 65520``).
     """
 
     def __init__(self, layer: nn.Module):
         super().__init__(layer)
+        for what, t in (("weight", layer.weight), ("bias", layer.bias)):
+            if t is not None and bool((t.detach().abs() >= 65520).any()):
+                raise ValueError(f"layer.{what} holds values of magnitude up to {float(t.detach().abs().max()):g}, "
+                                 f"must be < 65520: float16 would turn them into inf (its largest value is 65504).")
         self.register_buffer("weight", layer.weight.detach().to(torch.float16).clone())
         self.register_buffer("bias", None if layer.bias is None else layer.bias.detach().to(torch.float16).clone())
 
@@ -176,15 +185,23 @@ class QuantizedLayer(_QuantLayerBase):
     output stays float (ReLU, max pooling and the next layer's quantization follow): the
     "requantize" step of an integer engine, which multiplies ``A`` by the fixed-point
     number :math:`s_x s_w / s_{out}`, is here a float rescale.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``layer`` is not a Linear / Conv2d, ``low``/``high`` are not finite real numbers
+        (0-d tensors too) with ``low <= high``, or ``bits``/``per_channel`` are bad.
     """
 
     def __init__(self, layer: nn.Module, low: torch.Tensor, high: torch.Tensor, *, bits: int = 8,
                  per_channel: bool = True):
         super().__init__(layer)
         self.bits = check_bits(bits)
-        codes, scale = weight_codes(layer.weight, self.bits, check_bool("per_channel", per_channel))
-        act_scale, act_zero_point = act_qparams(torch.as_tensor(low, dtype=torch.float32),
-                                                 torch.as_tensor(high, dtype=torch.float32), bits)
+        per_channel = check_bool("per_channel", per_channel)
+        low, high = check_act_range(low, high)
+        codes, scale = weight_codes(layer.weight, self.bits, per_channel)
+        act_scale, act_zero_point = act_qparams(torch.tensor(low, dtype=torch.float32),
+                                                 torch.tensor(high, dtype=torch.float32), bits)
         self.register_buffer("weight", codes)
         self.register_buffer("weight_scale", scale)
         self.register_buffer("bias", None if layer.bias is None else layer.bias.detach().float().clone())
@@ -223,6 +240,12 @@ class QATLayer(_QuantLayerBase):
 
     started from ``ranges`` (:func:`prepare_qat`) or, without them, from the first batch.
     In eval mode the range is frozen. Buffers: ``act_min``, ``act_max``, ``observed``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``low``/``high`` are not both None or both finite real numbers with ``low <= high``,
+        ``momentum`` is outside (0, 1], or another option is bad.
     """
 
     def __init__(self, layer: nn.Module, *, bits: int = 8, per_channel: bool = True, momentum: float = 0.01,
@@ -230,6 +253,10 @@ class QATLayer(_QuantLayerBase):
         super().__init__(layer)
         self.bits, self.per_channel = check_bits(bits), check_bool("per_channel", per_channel)
         self.momentum = check_float("momentum", momentum, low=0.0, high=1.0, low_open=True)
+        if (low is None) != (high is None):
+            raise ValueError(f"low == {low!r} and high == {high!r}: give both (a starting range) or neither.")
+        if low is not None:
+            low, high = check_act_range(low, high)
         self.weight = nn.Parameter(layer.weight.detach().float().clone())
         self.bias = None if layer.bias is None else nn.Parameter(layer.bias.detach().float().clone())
         self.register_buffer("act_min", torch.tensor(0.0 if low is None else float(low)))

@@ -10,13 +10,16 @@ import torch
 from ..._validation import (
     check_bits,
     check_bool,
+    check_float_array,
     check_tensor,
+    is_tensor,
+    short_repr,
 )
 from ..grid import qrange, scale_zero_point
 from .fake_quant import round_to_codes
 
 __all__ = ["weight_scale", "quantize_weight", "dequantize_weight", "activation_qparams", "weight_scale_of",
-           "weight_codes", "act_qparams", "per_channel_view"]
+           "weight_codes", "act_qparams", "per_channel_view", "check_act_range"]
 
 
 def per_channel_view(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -98,14 +101,61 @@ def quantize_weight(weight, *, bits: int = 8, per_channel: bool = True) -> tuple
 
 
 def dequantize_weight(codes: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """``scale * codes`` as float32, with a per-channel ``scale`` broadcast over the rows."""
+    """``scale * codes`` as float32, with a per-channel ``scale`` broadcast over the rows.
+
+    Parameters
+    ----------
+    codes : int8 torch.Tensor (or int8 ndarray)
+        From :func:`quantize_weight`.
+    scale : float, tensor or array
+        One scale ``> 0``, or one per row (shape ``(codes.shape[0],)``); finite.
+
+    Raises
+    ------
+    TypeError
+        If ``codes`` is not int8, or ``scale`` is not real numbers.
+    ValueError
+        If ``scale`` has the wrong shape, or holds a value ``<= 0``, NaN or infinite.
+    """
+    if isinstance(codes, np.ndarray) and codes.dtype == np.int8:
+        codes = torch.from_numpy(codes)
     if not isinstance(codes, torch.Tensor) or codes.dtype != torch.int8:
-        raise TypeError(f"codes must be an int8 tensor, got {getattr(codes, 'dtype', type(codes).__name__)}.")
-    scale = torch.as_tensor(scale, dtype=torch.float32)
-    if scale.dim() == 1 and (codes.dim() == 0 or scale.shape[0] != codes.shape[0]):
-        raise ValueError(f"scale has shape {tuple(scale.shape)}, must be () or ({codes.shape[0]},) "
+        got = (f"torch.{str(codes.dtype).split('.')[-1]}" if isinstance(codes, torch.Tensor) else
+               f"a NumPy array of dtype {codes.dtype}" if isinstance(codes, np.ndarray) else type(codes).__name__)
+        raise TypeError(f"codes must be an int8 tensor, got {got}.")
+    arr = check_float_array("scale", scale, ndim=(0, 1))
+    if arr.ndim == 1 and (codes.dim() == 0 or arr.shape[0] != codes.shape[0]):
+        raise ValueError(f"scale has shape {arr.shape}, must be () or ({codes.shape[0] if codes.dim() else 1},) "
                          f"for codes of shape {tuple(codes.shape)}.")
+    if np.any(arr <= 0):
+        raise ValueError(f"scale holds {int(np.count_nonzero(arr <= 0))} value(s) <= 0, must be > 0.")
+    scale = scale.detach().float() if is_tensor(scale) else torch.as_tensor(arr, dtype=torch.float32)
     return codes.float() * per_channel_view(scale, codes.dim())
+
+
+def _bound(name: str, value) -> float:
+    """One end of an activation range: a finite real number (a 0-d tensor or array too)."""
+    if is_tensor(value) or isinstance(value, np.ndarray):
+        if value.ndim != 0:
+            raise ValueError(f"{name} has shape {tuple(value.shape)}, must be a single number.")
+        if is_tensor(value):
+            value = value.detach().cpu().numpy()
+        if value.dtype == bool or value.dtype.kind not in "iuf":
+            raise TypeError(f"{name} must be a real number, got dtype {value.dtype}.")
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({short_repr(value)}).")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} == {value!r}, must be finite.")
+    return float(value)
+
+
+def check_act_range(low, high) -> tuple[float, float]:
+    """``(low, high)``: two finite real numbers with ``low <= high``."""
+    low, high = _bound("low", low), _bound("high", high)
+    if low > high:
+        raise ValueError(f"low == {low}, must be <= high == {high}.")
+    return low, high
 
 
 def act_qparams(low: torch.Tensor, high: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -137,10 +187,6 @@ def activation_qparams(low, high, *, bits: int = 8) -> tuple[float, int]:
     -64
     """
     bits = check_bits(bits)
-    for name, value in (("low", low), ("high", high)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-            raise ValueError(f"{name} == {value!r}, must be a finite real number.")
-    if low > high:
-        raise ValueError(f"low == {low}, must be <= high == {high}.")
+    low, high = check_act_range(low, high)
     scale, zero_point = act_qparams(torch.tensor(float(low)), torch.tensor(float(high)), bits)
     return float(scale), int(zero_point)
