@@ -61,12 +61,20 @@ def magnitude_ranks(magnitudes) -> np.ndarray:
         rule of :func:`magnitude_mask`), for any ``k``: compute the ranks once, and every
         sparsity is one comparison (the pruning explorers do this).
 
+    Raises
+    ------
+    TypeError, ValueError
+        If ``magnitudes`` is not a 1-D, non-empty, finite array of real numbers ``>= 0``.
+
     Examples
     --------
     >>> magnitude_ranks([0.3, 0.1, 0.3, 0.2])
     array([2, 0, 3, 1])
     """
     m = check_float_array("magnitudes", magnitudes, ndim=1)
+    if m.size and m.min() < 0:
+        raise ValueError(f"magnitudes holds {int(np.count_nonzero(m < 0))} negative value(s) (min {m.min():.3g}), "
+                         f"must be >= 0: pass np.abs(w).ravel().")
     ranks = np.empty(m.size, dtype=np.int64)
     ranks[np.argsort(m, kind="stable")] = np.arange(m.size)
     return ranks

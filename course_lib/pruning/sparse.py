@@ -35,6 +35,12 @@ def sparse_linear(x, w_csr, bias=None) -> np.ndarray:
     -------
     ndarray, shape (batch, out) or (out,)
 
+    Raises
+    ------
+    TypeError, ValueError
+        If ``x`` is not a finite 1-D/2-D real array, ``w_csr`` not a 2-D real scipy.sparse array, or the
+        shapes of ``x``, ``w_csr`` and ``bias`` do not fit.
+
     Notes
     -----
     Computed as :math:`(W x^T)^T`: SciPy's CSR-times-dense kernel visits only the
@@ -45,6 +51,8 @@ def sparse_linear(x, w_csr, bias=None) -> np.ndarray:
     x = check_float_array("x", x, ndim=(1, 2))
     if not scipy.sparse.issparse(w_csr) or w_csr.ndim != 2:
         raise TypeError(f"w_csr must be a 2-D scipy.sparse array (see to_csr), got {type(w_csr).__name__}.")
+    if w_csr.dtype == bool or w_csr.dtype.kind not in "iuf":
+        raise TypeError(f"w_csr must hold real numbers, got dtype {w_csr.dtype}.")
     out_features, in_features = w_csr.shape
     if x.shape[-1] != in_features:
         raise ValueError(f"x has {x.shape[-1]} features (shape {x.shape}), must have {in_features} "
@@ -221,6 +229,10 @@ def crossover_sparsity(rows) -> float | None:
         if not isinstance(row, dict) or not {"sparsity", "dense_ms", "sparse_ms"} <= set(row):
             raise ValueError(f"rows[{i}] must be a dict with keys 'sparsity', 'dense_ms', 'sparse_ms', "
                              f"got {short_repr(row)}.")
+        for key in ("sparsity", "dense_ms", "sparse_ms"):
+            v = row[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or v != v:
+                raise TypeError(f"rows[{i}][{key!r}] must be a number, got {type(v).__name__} ({short_repr(v)}).")
         if row["sparse_ms"] < row["dense_ms"]:
             faster.append(row["sparsity"])
     return min(faster) if faster else None

@@ -22,7 +22,7 @@ import sys
 import numpy as np
 from torch import nn
 
-from ..._validation import check_int, check_model
+from ..._validation import check_bool, check_choice, check_fraction, check_int, check_model, check_random_state
 from ...measure import paired_difference, predict
 from .finetune import check_dataset, iterative_prune, one_shot_prune
 from .masks import apply_masks, masks_for
@@ -42,6 +42,27 @@ def _epochs(train, steps_per_round: int, batch_size: int = 128) -> int:
     """Epochs enough for ``steps_per_round`` steps (``max_steps`` stops each round there)."""
     n = len(check_dataset("train", train)[1])
     return max(1, -(-steps_per_round * batch_size // max(n, 1)))
+
+
+def _sparsities(name: str, values) -> list[float]:
+    """A list of sparsities in [0, 1) (fractions, not percentages; not a single number or a string)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, np.ndarray)):
+        raise TypeError(f"{name} must be a list of sparsities in [0, 1), got {type(values).__name__} ({values!r}).")
+    return [check_fraction(f"{name}[{i}]", v, allow_one=False) for i, v in enumerate(values)]
+
+
+def _check_common(model, train, test, history_test, rounds, steps_per_round, scope, rng):
+    """The checks both experiments share, made before any training."""
+    check_model(model)
+    rounds = check_int("rounds", rounds, minimum=1)
+    steps_per_round = check_int("steps_per_round", steps_per_round, minimum=0)
+    check_dataset("train", train)
+    images, labels = check_dataset("test", test)
+    history_test = test if history_test is None else history_test
+    check_dataset("history_test", history_test)
+    check_choice("scope", scope, ("layer", "global"))
+    check_random_state(rng)
+    return rounds, steps_per_round, images, labels, history_test
 
 
 def _pair(a, b, labels) -> list[float]:
@@ -77,14 +98,16 @@ def sparsity_curve(model: nn.Module, targets, *, train, test, rounds: int, steps
         ``iterative`` (accuracies, fractions) and ``iterative_minus_one_shot``,
         ``retrained_minus_no_retraining``, ``no_retraining_minus_unpruned`` (``[difference, standard error]``
         per sparsity, fractions).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``targets`` is not a list of fractions in [0, 1), a data set is not a ``Dataset`` tuple, or
+        an option has the wrong type or range -- all checked before any training.
     """
-    check_model(model)
-    targets = [float(s) for s in targets]
-    rounds = check_int("rounds", rounds, minimum=1)
-    steps_per_round = check_int("steps_per_round", steps_per_round, minimum=0)
-    images, labels = check_dataset("test", test)
-    history_test = test if history_test is None else history_test
-    check_dataset("history_test", history_test)
+    targets = _sparsities("targets", targets)
+    rounds, steps_per_round, images, labels, history_test = _check_common(
+        model, train, test, history_test, rounds, steps_per_round, scope, rng)
     budget, epochs = rounds * steps_per_round, _epochs(train, steps_per_round)
     unpruned = predict(model, images)
     out = {"targets": targets, "rounds": rounds, "steps_per_round": steps_per_round, "budget": budget,
@@ -133,12 +156,17 @@ def schedule_comparison(model: nn.Module, sparsity: float, *, train, test, round
         ``no_retraining_minus_unpruned`` (``[difference, standard error]``), ``history`` (the iterative
         rounds on ``history_test``: ``sparsity``, ``accuracy_pruned``, ``accuracy``), ``per_layer_kept`` and ``curve``
         (``targets``, ``accuracy``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``sparsity`` is not in [0, 1), ``curve`` not a list of such fractions, a data set is not a
+        ``Dataset`` tuple, or an option has the wrong type or range -- all checked before any training.
     """
-    check_model(model)
-    rounds = check_int("rounds", rounds, minimum=1)
-    steps_per_round = check_int("steps_per_round", steps_per_round, minimum=0)
-    images, labels = check_dataset("test", test)
-    history_test = test if history_test is None else history_test
+    sparsity = check_fraction("sparsity", sparsity, allow_one=False)
+    curve = _sparsities("curve", curve)
+    rounds, steps_per_round, images, labels, history_test = _check_common(
+        model, train, test, history_test, rounds, steps_per_round, scope, rng)
     h_images, h_labels = check_dataset("history_test", history_test)
     budget, epochs = rounds * steps_per_round, _epochs(train, steps_per_round)
     one, masks, _ = one_shot_prune(model, sparsity, train=train, test=history_test, max_steps=budget,
@@ -148,7 +176,6 @@ def schedule_comparison(model: nn.Module, sparsity: float, *, train, test, round
                                          rng=rng)
     base, cut = predict(model, images), predict(apply_masks(model, masks), images)
     one_p, it_p = predict(one, images), predict(it, images)
-    curve = [float(s) for s in curve]
     curve_acc = [float(np.mean(predict(apply_masks(model, masks_for(model, s, scope=scope)), h_images) == h_labels))
                  for s in curve]
     return {"sparsity": float(sparsity), "rounds": rounds, "steps_per_round": steps_per_round, "budget": budget,
@@ -171,8 +198,8 @@ def run_long(name: str, *, save: bool = True) -> dict:
 
     from ...results import save_result
 
-    if name not in LONG_RUNS:
-        raise ValueError(f"name == {name!r}, must be one of {sorted(LONG_RUNS)}.")
+    check_choice("name", name, tuple(sorted(LONG_RUNS)))
+    save = check_bool("save", save)
     import time
 
     settings = dict(LONG_RUNS[name])

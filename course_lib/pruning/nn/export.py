@@ -37,6 +37,12 @@ def export_pruned(model: nn.Module, masks: dict, path) -> int:
     int
         Bytes written.
 
+    Raises
+    ------
+    TypeError, ValueError
+        If ``path`` is not a file path in an existing folder, or ``masks`` do not fit ``model``
+        (checked before anything is written).
+
     Notes
     -----
     Each weight in ``masks`` is stored as a ``torch.sparse_csr`` tensor of the 2-D
@@ -47,6 +53,8 @@ def export_pruned(model: nn.Module, masks: dict, path) -> int:
     ``torch.load(..., weights_only=True)``, which accepts sparse CSR tensors.
     """
     path = check_path("path", path, parent_must_exist=True)
+    if path.is_dir():
+        raise ValueError(f"path == {str(path)!r} is a folder, must name the file to write.")
     checked = check_masks(model, masks)
     state = apply_masks(model, checked).state_dict()
     with warnings.catch_warnings():

@@ -9,6 +9,7 @@ from torch import nn
 from ..._validation import (
     check_bool,
     check_choice,
+    check_fraction,
     check_int,
     check_labels,
     check_model,
@@ -223,7 +224,15 @@ def one_shot_prune(model: nn.Module, sparsity, *, train, test, epochs: int = 1, 
     For a fair comparison give it the same total budget: ``epochs = rounds *
     epochs_per_round`` (or ``max_steps = rounds * max_steps_per_round``).
     Returns ``(model, masks, history)`` with history rows for round 0 and round 1.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`iterative_prune`; ``sparsity``, ``epochs`` and ``max_steps`` are named as here.
     """
+    sparsity = check_fraction("sparsity", sparsity, allow_one=False)
+    epochs = check_int("epochs", epochs, minimum=0)
+    max_steps = check_int("max_steps", max_steps, minimum=0, allow_none=True)
     return iterative_prune(model, sparsity, rounds=1, train=train, test=test, epochs_per_round=epochs,
                            max_steps_per_round=max_steps, scope=scope, keep_last=keep_last,
                            batch_size=batch_size, lr=lr, rng=rng, progress=progress)

@@ -45,7 +45,11 @@ def check_masks(model: nn.Module, masks) -> dict[str, np.ndarray]:
     for name, mask in masks.items():
         if isinstance(mask, torch.Tensor):
             mask = mask.detach().cpu().numpy()
-        mask = np.asarray(mask)
+        try:
+            mask = np.asarray(mask)
+        except ValueError:
+            raise ValueError(f"masks[{name!r}] is a ragged nested sequence, must be a bool array of the "
+                             f"weight's shape {tuple(params[name].shape)}.") from None
         if mask.dtype != bool:
             raise TypeError(f"masks[{name!r}] must be a bool array (True = kept), got dtype {mask.dtype}.")
         shape = tuple(params[name].shape)

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..._validation import check_choice, check_int
-from ...models import LeNet300100, to_tensor
+from ...models import LeNet300100, check_images, to_tensor
 from ..neurons import absorb_duplicates, check_indices, check_pairs, drop_units
 
 __all__ = ["collect_activations", "shrink_mlp", "make_duplicate"]
@@ -60,9 +60,16 @@ def collect_activations(model: nn.Module, images, layers, *, batch_size: int = 1
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    if not isinstance(layers, (str, list, tuple)):
+        raise TypeError(f"layers must be a str or a list of str, got {type(layers).__name__} ({layers!r}).")
     layers = (layers,) if isinstance(layers, str) else tuple(layers)
     if not layers:
         raise ValueError("layers is empty, must name at least one nn.Linear layer.")
+    for i, name in enumerate(layers):
+        if not isinstance(name, str):
+            raise TypeError(f"layers[{i}] must be a str (a layer name), got {type(name).__name__} ({name!r}).")
+    if len(set(layers)) != len(layers):
+        raise ValueError(f"layers == {list(layers)!r} names a layer twice, each must appear once.")
     linear = {name: m for name, m in model.named_modules() if isinstance(m, nn.Linear)}
     for name in layers:
         if name not in linear:
@@ -73,6 +80,7 @@ def collect_activations(model: nn.Module, images, layers, *, batch_size: int = 1
         raise ValueError(f"images has shape {images.shape}, must be a batch (N, H, W) or (N, H, W, 3).")
     if len(images) == 0:
         raise ValueError("images is empty, must have at least one image.")
+    check_images(model, images[:1])  # the model's own data set's images (uint8, the right shape)
 
     chunks = {name: [] for name in layers}
 
