@@ -181,6 +181,10 @@ def factorize_model(model, ranks: dict, *, method: str = "exact", oversamples: i
             raise ValueError(f"ranks names {name!r}, must name a layer of the model (its Linear layers: "
                              f"{', '.join(linear)}).")
         _check_linear(f"ranks[{name!r}]: {name}", modules[name])
+    check_choice("method", method, SVD_METHODS)
+    check_int("oversamples", oversamples, minimum=0)
+    check_int("power_iterations", power_iterations, minimum=0)
+    check_random_state(random_state, "random_state")
     new = copy.deepcopy(model)
     for name, k in ranks.items():
         try:

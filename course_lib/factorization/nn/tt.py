@@ -218,7 +218,9 @@ def tt_model(model, layers: dict, rank=None, *, eps=None, decompose: bool = True
         if not isinstance(modes, (tuple, list)) or len(modes) != 2:
             raise ValueError(f"layers[{name!r}] == {modes!r}, must be a pair (in_modes, out_modes).")
         lin = linear[name]
-        check_modes(*modes, lin.in_features, lin.out_features)
+        in_modes, _ = check_modes(*modes, lin.in_features, lin.out_features)
+        if rank is not None:
+            check_tt_ranks(rank, in_modes, "rank")
         new = (tt_linear_from(lin, *modes, rank, eps=eps) if decompose
                else TTLinear(*modes, rank, bias=lin.bias is not None, rng=seed + k))
         set_submodule(out, name, new)

@@ -126,6 +126,10 @@ CASES = {
                                    "eps == 5.0"),
     "tt_model seed str": (lambda: tt_model(nn.Sequential(nn.Linear(8, 8)), {"0": ((2, 4), (2, 4))}, 2,
                                            decompose=False, seed="a"), TypeError, "seed must be an int"),
+    "tt_model rank 0 from scratch": (lambda: tt_model(nn.Sequential(nn.Linear(8, 8)), {"0": ((2, 4), (2, 4))}, 0,
+                                                      decompose=False), ValueError, "rank == 0, must be >= 1"),
+    "factorize_model oversamples": (lambda: factorize_model(MLP, {"1": 2}, oversamples=-1), ValueError,
+                                    "oversamples == -1"),
     "init_std init": (lambda: init_std(784, 10, "xavier"), ValueError, "init == 'xavier'"),
     # benchmarks
     "vgg_layer_timing dense shape": (lambda: tt_bench.vgg_layer_timing(1, dense=torch.ones(3, 3)), ValueError,
