@@ -49,6 +49,28 @@ class DataNotFoundError(FileNotFoundError):
     """The data set is not on disk and could not be downloaded."""
 
 
+def _dataset(dataset) -> str:
+    from ._validation import check_choice
+
+    return check_choice("dataset", dataset, ("mnist", "cifar10"))
+
+
+def _root(root) -> Path:
+    """The data folder as a Path: a str or path that is not an existing file."""
+    from ._validation import check_path
+
+    root = check_path("root", root)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"root == {str(root)!r} is a file, must be a folder (the one holding the data sets).")
+    return root
+
+
+def _names(name: str, value) -> list:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a list, got {type(value).__name__} ({value!r:.60}).")
+    return list(value)
+
+
 # --------------------------------------------------------------------------- paths
 
 def mnist_path(root: Path, name: str) -> Path | None:
@@ -67,6 +89,9 @@ def mnist_path(root: Path, name: str) -> Path | None:
         ``MNIST/raw/<name>`` if it is a file, else ``MNIST/raw/<name>.gz`` if that
         is one, else None.
     """
+    root = _root(root)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str (an IDX file's name), got {type(name).__name__}.")
     raw = root / "MNIST" / "raw"
     for candidate in (raw / name, raw / (name + ".gz")):
         if candidate.is_file():
@@ -90,6 +115,7 @@ def missing_files(dataset: str, root: Path) -> list[Path]:
         Where each missing file should be (MNIST files without ``.gz``); empty when
         the data set is complete.
     """
+    dataset, root = _dataset(dataset), _root(root)
     if dataset == "mnist":
         return [root / "MNIST" / "raw" / name
                 for split in ("train", "test") for name, _ in MNIST_FILES[split]
@@ -118,6 +144,8 @@ def not_found_message(dataset: str, root: Path, missing: list[Path], reason: str
     str
         A multi-line message listing the files and the ways to provide them.
     """
+    dataset, root = _dataset(dataset), Path(root)
+    missing = _names("missing", missing)
     files = "\n".join(f"  {p}" for p in missing)
     if dataset == "mnist":
         source = "the four MNIST IDX files (raw or .gz) from " + MNIST_MIRRORS[0]
@@ -153,10 +181,21 @@ def download_to(folder: Path, urls, filename: str, md5: str) -> Path:
 
     Raises
     ------
+    TypeError, ValueError
+        If ``urls`` is not a non-empty list of http(s) addresses (a single string is refused: it
+        would be tried letter by letter), ``filename``/``md5`` not non-empty strings, or ``folder``
+        a file -- before any download.
     OSError
         If no mirror gave a file that passed its md5 check; the message has one
         reason per mirror.
     """
+    urls = _names("urls", urls)
+    if not urls or not all(isinstance(u, str) and u.startswith(("https://", "http://")) for u in urls):
+        raise ValueError(f"urls == {urls!r:.80}, must be a non-empty list of http(s) addresses.")
+    for label, value in (("filename", filename), ("md5", md5)):
+        if not isinstance(value, str) or not value:
+            raise TypeError(f"{label} must be a non-empty str, got {type(value).__name__} ({value!r}).")
+    folder = _root(folder)
     from torchvision.datasets.utils import download_url
 
     errors = []
@@ -193,6 +232,7 @@ def check_writable(root: Path, dataset: str, missing: list[Path]) -> None:
     DataNotFoundError
         If the folder cannot be created or written to.
     """
+    root = _root(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=root, prefix=".write-test-")
@@ -223,10 +263,14 @@ def fetch_dataset(dataset: str, root: Path) -> Path:
 
     Raises
     ------
+    TypeError, ValueError
+        If ``dataset`` is not ``"mnist"``/``"cifar10"`` or ``root`` is not a folder path
+        (checked before anything is created or downloaded).
     DataNotFoundError
         If the download fails (no network, unwritable folder): the message lists
         the files needed and where to put them.
     """
+    dataset, root = _dataset(dataset), _root(root)
     missing = missing_files(dataset, root)
     if not missing:
         return root

@@ -1,8 +1,8 @@
 """Bad input to data, checkpoints, sweeps, results, measure, timing, report and exercises.
 
 Each refusal is a TypeError or ValueError naming the parameter and the rule, raised before any
-side effect: no download is ever attempted here (the downloader is replaced by one that fails
-the test), no file is written.
+side effect: no download is ever attempted here (torchvision's download_url is replaced by one
+that fails the test), no file is written.
 """
 
 import json
@@ -25,11 +25,12 @@ LABELS = np.zeros(4, np.int64)
 
 @pytest.fixture(autouse=True)
 def no_download(monkeypatch):
+    import torchvision.datasets.utils
+
     def refuse(*args, **kwargs):
         raise AssertionError("a download was attempted")
 
-    monkeypatch.setattr(data, "fetch_dataset", refuse)
-    monkeypatch.setattr(data_download, "fetch_dataset", refuse)
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", refuse)  # what download_to calls
 
 
 def check(call, exc, *fragments):
@@ -332,3 +333,26 @@ def test_exercise_valid_input_is_unchanged(bank):
     assert ex.outcome_credit({"s": 0.95}, [TARGET]) == []
     assert ex.outcome_credit({"s": 0.7}, [TARGET]).fraction == pytest.approx(0.5)
     assert ex.linear_credit(float("nan"), 1.0, 0.0) == 0.0
+
+
+# --------------------------------------------------------------------------- the download helpers
+
+@pytest.mark.parametrize("call, exc, fragments", [
+    (lambda d, f: data_download.missing_files("imagenet", d), ValueError, ["dataset == 'imagenet'"]),
+    (lambda d, f: data_download.missing_files("mnist", 5), TypeError, ["root must be a str or a path"]),
+    (lambda d, f: data_download.fetch_dataset("imagenet", d), ValueError, ["dataset == 'imagenet'"]),
+    (lambda d, f: data_download.fetch_dataset("mnist", f), ValueError, ["root == ", "is a file, must be a folder"]),
+    (lambda d, f: data_download.check_writable(f, "mnist", []), ValueError, ["root == ", "is a file"]),
+    (lambda d, f: data_download.mnist_path(d, 3), TypeError, ["name must be a non-empty str"]),
+    (lambda d, f: data_download.not_found_message("mnist", d, "abc", "why"), TypeError, ["missing must be a list"]),
+    (lambda d, f: data_download.download_to(d, "https://example.org/x", "x", "0" * 32), TypeError,
+     ["urls must be a list, got str"]),
+    (lambda d, f: data_download.download_to(d, ["ftp://x"], "x", "0" * 32), ValueError, ["urls == ['ftp://x']"]),
+    (lambda d, f: data_download.download_to(f, ["https://example.org/x"], "x", "0" * 32), ValueError,
+     ["root == ", "is a file"]),
+])
+def test_download_helpers_refuse_bad_input_before_any_download(tmp_path, call, exc, fragments):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    check(lambda: call(tmp_path, afile), exc, *fragments)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]

@@ -146,6 +146,7 @@ def test_model_level_functions_refuse_bad_input():
         (lambda: qnn.convert_qat(model), ValueError, "has no QATLayer"),
         (lambda: qnn.model_bytes(model, "int4"), ValueError, "fmt == 'int4'"),
         (lambda: qnn.model_bytes(model, "int8", per_channel="no"), TypeError, "per_channel must be True or False"),
+        (lambda: qnn.model_bytes(model, per_channel="no"), TypeError, "per_channel must be True or False"),
     ]
     for call, exc, fragment in cases:
         with pytest.raises(exc) as info:

@@ -62,6 +62,7 @@ def model_bytes(model: nn.Module, fmt: str | None = None, *, per_channel: bool =
     rather than 4 because of the scales and float32 biases.
     """
     check_model(model)
+    per_channel = check_bool("per_channel", per_channel)
     state = model.state_dict()
     if fmt is None:
         packed = {f"{name}.weight" if name else "weight": m.bits for name, m in model.named_modules()
@@ -69,7 +70,6 @@ def model_bytes(model: nn.Module, fmt: str | None = None, *, per_channel: bool =
         return int(sum(code_bytes(t.numel(), packed[key]) if key in packed else t.numel() * t.element_size()
                        for key, t in state.items()))
     fmt = check_choice("fmt", fmt, SIZE_FORMATS)
-    per_channel = check_bool("per_channel", per_channel)
     weights = {f"{name}.weight" if name else "weight" for name, m in model.named_modules()
                if isinstance(m, QUANT_LAYERS)}
     quantized = STORAGE_FORMATS["int8_per_channel" if per_channel else "int8"]
