@@ -55,7 +55,8 @@ def sweep(values: Sequence, make: Callable, *, images, labels, knob: str = "valu
         ``make`` returns something that is not a model or ``(model, dict)``, or a callable ``size``
         returns something that is not a whole number.
     ValueError
-        If ``values`` is empty, a callable ``size`` returns a negative (or non-finite) byte count, or
+        If ``values`` is empty, ``images``/``labels`` are not an evaluation set (checked before
+        ``make`` is called), a callable ``size`` returns a negative (or non-finite) byte count, or
         ``make``'s extra columns would overwrite the knob, ``accuracy``, ``bytes`` or ``latency_ms``.
     """
     from tqdm.auto import tqdm
@@ -77,6 +78,7 @@ def sweep(values: Sequence, make: Callable, *, images, labels, knob: str = "valu
         check_choice("size", size, available_formats())
     latency_batch = check_int("latency_batch", latency_batch, minimum=1, allow_none=True)
     progress = check_bool("progress", progress)
+    _check_evaluation_set(images, labels)  # before make() runs: it may train for minutes
     rows = []
     for value in tqdm(values, desc=f"sweep {knob}", disable=not progress):
         made = make(value)
@@ -99,6 +101,19 @@ def sweep(values: Sequence, make: Callable, *, images, labels, knob: str = "valu
         row.update(extra)
         rows.append(row)
     return rows
+
+
+def _check_evaluation_set(images, labels) -> None:
+    """uint8 images (N, H, W) or (N, H, W, 3) and as many integer labels (the model checks the rest)."""
+    from ._validation import check_labels
+
+    arr = np.asarray(images)
+    if arr.dtype != np.uint8:
+        raise TypeError(f"images must be a uint8 array as returned by course_lib.data, got dtype {arr.dtype}.")
+    if arr.ndim not in (3, 4):
+        raise ValueError(f"images has shape {arr.shape}, must be (N, H, W) or (N, H, W, 3).")
+    if len(check_labels(labels, len(arr))) == 0:
+        raise ValueError("labels is empty, must have at least one example.")
 
 
 def _byte_count(n, value) -> int:

@@ -356,3 +356,42 @@ def test_download_helpers_refuse_bad_input_before_any_download(tmp_path, call, e
     afile.write_text("x")
     check(lambda: call(tmp_path, afile), exc, *fragments)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_sweep_checks_the_evaluation_set_before_make_runs():
+    calls = []
+
+    def make(v):
+        calls.append(v)
+        return fresh_model()
+
+    check(lambda: sweeps.sweep([1], make, images=IMAGES, labels=LABELS[:3]), ValueError,
+          "images and labels differ in length: 4 != 3")
+    check(lambda: sweeps.sweep([1], make, images=IMAGES.astype(np.float32), labels=LABELS), TypeError,
+          "images must be a uint8 array")
+    check(lambda: sweeps.sweep([1], make, images=IMAGES, labels=LABELS.astype(float)), TypeError,
+          "labels must be an array of integer class indices")
+    check(lambda: sweeps.sweep([1], make, images=IMAGES[:0], labels=LABELS[:0]), ValueError, "labels is empty")
+    assert calls == []  # no model was built for a sweep that could not be measured
+
+
+def test_collect_judge_and_records_refuse_bad_input(bank, tmp_path):
+    from course_lib.exercises import records
+
+    exercise = bank[sorted(bank)[0]]
+    case = ex.Case(None, lambda got: [])
+    check(lambda: ex.collect("ex", lambda: 0, None), TypeError, "ex must be an Exercise")
+    check(lambda: ex.collect(exercise, lambda: 0, 5), TypeError, "args must be a tuple of the case's inputs or None")
+    check(lambda: ex.judge("case", 1, None), TypeError, "case must be a Case")
+    check(lambda: ex.judge(case, 1, None, also=3), TypeError, "also must be callable or None")
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    check(lambda: records.write_record(afile, "0", 1), ValueError, "folder == ", "is a file, must be a folder")
+    check(lambda: records.write_record(tmp_path, 0, 1), TypeError, "stem must be a non-empty str")
+    check(lambda: records.write_record(tmp_path, "../x", 1), TypeError, "without a path separator")
+    check(lambda: records.read_record(5, "0"), TypeError, "source must be a str or a path")
+    check(lambda: records.read_record(afile, "0"), ValueError, "source == ", "is a file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+    records.write_record(tmp_path / "ok", "0", [1, 2.5])  # valid input still works, mappings too
+    assert records.read_record(tmp_path / "ok", "0") == [1, 2.5]
+    assert records.read_record(records.record_files("0", (3,)), "0") == (3,)

@@ -242,8 +242,7 @@ def grade_with(exercise_id: str, verdict: Callable[..., list[str]]) -> None:
 def _check_id(exercise_id) -> str:
     """A registered exercise's id (a str, not a list of them)."""
     if not isinstance(exercise_id, str):
-        raise TypeError(f"exercise_id must be a str such as '01-nm-mask', got {type(exercise_id).__name__} "
-                        f"({exercise_id!r}).")
+        raise TypeError(f"exercise_id must be a str such as '01-nm-mask', got {type(exercise_id).__name__}.")
     if exercise_id not in EXERCISES:
         raise ValueError(f"exercise_id == {exercise_id!r}, must be one of {sorted(EXERCISES)}.")
     return exercise_id
@@ -294,7 +293,16 @@ def collect(ex: Exercise, answer: Any, args: tuple | None) -> Any:
 
     ``args`` None: the answer is a value, taken as it is. An answer that raises gives a
     :class:`~course_lib.exercises.Raised` marker, never an exception.
+
+    Raises
+    ------
+    TypeError
+        If ``ex`` is not an :class:`Exercise` or ``args`` is not a tuple or None.
     """
+    if not isinstance(ex, Exercise):
+        raise TypeError(f"ex must be an Exercise (see exercise()), got {type(ex).__name__}.")
+    if args is not None and not isinstance(args, tuple):
+        raise TypeError(f"args must be a tuple of the case's inputs or None, got {type(args).__name__}.")
     return _plain_answer(ex.probe, answer, args)
 
 
@@ -315,6 +323,10 @@ def judge(case: Case, got: Any, args: tuple | None, also: Callable | None = None
     :func:`grade_with`) is given, it runs too. The result is a :class:`Credit` when a verdict
     gave partial credit.
     """
+    if not isinstance(case, Case):
+        raise TypeError(f"case must be a Case, got {type(case).__name__}.")
+    if also is not None and not callable(also):
+        raise TypeError(f"also must be callable or None, got {type(also).__name__}.")
     if isinstance(got, Raised):
         return [got.message]
     found = _run_verdict(case.verdict, got, args)
@@ -356,10 +368,7 @@ def check(exercise_id: str, answer: Any, *, quiet: bool = False) -> CheckResult:
     (``$COURSE_EXCHANGE`` set) the answers are only recorded (see the module's docstring).
     """
 
-    if not isinstance(exercise_id, str):
-        raise TypeError(f"exercise_id must be a str such as '01-nm-mask', got {type(exercise_id).__name__}.")
-    if exercise_id not in EXERCISES:
-        raise ValueError(f"exercise_id == {exercise_id!r}, must be one of {sorted(EXERCISES)}.")
+    _check_id(exercise_id)
     if not isinstance(quiet, bool):
         raise TypeError(f"quiet must be a bool, got {type(quiet).__name__}.")
     ex = EXERCISES[exercise_id]

@@ -235,6 +235,19 @@ def record_files(stem: str, value: Any) -> dict[str, bytes]:
     return files
 
 
+def _stem_and_folder(stem, folder, name: str = "folder"):
+    if not isinstance(stem, str) or not stem or "/" in stem or "\\" in stem:
+        raise TypeError(f"stem must be a non-empty str without a path separator, got {stem!r:.60}.")
+    if folder is None or isinstance(folder, Mapping):
+        return folder
+    from .._validation import check_path
+
+    folder = check_path(name, folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{name} == {str(folder)!r} is a file, must be a folder.")
+    return folder
+
+
 def _write(folder: Path, files: dict[str, bytes]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in sorted(files.items(), key=lambda kv: kv[0].endswith(".json")):  # the .json last
@@ -255,7 +268,7 @@ def write_record(folder, stem: str, value: Any) -> None:
     value : object
         What the answer returned (a :class:`Raised` marker if it raised).
     """
-    _write(Path(folder), record_files(stem, value))
+    _write(_stem_and_folder(stem, folder), record_files(stem, value))
 
 
 def _get(source, name: str, limit: int) -> bytes | None:
@@ -321,6 +334,7 @@ def read_record(source, stem: str) -> Any:
     RecordError
         If it breaks the format or its limits.
     """
+    source = _stem_and_folder(stem, source, "source")
     text = _get(source, f"{stem}.json", MAX_JSON_BYTES)
     if text is None:
         raise FileNotFoundError(f"{stem}.json")
