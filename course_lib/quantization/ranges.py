@@ -70,7 +70,8 @@ def choose_range(x, *, method="maxabs", percentile=99.99, bits=8, axis=None):
         If ``x`` is not floating-point, or an option has the wrong type.
     ValueError
         If ``x`` is empty or not finite, ``method`` is unknown, ``percentile`` is
-        outside (0, 100], ``bits`` outside 2..8, or ``axis`` out of range.
+        outside (0, 100] or a fraction (``<= 1``: 0.9999 for 99.99), ``bits`` outside 2..8, or
+        ``axis`` out of range.
 
     Notes
     -----
@@ -101,6 +102,9 @@ def choose_range(x, *, method="maxabs", percentile=99.99, bits=8, axis=None):
     x = check_float_values("x", x).astype(np.float64)
     method = check_choice("method", method, RANGE_METHODS)
     percentile = check_float("percentile", percentile, low=0.0, high=100.0, low_open=True)
+    if percentile <= 1.0:
+        raise ValueError(f"percentile == {percentile}, must be a percentage in (1, 100], not a fraction "
+                         f"(99.99 keeps all but the top 0.01%; {percentile} would clip almost everything).")
     bits = check_bits(bits)
     axis = check_axis(axis, x.ndim)
     _, hi = observed_range(channel_rows(x, axis), method, percentile, bits, True)

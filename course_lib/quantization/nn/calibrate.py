@@ -88,7 +88,8 @@ def calibrate(model: nn.Module, images, *, method: str = "minmax", percentile: f
     method = check_choice("method", method, CALIBRATION_METHODS)
     percentile = check_positive_float("percentile", percentile)
     if not 50 < percentile <= 100:
-        raise ValueError(f"percentile == {percentile}, must be in (50, 100].")
+        hint = " (a percentage: 99.99, not the fraction 0.9999)" if percentile <= 1 else ""
+        raise ValueError(f"percentile == {percentile}, must be in (50, 100]{hint}.")
     batch_size = check_int("batch_size", batch_size, minimum=1)
     x_all = check_images(model, images)
 
@@ -153,7 +154,10 @@ def calibration_range(values, *, method: str = "minmax", percentile: float = 99.
     """
     x = check_float_array("values", values).ravel()
     method = check_choice("method", method, CALIBRATION_METHODS)
-    percentile = check_float("percentile", percentile, low=50.0, high=100.0, low_open=True)
+    percentile = check_float("percentile", percentile)
+    if not 50 < percentile <= 100:
+        hint = " (a percentage: 99.99, not the fraction 0.9999)" if percentile <= 1 else ""
+        raise ValueError(f"percentile == {percentile}, must be in (50, 100]{hint}.")
     if method == "percentile":
         lo, hi = np.percentile(x, [100 - percentile, percentile])
     else:
