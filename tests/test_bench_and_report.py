@@ -62,3 +62,11 @@ def test_format_table_and_bytes():
     assert format_table([]) == "(no rows)"
     assert format_bytes(1023) == "1023 B"
     assert format_bytes(1069205) == "1.02 MiB"
+
+
+@pytest.mark.parametrize("name", ["svd", "tt", "flattened"])
+def test_factorization_benchmarks_refuse_a_quick_that_is_not_a_bool(name):
+    from course_lib.bench import factorization
+
+    with pytest.raises(TypeError, match="quick must be True or False"):
+        getattr(factorization, f"bench_{name}")("yes")

@@ -29,5 +29,6 @@ __getattr__, __dir__, __all__ = attach(
                           "random_tt_matrix", "tt_matmul", "tt_matmul_forward", "tt_matmul_backward",
                           "tt_matmul_einsum", "tt_intermediate_sizes", "tt_matmul_macs", "mode_spread",
                           "balanced_modes"]},
-    submodules=["lowrank", "svd", "randomized", "flattened", "flattened_bench", "tt", "ttmatrix", "tt_bench"],
+    submodules=["lowrank", "svd", "randomized", "svd_references", "flattened", "flattened_timing", "tt",
+                "ttmatrix", "tt_references"],
 )

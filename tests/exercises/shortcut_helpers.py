@@ -8,7 +8,6 @@ import functools
 from course_lib.exercises import EXERCISES, collect, credit, judge, load_bank
 from course_lib.grading.course import DEFAULT_HIDDEN, course_cases, read_hidden
 
-
 #: a grading session other than 0: its random hidden cases are drawn afresh (course_lib.exercises.sessions)
 OTHER_SESSION = 20261207
 

@@ -146,7 +146,7 @@ def test_the_numpy_module_never_imports_torch():
     import sys
 
     code = ("import sys, numpy as np\n"
-            "from course_lib.factorization import flattened, flattened_bench\n"
+            "from course_lib.factorization import flattened, flattened_timing\n"
             "flattened.flatten_filters(np.ones((2, 3, 3, 3)))\n"
             "print('TORCH' if 'torch' in sys.modules else 'CLEAN')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -19,7 +19,7 @@ from course_lib.factorization import (
     tt_round,
     tt_svd,
 )
-from course_lib.factorization.tt_bench import smooth_tensor
+from course_lib.factorization.tt_references import smooth_tensor
 
 from helpers import raises
 

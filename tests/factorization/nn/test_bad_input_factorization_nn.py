@@ -8,7 +8,7 @@ from torch import nn
 
 import course_lib.data as course_data
 from course_lib.data import Dataset
-from course_lib.factorization import TruncatedSVD, flattened_bench, truncated_svd, tt_bench, tt_matrix
+from course_lib.factorization import TruncatedSVD, flattened_timing, truncated_svd, tt_matrix, tt_references
 from course_lib.factorization.nn import flattened_train, tt_train
 from course_lib.factorization.nn.flattened import (
     FlattenedConv2d,
@@ -132,10 +132,10 @@ CASES = {
                                     "oversamples == -1"),
     "init_std init": (lambda: init_std(784, 10, "xavier"), ValueError, "init == 'xavier'"),
     # benchmarks
-    "vgg_layer_timing dense shape": (lambda: tt_bench.vgg_layer_timing(1, dense=torch.ones(3, 3)), ValueError,
+    "vgg_layer_timing dense shape": (lambda: tt_references.vgg_layer_timing(1, dense=torch.ones(3, 3)), ValueError,
                                      "dense has shape (3, 3), must be (4096, 25088)"),
-    "vgg_layer_timing dense str": (lambda: tt_bench.vgg_layer_timing(1, dense="abc"), TypeError, "dense must be"),
-    "conv_timing even kernel": (lambda: flattened_bench.conv_timing(4, 2, 4, 1), ValueError, "kernel == 2"),
+    "vgg_layer_timing dense str": (lambda: tt_references.vgg_layer_timing(1, dense="abc"), TypeError, "dense must be"),
+    "conv_timing even kernel": (lambda: flattened_timing.conv_timing(4, 2, 4, 1), ValueError, "kernel == 2"),
     # the TT training run (notebook 08)
     "fit_adam NumPy x": (lambda: tt_train.fit_adam(WIDE, np.zeros((8, 1, 28, 28), np.float32), LABELS, steps=1),
                          TypeError, "x must be a torch.Tensor"),

@@ -4,7 +4,7 @@ import pytest
 
 import course_lib.bench as bench
 from course_lib.factorization import conv_macs, flattened_macs
-from course_lib.factorization.flattened_bench import conv_timing
+from course_lib.factorization.flattened_timing import conv_timing
 
 from helpers import raises
 

@@ -7,7 +7,7 @@ import pytest
 
 import course_lib as cl
 from course_lib.factorization import matrix_with_spectrum, randomized_svd
-from course_lib.factorization.svd_bench import error_ratio, randomized_methods, randomized_vs_references
+from course_lib.factorization.svd_references import error_ratio, randomized_methods, randomized_vs_references
 
 
 @functools.cache

@@ -18,7 +18,7 @@ from course_lib.factorization import (
     tt_svd,
 )
 from course_lib.factorization.nn.tt import TTLinear
-from course_lib.factorization.tt_bench import smooth_tensor
+from course_lib.factorization.tt_references import smooth_tensor
 
 tl.set_backend("numpy")
 

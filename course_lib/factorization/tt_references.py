@@ -1,6 +1,6 @@
-"""Benchmark of the Tensor-Train chapter: ``python -m course_lib.bench tt``.
+"""The Tensor-Train chapter's comparisons (notebook 08; ``python -m course_lib.bench tt`` reports them).
 
-Three comparisons, each measured side by side in one run, one thread:
+Each measured side by side in one run, one thread:
 
 * our :func:`~course_lib.factorization.tt_svd` against TensorLy's ``tensor_train`` at the same fixed
   ranks on the same tensors -- time ratio, and the two relative reconstruction errors (a ratio of 1);
@@ -18,11 +18,10 @@ import math
 
 import numpy as np
 
-from .._validation import check_bool, check_float_array, check_int
+from .._validation import check_float_array, check_int
 from .tt import check_tt_ranks
-from .ttmatrix import random_tt_matrix, tt_matmul, tt_matmul_einsum
 
-__all__ = ["VGG_IN_MODES", "VGG_OUT_MODES", "vgg_layer_timing", "smooth_tensor", "tt_svd_vs_tensorly", "bench_tt"]
+__all__ = ["VGG_IN_MODES", "VGG_OUT_MODES", "vgg_layer_timing", "smooth_tensor", "tt_svd_vs_tensorly"]
 
 VGG_IN_MODES = (2, 7, 8, 8, 7, 4)  # 25088 = 7 * 7 * 512, VGG-16's first fully connected layer
 VGG_OUT_MODES = (4, 4, 4, 4, 4, 4)  # 4096
@@ -119,46 +118,3 @@ def tt_svd_vs_tensorly(tensor: np.ndarray, rank: int, *, repeats: int = 5) -> di
     t_theirs = latency(lambda: tensor_train(tensor, rank), repeats=repeats, warmup=1).median_ms
     return {"ours_ms": t_ours, "tensorly_ms": t_theirs, "ours_error": err_ours, "tensorly_error": err_theirs,
             "ranks": ours.ranks, "tensorly_ranks": tuple(int(r) for r in theirs.rank)}
-
-
-def bench_tt(quick: bool) -> list:
-    """The rows of ``python -m course_lib.bench tt``.
-
-    Parameters
-    ----------
-    quick : bool
-        A smoke run: few repeats, small tensors.
-
-    Returns
-    -------
-    list of course_lib.bench.Row
-    """
-    quick = check_bool("quick", quick)  # before any import: nothing runs on a bad call
-    from ..bench.core import Row
-    from ..checkpoints import load_pretrained
-    from ..timing import cpu_capability, latency
-    cpu = cpu_capability()
-    rows = []
-    fc2 = load_pretrained("wide_mlp").fc2.weight.detach().double().numpy()  # 1024 x 1024 -> (16, 64, 64, 16)
-    tensors = [("wide_mlp fc2 as a (16, 64, 64, 16) tensor, rank 16", fc2.reshape(16, 64, 64, 16), 16),
-               ("1/(1+sum x) on 8^6, rank 4", smooth_tensor(6 if quick else 8, 6), 4)]
-    for label, tensor, rank in tensors:
-        res = tt_svd_vs_tensorly(tensor, rank, repeats=2 if quick else 10)
-        rows.append(Row("tt", f"TT-SVD time, {label}, {cpu}", "ours", res["ours_ms"], "TensorLy", res["tensorly_ms"],
-                        "ms"))
-        rows.append(Row("tt", f"TT-SVD relative error, {label}, difference "
-                        f"{abs(res['ours_error'] - res['tensorly_error']):.1e}", "ours", res["ours_error"],
-                        "TensorLy", res["tensorly_error"], " (relative error)"))
-    for batch in (1, 100):
-        t = vgg_layer_timing(batch, 4, repeats=2 if quick else 10, warmup=1)
-        rows.append(Row("tt", f"25088x4096 layer, batch {batch}, TT-rank 4, 1 thread, {cpu}", "dense", t["dense_ms"],
-                        "TT layer", t["tt_ms"], "ms"))
-    modes = ((4, 7, 7, 4), (4, 8, 8, 4))
-    cores = random_tt_matrix(*modes, 4, std=0.05, rng=0, dtype=np.float32).cores
-    for batch in ((1,) if quick else (1, 100)):
-        x = np.random.default_rng(0).standard_normal((batch, 784)).astype(np.float32)
-        naive = latency(lambda x=x: tt_matmul_einsum(cores, x), repeats=1 if quick else 3, warmup=0).median_ms
-        ours = latency(lambda x=x: tt_matmul(cores, x), repeats=5 if quick else 50, warmup=1).median_ms
-        rows.append(Row("tt", f"784->1024 TT layer (4x7x7x4 -> 4x8x8x4, rank 4), batch {batch}, {cpu}",
-                        "np.einsum path", naive, "core by core", ours, "ms"))
-    return rows

@@ -1,7 +1,7 @@
-"""Benchmark: a dense Conv2d vs its flattened version, CPU time next to the ratio of operations.
+"""A dense Conv2d vs its flattened version: CPU time next to the ratio of operations.
 
-``python -m course_lib.bench flattened`` times one layer's forward pass and its forward+backward
-pass (input and weight gradients), one thread, for the 3-D convolution and the three 1-D ones
+:func:`conv_timing` (and ``python -m course_lib.bench flattened``) times one layer's forward pass and its
+forward+backward pass (input and weight gradients), one thread, for the 3-D convolution and the three 1-D ones
 (:class:`course_lib.factorization.nn.FlattenedConv2d`, rank 1), over the filter size and over the
 channel count -- the seed's two CPU plots (Jin et al. 2014, figure 3) -- and prints the measured
 speed-up beside the multiply-add ratio ``C Y X / (C + Y + X)``. Notebook 07 draws the same sweeps
@@ -13,7 +13,7 @@ from __future__ import annotations
 from .._validation import check_bool, check_int
 from .flattened import conv_macs, flattened_macs
 
-__all__ = ["conv_timing", "bench_flattened", "FILTER_SIZES", "CHANNELS"]
+__all__ = ["conv_timing", "FILTER_SIZES", "CHANNELS"]
 
 FILTER_SIZES = (3, 5, 7, 9, 11)
 CHANNELS = (16, 32, 64, 128, 256)
@@ -85,36 +85,3 @@ def conv_timing(channels: int, kernel: int, size: int, batch: int, *, backward: 
             "rank": rank, "dense_ms": dense_ms, "flat_ms": flat_ms, "dense_iqr_ms": dense_t.iqr_ms,
             "flat_iqr_ms": flat_t.iqr_ms, "speedup": dense_ms / flat_ms,
             "mac_ratio": macs / flattened_macs(channels, channels, kernel, kernel, size, size, rank)}
-
-
-def bench_flattened(quick: bool) -> list:
-    """The rows of ``python -m course_lib.bench flattened``.
-
-    One 3x3 layer, 128 -> 128 channels, 16x16, batch 32, then the filter-size sweep
-    (64 channels, 16x16, batch 8) and the channel sweep (3x3, 16x16, batch 8), each forward and
-    forward+backward. Each row is dense vs flattened time; the case names the multiply-add ratio.
-
-    Parameters
-    ----------
-    quick : bool
-        A smoke run: small layers, few repeats.
-
-    Returns
-    -------
-    list of course_lib.bench.Row
-    """
-    quick = check_bool("quick", quick)  # before any import: nothing runs on a bad call
-    from ..bench.core import Row
-    from ..timing import cpu_capability
-    repeats = 3 if quick else 15
-    cases = [(32, 3, 8, 2)] if quick else [(128, 3, 16, 32)]
-    cases += [(16 if quick else 64, k, 16, 2 if quick else 8) for k in (FILTER_SIZES[:2] if quick else FILTER_SIZES)]
-    cases += [(c, 3, 16, 2 if quick else 8) for c in (CHANNELS[:2] if quick else CHANNELS)]
-    rows = []
-    for channels, kernel, size, batch in cases:
-        for backward in (False, True):
-            t = conv_timing(channels, kernel, size, batch, backward=backward, repeats=repeats)
-            case = (f"{kernel}x{kernel} {channels}->{channels}, {size}x{size}, batch {batch}, "
-                    f"{'fwd+bwd' if backward else 'forward'}, MACs {t['mac_ratio']:.1f}x fewer, {cpu_capability()}")
-            rows.append(Row("flattened", case, "dense", t["dense_ms"], "flattened", t["flat_ms"], "ms"))
-    return rows

@@ -1,5 +1,5 @@
-"""The SVD chapter's measurements: randomized SVD (ours, scikit-learn, torch) against the exact SVD,
-and a dense against a factorized Linear layer. ``python -m course_lib.bench svd``.
+"""The SVD chapter's comparisons: randomized SVD (ours, scikit-learn, torch) against the exact SVD
+(notebook 06; ``python -m course_lib.bench svd`` reports them).
 
 Every method gets the same matrix, the same rank ``k``, oversampling ``p`` and power iterations
 ``q``; errors are reported as a multiple of the optimal rank-``k`` error (Eckart--Young,
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import check_bool, check_float, check_float_array, check_int
+from .._validation import check_float, check_float_array, check_int
 from ..timing import fixed_threads, latency
 from ._checks import check_shape
 from .lowrank import check_rank
@@ -21,7 +21,7 @@ from .randomized import randomized_svd
 from .svd import eckart_young_error, matrix_with_spectrum, stretched_spectrum
 
 __all__ = ["RANDOMIZED_METHODS", "randomized_methods", "error_ratio", "randomized_vs_references",
-           "trained_like_matrix", "bench_svd"]
+           "trained_like_matrix"]
 
 RANDOMIZED_METHODS = ("ours", "sklearn", "torch")
 
@@ -163,45 +163,3 @@ def trained_like_matrix(singular_values, shape, *, rng=0) -> np.ndarray:
     if len(shape) != 2:
         raise ValueError(f"shape == {shape!r}, must be two ints (n, m).")
     return matrix_with_spectrum(stretched_spectrum(singular_values, min(shape)), shape, rng=rng)
-
-
-def bench_svd(quick: bool) -> list:
-    """The benchmark: randomized vs exact vs the references, and dense vs factorized Linear latency.
-
-    ``quick``: the wide MLP's trained fc1 (1024 x 784, k = 50, p = 10, q = 0, 1, 2) and its fc2
-    as a layer; otherwise also 4096 x 4096 (k = 250) and 25088 x 4096 (k = 250) matrices with
-    the trained fc2's spectrum stretched to their size (no layer that wide is trained here).
-    """
-    quick = check_bool("quick", quick)  # before any import: nothing runs on a bad call
-    from ..bench.core import Row
-    from ..checkpoints import load_pretrained
-    from .nn.svd import factorize_linear, linear_latency
-    model = load_pretrained("wide_mlp")
-    rows = []
-
-    def add(case, table):
-        for q in sorted({r["q"] for r in table if r["q"] is not None}):
-            by = {r["method"]: r for r in table if r["q"] == q}
-            label = f"{case}, q={q}"
-            for ref in ("sklearn", "torch"):
-                rows.append(Row("svd", f"{label}: error / optimal", "ours", by["ours"]["error_ratio"], ref,
-                                by[ref]["error_ratio"], "x"))
-                rows.append(Row("svd", f"{label}: time", "ours", by["ours"]["ms"], ref, by[ref]["ms"], "ms"))
-            rows.append(Row("svd", f"{label}: time", "ours", by["ours"]["ms"], "exact np.linalg.svd",
-                            table[0]["ms"], "ms"))
-
-    fc1 = model.fc1.weight.detach().numpy()
-    add("wide_mlp fc1 1024x784, k=50, p=10", randomized_vs_references(fc1, 50, repeats=3 if quick else 10))
-    if not quick:
-        spectrum = np.linalg.svd(model.fc2.weight.detach().numpy().astype(np.float64), compute_uv=False)
-        for shape in ((4096, 4096), (25088, 4096)):
-            a = trained_like_matrix(spectrum, shape)
-            add(f"{shape[0]}x{shape[1]} (trained fc2 spectrum, stretched), k=250, p=10",
-                randomized_vs_references(a, 250, power_iterations=(1, 2), repeats=1))
-    layer = model.fc2
-    small = factorize_linear(layer, 100)
-    for batch in (1, 100):
-        rows.append(Row("svd", f"wide_mlp fc2 1024x1024 -> rank 100, batch {batch}, 1 thread", "factorized",
-                        linear_latency(small, batch=batch, repeats=20 if quick else 200), "dense",
-                        linear_latency(layer, batch=batch, repeats=20 if quick else 200), "ms"))
-    return rows
