@@ -304,6 +304,7 @@ TARGET = ex.Target("s", 0.9, 0.5, unit="%")
     (lambda i: ex.Credit(0.5, "bad"), TypeError, ["problems must be a list of str"]),
     (lambda i: ex.Target("s", "0.9", 0.5), TypeError, ["goal must be a real number"]),
     (lambda i: ex.Target("s", float("inf"), 0.5), ValueError, ["goal == inf, must be finite"]),
+    (lambda i: ex.Target("s", 0.9, float("nan")), ValueError, ["zero_at == nan, must be finite"]),
     (lambda i: ex.Target("s", 0.9, 0.5, higher="yes"), TypeError, ["higher must be True or False"]),
     (lambda i: ex.Target("s", 0.9, 0.5, unit=3), TypeError, ["unit must be a str"]),
     (lambda i: ex.Target("s", 90, 50, unit="%"), ValueError, ["goal == 90, must be a fraction", "not a percentage"]),

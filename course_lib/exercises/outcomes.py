@@ -62,8 +62,8 @@ class Target:
             raise TypeError(f"name must be a non-empty str, got {self.name!r}.")
         for label in ("goal", "zero_at"):
             value = getattr(self, label)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-                raise TypeError(f"{label} must be a real number, got {value!r}.")
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{label} must be a real number, got {type(value).__name__} ({value!r}).")
             if not math.isfinite(value):
                 raise ValueError(f"{label} == {value!r}, must be finite.")
             if self.unit in FRACTION_UNITS and not -1 <= value <= 1:
