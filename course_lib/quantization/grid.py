@@ -44,7 +44,7 @@ def scale_zero_point(lo, hi, bits: int, symmetric: bool):
     Works on NumPy arrays (float64 scale, int64 zero point) and on torch tensors
     (float32 scale, zero point as a float tensor holding integers), elementwise.
     """
-    qmin, qmax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    qmin, qmax = qrange(bits)
     if is_tensor(lo):
         import torch as xp  # the caller works with tensors: torch is loaded already
     else:

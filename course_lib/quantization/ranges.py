@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_axis, check_bits, check_choice, check_float, check_float_values
-from .grid import channel_rows, quantize_codes, scale_zero_point
+from .grid import channel_rows, qrange, quantize_codes, scale_zero_point
 
 __all__ = ["choose_range", "observed_range", "RANGE_METHODS"]
 
@@ -28,7 +28,7 @@ def observed_range(rows, method, percentile, bits, symmetric):
     # "mse": shrink the max-abs (or min/max) range by k/100, k = 100 .. 1, keep the best per row
     lo0, hi0 = observed_range(rows, "maxabs", percentile, bits, symmetric)
     lo0, hi0 = np.minimum(lo0, 0.0), np.maximum(hi0, 0.0)
-    qmin, qmax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    qmin, qmax = qrange(bits)
     best = np.full(rows.shape[0], np.inf)
     best_f = np.ones(rows.shape[0])
     for k in range(_MSE_GRID, 0, -1):  # largest first: ties keep the wider range

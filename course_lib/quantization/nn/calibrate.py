@@ -17,6 +17,7 @@ from ..._validation import (
 )
 from ...layers import weight_layers
 from ...models import check_images
+from ..ranges import observed_range
 
 __all__ = ["calibrate", "calibration_range", "check_ranges", "CALIBRATION_METHODS"]
 
@@ -158,11 +159,8 @@ def calibration_range(values, *, method: str = "minmax", percentile: float = 99.
     if not 50 < percentile <= 100:
         hint = " (a percentage: 99.99, not the fraction 0.9999)" if percentile <= 1 else ""
         raise ValueError(f"percentile == {percentile}, must be in (50, 100]{hint}.")
-    if method == "percentile":
-        lo, hi = np.percentile(x, [100 - percentile, percentile])
-    else:
-        lo, hi = x.min(), x.max()
-        if method == "maxabs":
-            a = max(abs(lo), abs(hi))
-            lo, hi = -a, a
-    return float(lo), float(hi)
+    # the one range-selection path of the course (quantization.ranges): "minmax" is its asymmetric max-abs
+    way, symmetric = {"minmax": ("maxabs", False), "maxabs": ("maxabs", True),
+                      "percentile": ("percentile", False)}[method]
+    lo, hi = observed_range(x[None, :], way, percentile, 8, symmetric)
+    return float(lo[0]), float(hi[0])

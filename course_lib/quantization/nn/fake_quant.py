@@ -16,14 +16,6 @@ from ..._validation import (
 __all__ = ["FakeQuantSTE", "fake_quantize_ste", "round_to_codes"]
 
 
-def _weight_qmax(bits: int) -> int:
-    return 2 ** (bits - 1) - 1
-
-
-def _act_qrange(bits: int) -> tuple[int, int]:
-    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-
-
 def round_to_codes(x: torch.Tensor, scale: torch.Tensor, zero_point, qmin: int, qmax: int) -> torch.Tensor:
     """The integer codes ``clamp(round(x / scale) + z, qmin, qmax)``, held in a float tensor.
 
