@@ -13,7 +13,7 @@ import pytest
 import course_lib as cl
 import course_lib.checkpoints as ckpt
 import course_lib.data as data
-import course_lib.data_download as data_download
+import course_lib.data.fetch as data_download
 import course_lib.exercises as ex
 from course_lib import report, results, sweeps, timing
 

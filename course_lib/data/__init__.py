@@ -20,8 +20,8 @@ writes, so a read-only data folder works.
 Run ``python -m course_lib.data`` for a status table, ``--download`` to fetch.
 
 This module holds the public API (folder resolution, the loaders, the status CLI);
-:mod:`course_lib.data_download` (file names, checksums, downloads) and
-:mod:`course_lib.data_readers` (the IDX and CIFAR-10 batch readers) do the file work.
+:mod:`course_lib.data.fetch` (file names, checksums, downloads) and
+:mod:`course_lib.data.readers` (the IDX and CIFAR-10 batch readers) do the file work.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import check_bool, check_choice, check_int, short_repr
+from .._validation import check_bool, check_choice, check_int, short_repr
 
 # Defined in the two modules below and kept importable from here (``data.MNIST_MIRRORS``, ...).
-from .data_download import (  # noqa: F401
+from .fetch import (  # noqa: F401
     CIFAR10_BATCH_SIZE,
     CIFAR10_BATCHES,
     CIFAR10_FOLDER,
@@ -52,7 +52,7 @@ from .data_download import (  # noqa: F401
     mnist_path,
     not_found_message,
 )
-from .data_readers import FIX_HINT, CorruptDataError, read_cifar_batch, read_idx  # noqa: F401
+from .readers import FIX_HINT, CorruptDataError, read_cifar_batch, read_idx  # noqa: F401
 
 __all__ = [
     "Dataset",
@@ -67,7 +67,7 @@ __all__ = [
     "data_status",
 ]
 
-REPO_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+REPO_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
@@ -358,7 +358,3 @@ def main(argv=None) -> int:
         print("\nSome data is missing or corrupt: run `python -m course_lib.data --download`, "
               "or set COURSE_DATA_DIR to a folder that has it.", file=sys.stderr)
     return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import check_int, check_path
+from .._validation import check_int, check_path
 
 __all__ = ["CorruptDataError", "FIX_HINT", "read_bytes", "read_idx", "read_cifar_batch"]
 

@@ -7,8 +7,8 @@
   bar) into a temporary folder, moved into place only when complete, so a failed
   download never leaves a partial file behind.
 
-The public API (``download``, ``load_mnist``, ...) is in :mod:`course_lib.data`,
-which re-exports these names; the file formats are read by :mod:`course_lib.data_readers`.
+The public API (``download``, ``load_mnist``, ...) is :mod:`course_lib.data` itself,
+which re-exports these names; the file formats are read by :mod:`course_lib.data.readers`.
 """
 
 from __future__ import annotations
@@ -50,14 +50,14 @@ class DataNotFoundError(FileNotFoundError):
 
 
 def _dataset(dataset) -> str:
-    from ._validation import check_choice
+    from .._validation import check_choice
 
     return check_choice("dataset", dataset, ("mnist", "cifar10"))
 
 
 def _root(root) -> Path:
     """The data folder as a Path: a str or path that is not an existing file."""
-    from ._validation import check_path
+    from .._validation import check_path
 
     root = check_path("root", root)
     if root.exists() and not root.is_dir():
