@@ -3,7 +3,7 @@
 Every benchmark measures two things side by side in the same run and reports their **ratio** -- ours vs
 a reference library, compressed vs dense, batched vs single -- because an absolute time on one machine is
 not a verdict. One module per family registers its benchmarks (:func:`benchmark`): :mod:`.basics` (data,
-latency, models), :mod:`.pruning`, :mod:`.quantization`, :mod:`.factorization` (svd, flattened, tt),
+latency, models), :mod:`.pruning`, :mod:`.channels`, :mod:`.quantization`, :mod:`.factorization` (svd, flattened, tt),
 :mod:`.widgets`, :mod:`.grading` (grading, grading-dask). The technique packages never import this one.
 
 Not part of the timed test suite (a smoke run of ``--quick`` is).
@@ -11,7 +11,7 @@ Not part of the timed test suite (a smoke run of ``--quick`` is).
 
 from __future__ import annotations
 
-from . import basics, factorization, grading, pruning, quantization, widgets  # noqa: F401  (they register)
+from . import basics, channels, factorization, grading, pruning, quantization, widgets  # noqa: F401  (register)
 from .core import BENCHMARKS, Row, benchmark, format_rows, main, median_seconds, run
 from .widgets import WIDGET_BUDGET_MS
 

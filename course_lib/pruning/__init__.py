@@ -16,8 +16,10 @@ Modules (NumPy only, unless noted):
   (:func:`sparse_linear`, :func:`dense_vs_sparse_times`);
 * :mod:`.schedules` -- :func:`iterative_schedule`, :func:`gradual_sparsity`;
 * :mod:`.neurons` -- neuron statistics, rarely active and duplicate neurons;
+* :mod:`.channels` -- a convolution's filters ranked (L1/L2 norm, APoZ, BN scale) and the
+  multiply-adds of a layer: the CNN's structured pruning;
 * :mod:`.nn` (PyTorch) -- masks on models, masked fine-tuning, iterative pruning,
-  sparse export, physically smaller MLPs.
+  sparse export, physically smaller MLPs and CNNs (channel pruning).
 
 References
 ----------
@@ -37,6 +39,8 @@ __getattr__, __dir__, __all__ = attach(
         "storage": ["index_bytes", "csr_bytes", "bitmask_bytes"],
         "sparse": ["to_csr", "sparse_linear", "dense_vs_sparse_times", "crossover_sparsity"],
         "schedules": ["iterative_schedule", "gradual_sparsity"],
+        "channels": ["filter_norms", "apoz", "bn_scores", "channels_to_keep", "keep_count", "conv_output_size",
+                     "conv_macs", "linear_macs"],
     },
-    submodules=["masks", "storage", "sparse", "schedules", "neurons", "nn"],
+    submodules=["masks", "storage", "sparse", "schedules", "neurons", "channels", "nn"],
 )

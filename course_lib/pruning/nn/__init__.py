@@ -14,13 +14,19 @@ Typical use (Han et al.'s prune / retrain loop)::
     same = load_pruned("lenet300-90.pt", "lenet300")     # a dense model again
 
 Neuron pruning on models: :func:`collect_activations`, :func:`shrink_mlp`,
-:func:`make_duplicate`.
+:func:`make_duplicate`. Channel pruning of the CNN: :func:`channel_scores`, :func:`select_channels`,
+:func:`prune_channels` (a physically smaller network), :func:`channel_masks` (the same, masked),
+:func:`count_macs`, :func:`sensitivity_scan`, :func:`fine_tune_channels`.
 """
 
+from .channel_scan import count_macs, fine_tune_channels, sensitivity_scan
+from .channels import channel_masks, channel_scores, conv_chain, prune_channels, select_channels
 from .export import export_pruned, load_pruned
 from .finetune import fine_tune, iterative_prune, one_shot_prune
 from .masks import apply_masks, masks_for, prunable_weights
 from .neurons import collect_activations, make_duplicate, shrink_mlp
 
 __all__ = ["prunable_weights", "masks_for", "apply_masks", "fine_tune", "iterative_prune", "one_shot_prune",
-           "export_pruned", "load_pruned", "collect_activations", "shrink_mlp", "make_duplicate"]
+           "export_pruned", "load_pruned", "collect_activations", "shrink_mlp", "make_duplicate",
+           "conv_chain", "channel_scores", "select_channels", "channel_masks", "prune_channels", "count_macs",
+           "sensitivity_scan", "fine_tune_channels"]
