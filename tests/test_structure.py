@@ -18,7 +18,7 @@ NUMPY_MODULES = [
     "course_lib.quantization.seed", "course_lib.quantization.grid", "course_lib.quantization.uniform",
     "course_lib.quantization.ranges", "course_lib.quantization.tensor", "course_lib.quantization.storage",
     "course_lib.factorization.lowrank", "course_lib.factorization.svd", "course_lib.factorization.randomized",
-    "course_lib.pruning.channels",
+    "course_lib.pruning.channels", "course_lib.quantization.int8_reference",
     "course_lib.exercises.core",
 ]
 MAX_LINES = 400

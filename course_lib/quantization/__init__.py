@@ -20,8 +20,10 @@ Modules (NumPy only, unless noted):
   and :func:`quantization_error` measures what was lost;
 * :mod:`.storage` -- half precision (:func:`to_float16`) and the bytes of each format
   (registered with :func:`course_lib.formats.storage_bytes`);
+* :mod:`.int8_reference` -- integer-only inference in NumPy (im2col, int32 accumulators,
+  fixed-point requantization): the reference the real int8 runtime is checked against;
 * :mod:`.nn` (PyTorch) -- fake-quantized layers, post-training quantization, QAT,
-  integer inference, model sizes and the int8 kernel's speed.
+  integer inference on PyTorch's int8 engines (``int8_runtime``), model sizes and the int8 kernel's speed.
 
 References
 ----------
@@ -45,6 +47,7 @@ __getattr__, __dir__, __all__ = attach(
         "ranges": ["choose_range"],
         "tensor": ["QTensor", "quantize_tensor", "quantization_error"],
         "storage": ["to_float16", "int8_bytes", "float16_bytes", "code_bytes", "FLOAT16_MAX"],
+        "int8_reference": ["Int8Reference", "quantize_multiplier", "requantize"],
     },
-    submodules=["seed", "grid", "uniform", "ranges", "tensor", "storage", "nn"],
+    submodules=["seed", "grid", "uniform", "ranges", "tensor", "storage", "int8_reference", "nn"],
 )

@@ -53,6 +53,8 @@ References
 from .calibrate import calibrate, calibration_range
 from .fake_quant import FakeQuantSTE, fake_quantize_ste
 from .fold import fold_batchnorm
+from .int8_measure import int8_accuracy, int8_agreement, int8_latency
+from .int8_runtime import Int8Model, build_int8_model, quantized_engine
 from .kernels import available_int8_kernels, choose_int8_kernel, cpu_capability
 from .layers import DynamicQuantLayer, Float16Layer, QATLayer, QuantizedLayer
 from .params import activation_qparams, dequantize_weight, quantize_weight, weight_scale
@@ -65,4 +67,5 @@ __all__ = ["FakeQuantSTE", "fake_quantize_ste", "weight_scale", "quantize_weight
            "DynamicQuantLayer",
            "QuantizedLayer", "QATLayer", "ptq_float16", "ptq_dynamic", "ptq_full_integer", "IntegerMLP",
            "prepare_qat", "train_qat", "convert_qat", "model_bytes", "int8_linear_latency", "available_int8_kernels",
-           "choose_int8_kernel", "cpu_capability"]
+           "choose_int8_kernel", "cpu_capability", "build_int8_model", "Int8Model", "quantized_engine",
+           "int8_agreement", "int8_latency", "int8_accuracy"]
