@@ -8,9 +8,57 @@ import numpy as np
 
 from .core import Row, benchmark
 
-__all__ = ["WIDGET_BUDGET_MS"]
+__all__ = ["WIDGET_BUDGET_MS", "SVD_CALLS", "FLATTENED_CALLS", "TT_CALLS", "SUMMARY_CALLS"]
 
 WIDGET_BUDGET_MS = 150.0
+
+#: the SVD explorer's slider positions timed on wide_mlp: (rank of fc1, rank of fc2, method)
+SVD_CALLS = ((50, 50, "exact"), (100, 20, "randomized q=1"), (30, 200, "exact"), (10, 10, "randomized q=2"),
+             (784, 1024, "exact"), (60, 60, "randomized q=0"))
+#: the flattened explorer's ranks timed: one slider moved at a time, the first one first (every layer
+#: recomputed), then further down the network
+FLATTENED_CALLS = ((1, 1, 1, 1), (2, 1, 1, 1), (2, 3, 1, 1), (2, 3, 2, 1), (2, 3, 2, 4))
+#: the TT explorer's (TT-rank, d) settings timed
+TT_CALLS = ((4, 4), (8, 4), (2, 6), (16, 2), (1, 4), (16, 6), (4, 2))
+#: the summary explorer's (model, cost, budget) timed
+SUMMARY_CALLS = (("lenet300", "bytes", 0.1), ("lenet300", "ms_100", 0.5), ("lenet300", "bytes", 0.03),
+                 ("lenet300", "ms_1", 1.0), ("lenet300", "bytes", 1.0))
+
+
+def _flattened_case() -> tuple:
+    """``(label, explorer, calls)``: notebook 07's explorer on the trained CNN and its fixed test subset."""
+    from ..checkpoints import load_pretrained
+    from ..data import load_cifar10
+    from ..factorization.nn.flattened_train import FLATTENED_LAYERS
+    from ..widgets import FlattenedExplorer
+
+    test = load_cifar10("test", limit=FlattenedExplorer.TEST_IMAGES)
+    explorer = FlattenedExplorer(load_pretrained("cifar_vgg"), test, FLATTENED_LAYERS)
+    return "07 flattened, rank per layer", explorer, [dict(ranks=list(r)) for r in FLATTENED_CALLS]
+
+
+def _tt_case() -> tuple:
+    """``(label, explorer, calls)``: notebook 08's explorer on the trained wide MLP and its fixed test subset."""
+    from ..checkpoints import load_pretrained
+    from ..data import load_mnist
+    from ..widgets import TTExplorer
+
+    explorer = TTExplorer(load_pretrained("wide_mlp"), load_mnist("test", limit=TTExplorer.TEST_IMAGES))
+    return "08 tensor train, rank and modes", explorer, [dict(rank=r, d=d) for r, d in TT_CALLS]
+
+
+def _summary_case() -> tuple:
+    """``(label, explorer, calls)``: LeNet-300-100's configurations, briefly tuned (20 fine-tuning steps, 1,000 test
+    images): an explorer over a real measured table."""
+    from ..checkpoints import load_pretrained
+    from ..data import load_mnist
+    from ..summary.nn import lenet300_configs, measure_configs
+    from ..widgets import SummaryExplorer
+
+    configs = lenet300_configs(load_pretrained("lenet300"), load_mnist("train", limit=5000), steps=20)
+    rows = measure_configs(configs, load_mnist("test", limit=1000), model_name="lenet300", repeats=5)
+    return ("09 summary, budget -> best configuration", SummaryExplorer(rows),
+            [dict(model=m, cost=c, budget=b) for m, c, b in SUMMARY_CALLS])
 
 
 @benchmark("widgets")
@@ -22,15 +70,12 @@ def _bench_widgets(quick: bool) -> list[Row]:
     from ..data import load_mnist
     from ..pruning import nn as prune_nn
     from ..widgets import (
-        FlattenedExplorer,
         NeuronPruningExplorer,
         PredictionExplorer,
         PTQExplorer,
         QuantizationExplorer,
         ScheduleExplorer,
-        SummaryExplorer,
         SVDExplorer,
-        TTExplorer,
         WeightPruningExplorer,
     )
     from ..widgets.layout import figure_png
@@ -59,8 +104,8 @@ def _bench_widgets(quick: bool) -> list[Row]:
                                                                (3, True, "maxabs"), (2, True, "percentile"),
                                                                (6, False, "percentile"))]),
         ("06 SVD, rank per layer and q", SVDExplorer(load_pretrained("wide_mlp"), load_mnist("test", limit=1000)),
-         [dict(ranks={"fc1": a, "fc2": b}, method=m) for a, b, m in SVDExplorer.BENCH_CALLS]),
-        FlattenedExplorer.bench_case(), TTExplorer.bench_case(), SummaryExplorer.bench_case(),
+         [dict(ranks={"fc1": a, "fc2": b}, method=m) for a, b, m in SVD_CALLS]),
+        _flattened_case(), _tt_case(), _summary_case(),
     ]
     rows = []
     for label, explorer, calls in cases:

@@ -3,7 +3,9 @@
 Each explorer separates ``compute`` (the numbers, no drawing; tested without a
 browser and timed), ``update`` (redraw in place) and ``widget`` (the ipywidgets
 controls that call it, laid out by :func:`.layout.explorer_box`). Every update
-re-evaluates a real model.
+re-evaluates a real model. The skeleton is written once, in :class:`.base.Explorer`:
+an explorer supplies its ``compute``, its figure (made once, then redrawn), its
+controls and its status line.
 """
 
 from .._lazy import attach
@@ -20,6 +22,6 @@ __getattr__, __dir__, __all__ = attach(
         "svd": ["SVDExplorer"],
         "tt": ["TTExplorer"],
     },
-    submodules=["flattened", "layout", "prediction", "pruning", "quantization", "schedules", "summary", "svd", "tt",
-                "weight_pruning"],
+    submodules=["base", "flattened", "layout", "prediction", "pruning", "quantization", "schedules", "summary", "svd",
+                "tt", "weight_pruning"],
 )

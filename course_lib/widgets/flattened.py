@@ -10,7 +10,8 @@ import torch
 
 from .._validation import check_int, check_model, check_names
 from ..timing import latency
-from .layout import TestSet, check_dataset, explorer_box
+from .base import Explorer
+from .layout import check_dataset
 
 __all__ = ["FlattenedExplorer"]
 
@@ -28,7 +29,7 @@ def _positions(model, layers) -> list[int]:
     return positions
 
 
-class FlattenedExplorer:
+class FlattenedExplorer(Explorer):
     """Choose the rank R of each convolution (0 keeps the 3-D layer); see what the decomposition costs.
 
     Every decomposition (each layer at each rank ``1 .. max_rank``) is computed and each layer's
@@ -61,6 +62,8 @@ class FlattenedExplorer:
         ``timing_batch < 1``, or the test set does not fit the model.
     """
 
+    figsize = (8.5, 2.6)
+
     def __init__(self, model, test, layers, *, max_rank: int = 4, timing_batch: int = 32):
         from ..factorization.nn.flattened import flatten_conv2d, flatten_model
 
@@ -85,10 +88,9 @@ class FlattenedExplorer:
                              f"{top}; each rank is decomposed when the explorer is built).")
         flatten_model(model, self.layers, decompose=False)  # checks every name and layer, cheaply
         self._positions = _positions(model, self.layers)
-        self.model = model.eval()
+        self._adopt(model, test)
         modules = dict(self.model.named_modules())
         self._dense = {n: modules[n] for n in self.layers}
-        self._test = TestSet(test)
         self.base_accuracy = self._test.accuracy(self.model)
         inputs = {}  # each layer's input on a timing batch, to time the layer alone
         hooks = [modules[n].register_forward_hook(lambda m, args, out, n=n: inputs.__setitem__(n, args[0]))
@@ -122,7 +124,6 @@ class FlattenedExplorer:
         self._acts: list[OrderedDict] = [OrderedDict() for _ in self.layers[:-1]]  # activations by rank prefix
         self._cache: dict[tuple, dict] = {}
         self.timing_batch = timing_batch
-        self.fig = None
 
     @staticmethod
     def _time(layer, x) -> float:
@@ -186,100 +187,48 @@ class FlattenedExplorer:
             logits = self.model.classifier(act)
         return float((logits.argmax(1) == self._test.y).float().mean())
 
-    def update(self, ranks) -> dict:
-        """Compute and redraw: relative error per layer (left), weights as a share of the 3-D layer's (right).
-
-        Parameters
-        ----------
-        ranks : sequence of int
-            As for :meth:`compute`.
-
-        Returns
-        -------
-        dict
-            What :meth:`compute` returns; the figure is ``self.fig``.
-
-        Raises
-        ------
-        TypeError, ValueError
-            As :meth:`compute`.
-        """
-        from matplotlib.figure import Figure
-
-        res = self.compute(ranks)
+    def _create(self, res: dict) -> None:
+        # no legend, short labels: the PNG is what the notebook shows, and drawing it is most of an update
         k = np.arange(len(self.layers))
-        if self.fig is None:  # artists made once; an update only changes their heights (no legend, short labels:
-            # the PNG is what the notebook shows, and drawing it is most of an update)
-            self.fig = Figure(figsize=(8.5, 2.6))  # not pyplot's: no plt.show() or cell end shows it again
-            ax1, ax2 = self._axes = self.fig.subplots(1, 2)
-            self._err_bars = ax1.bar(k, res["errors"], color="C3")
-            ax1.set_ylim(0, 1)
-            ax1.set_ylabel("relative error of W")
-            self._par_bars = ax2.bar(k, 100 * np.array(res["params"]) / np.array(res["dense_params"]), color="C0")
-            ax2.set_ylim(0, 100)
-            ax2.set_ylabel("weights, % of the 3-D layer")
-            for ax in (ax1, ax2):
-                ax.set_xticks(k, [n.split(".")[-1] for n in self.layers])
-                ax.set_xlabel("layer (features.N)")
-            self.fig.tight_layout()
+        ax1, ax2 = self._axes = self.fig.subplots(1, 2)
+        self._err_bars = ax1.bar(k, res["errors"], color="C3")
+        ax1.set_ylim(0, 1)
+        ax1.set_ylabel("relative error of W")
+        self._par_bars = ax2.bar(k, 100 * np.array(res["params"]) / np.array(res["dense_params"]), color="C0")
+        ax2.set_ylim(0, 100)
+        ax2.set_ylabel("weights, % of the 3-D layer")
+        for ax in (ax1, ax2):
+            ax.set_xticks(k, [n.split(".")[-1] for n in self.layers])
+            ax.set_xlabel("layer (features.N)")
+        self.fig.tight_layout()
+
+    def _draw(self, res: dict, **params) -> None:
+        """Relative error per layer (left), weights as a share of the 3-D layer's (right)."""
         for bar, e in zip(self._err_bars, res["errors"]):
             bar.set_height(e)
         for bar, p, d in zip(self._par_bars, res["params"], res["dense_params"]):
             bar.set_height(100 * p / d)
         self._axes[0].set_title("ranks " + ", ".join(str(r) if r else "3-D" for r in res["ranks"]), fontsize=9)
-        return res
 
-    def widget(self, *, ranks=None):
-        """The ipywidgets UI: a rank slider per layer (0 = keep the 3-D convolution), the two plots.
-
-        Parameters
-        ----------
-        ranks : sequence of int or None, keyword-only
-            The sliders' first values (default rank 1 everywhere).
-
-        Returns
-        -------
-        ipywidgets.VBox
-        """
+    def _controls(self, *, ranks=None) -> tuple:
+        """A rank slider per layer (0 = keep the 3-D convolution); ``ranks``: their first values (default 1)."""
         import ipywidgets as w
-
-        from ..timing import cpu_capability
 
         start = self._check_ranks(ranks if ranks is not None else [1] * len(self.layers))
         sliders = [w.IntSlider(value=r, min=0, max=self.max_rank, description=n, continuous_update=False)
                    for n, r in zip(self.layers, start)]
+        return [w.HBox(sliders[:2]), w.HBox(sliders[2:])], sliders, lambda: {"ranks": [s.value for s in sliders]}
 
-        def describe():
-            res = self.update([s.value for s in sliders])
-            total, dense = sum(res["params"]), sum(res["dense_params"])
-            return (f"accuracy {100 * res['accuracy']:.1f}% (3-D: {100 * res['base_accuracy']:.1f}%, before any "
-                    f"fine-tuning) · weights of these layers {total:,} of {dense:,} ({dense / total:.1f}x fewer) · "
-                    f"their forward time {res['ms']:.1f} ms (3-D: {res['dense_ms']:.1f} ms) on {self.timing_batch} "
-                    f"images, 1 thread, {cpu_capability()}")
+    def _status(self, res: dict, **params) -> str:
+        from ..timing import cpu_capability
 
-        return explorer_box([w.HBox(sliders[:2]), w.HBox(sliders[2:])], sliders, describe, self)
+        total, dense = sum(res["params"]), sum(res["dense_params"])
+        return (f"accuracy {100 * res['accuracy']:.1f}% (3-D: {100 * res['base_accuracy']:.1f}%, before any "
+                f"fine-tuning) · weights of these layers {total:,} of {dense:,} ({dense / total:.1f}x fewer) · "
+                f"their forward time {res['ms']:.1f} ms (3-D: {res['dense_ms']:.1f} ms) on {self.timing_batch} "
+                f"images, 1 thread, {cpu_capability()}")
 
-    #: The settings the widget benchmark (``python -m course_lib.bench widgets``) times: one slider moved at a time,
-    #: the first one first (every layer recomputed), then further down the network.
-    BENCH_CALLS = ((1, 1, 1, 1), (2, 1, 1, 1), (2, 3, 1, 1), (2, 3, 2, 1), (2, 3, 2, 4))
     #: The notebook's fixed test subset: the first 120 CIFAR-10 test images.
     TEST_IMAGES = 120
     #: Activations kept per layer (by the ranks up to that layer): a few MB each on 120 images.
     MAX_CACHED = 12
-
-    @classmethod
-    def bench_case(cls) -> tuple:
-        """``(label, explorer, calls)`` for the widget benchmark: notebook 07's explorer on its subset.
-
-        Returns
-        -------
-        tuple
-            The benchmark's label, the explorer on the trained CNN and :data:`FLATTENED_LAYERS`, and the
-            keyword arguments of :meth:`update` for each timed call.
-        """
-        from ..checkpoints import load_pretrained
-        from ..data import load_cifar10
-        from ..factorization.nn.flattened_train import FLATTENED_LAYERS
-
-        explorer = cls(load_pretrained("cifar_vgg"), load_cifar10("test", limit=cls.TEST_IMAGES), FLATTENED_LAYERS)
-        return "07 flattened, rank per layer", explorer, [dict(ranks=list(r)) for r in cls.BENCH_CALLS]

@@ -7,12 +7,13 @@ import torch
 
 from .._validation import check_choice, check_int, check_model, short_repr
 from ..models import to_tensor
-from .layout import check_dataset, explorer_box
+from .base import Explorer
+from .layout import check_dataset
 
 __all__ = ["PredictionExplorer"]
 
 
-class PredictionExplorer:
+class PredictionExplorer(Explorer):
     """Pick a model and a test image; see the image and the model's class probabilities.
 
     Parameters
@@ -32,6 +33,8 @@ class PredictionExplorer:
         labels that do not match its images.
     """
 
+    figsize = (7.5, 2.8)
+
     def __init__(self, models: dict):
         if not isinstance(models, dict):
             raise TypeError(f"models must be a dict name -> (model, dataset), got {type(models).__name__}.")
@@ -50,8 +53,6 @@ class PredictionExplorer:
             check_dataset(f"models[{name!r}][1]", pair[1], pair[0])
         self.models = {name: (model.eval(), ds) for name, (model, ds) in models.items()}
         self.names = list(self.models)
-        self.fig = None
-        self._widget = None
 
     def compute(self, name: str, index: int) -> dict:
         """The numbers the widget shows: true label, prediction, probabilities (no drawing).
@@ -85,42 +86,21 @@ class PredictionExplorer:
         return {"name": name, "index": index, "label": int(ds.labels[index]),
                 "prediction": int(probs.argmax()), "probabilities": probs}
 
-    def update(self, name: str, index: int) -> dict:
-        """Compute and redraw the figure; returns what :meth:`compute` returns.
+    def _create(self, result: dict) -> None:
+        self._ax_img, self._ax_bar = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2]})
+        self._ax_img.axis("off")
+        self._ax_bar.set_xlim(0, 1)
+        self._ax_bar.set_xlabel("probability")
+        self._ax_bar.invert_yaxis()
+        self._image = None
+        self._bars = self._ax_bar.barh(np.arange(10), np.zeros(10), color="#9bb7d4")
+        self._shown = None
 
-        The figure and its artists are created once; an update only changes
-        the image data, the bar lengths and colours and the titles.
-
-        Parameters
-        ----------
-        name, index
-            As for :meth:`compute`.
-
-        Returns
-        -------
-        dict
-            What :meth:`compute` returns; the figure is ``self.fig``.
-
-        Raises
-        ------
-        TypeError, ValueError
-            As :meth:`compute`.
-        """
-        from matplotlib.figure import Figure
-
-        result = self.compute(name, index)
+    def _draw(self, result: dict, **params) -> None:
+        """The image, the bar lengths and colours and the titles change; the figure is laid out once."""
+        name = result["name"]
         _, ds = self.models[name]
         img = ds.images[result["index"]]
-        if self.fig is None:
-            self.fig = Figure(figsize=(7.5, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
-            self._ax_img, self._ax_bar = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2]})
-            self._ax_img.axis("off")
-            self._ax_bar.set_xlim(0, 1)
-            self._ax_bar.set_xlabel("probability")
-            self._ax_bar.invert_yaxis()
-            self._image = None
-            self._bars = self._ax_bar.barh(np.arange(10), np.zeros(10), color="#9bb7d4")
-            self._shown = None
         if self._image is None or self._image.get_array().shape != img.shape:
             self._ax_img.clear()
             self._ax_img.axis("off")
@@ -140,28 +120,9 @@ class PredictionExplorer:
         if not getattr(self, "_laid_out", False):
             self.fig.tight_layout()
             self._laid_out = True
-        return result
 
-    def widget(self, *, index: int = 0):
-        """The ipywidgets UI: a model dropdown, an image slider, the figure.
-
-        Parameters
-        ----------
-        index : int, keyword-only
-            The test image shown first.
-
-        Returns
-        -------
-        ipywidgets.VBox
-            The controls, the status line and the figure (see :func:`.layout.explorer_box`).
-
-        Raises
-        ------
-        TypeError
-            If ``index`` is not an int.
-        ValueError
-            If it is not an image of the first model's test set.
-        """
+    def _controls(self, *, index: int = 0) -> tuple:
+        """A model dropdown and an image slider; ``index``: the test image shown first (of the first model)."""
         import ipywidgets as w
 
         from .layout import check_slider
@@ -175,12 +136,10 @@ class PredictionExplorer:
             slider.max = len(self.models[change["new"]][1].labels) - 1
 
         dropdown.observe(set_range, names="value")  # registered first: runs before the redraw
+        return [w.HBox([dropdown, slider])], [dropdown, slider], lambda: {"name": dropdown.value,
+                                                                           "index": slider.value}
 
-        def describe():
-            result = self.update(dropdown.value, slider.value)
-            p = float(result["probabilities"][result["prediction"]])
-            return (f"<b>{dropdown.value}</b>, image {result['index']}: predicted "
-                    f"<b>{result['prediction']}</b> with p = {p:.3f}, true label {result['label']}")
-
-        self._widget = explorer_box([w.HBox([dropdown, slider])], [dropdown, slider], describe, self)
-        return self._widget
+    def _status(self, result: dict, *, name: str, **_) -> str:
+        p = float(result["probabilities"][result["prediction"]])
+        return (f"<b>{name}</b>, image {result['index']}: predicted "
+                f"<b>{result['prediction']}</b> with p = {p:.3f}, true label {result['label']}")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from .._validation import check_bool, check_float, check_float_array, check_fraction
 from ..models import LeNet300100, to_tensor
-from .layout import TestSet, check_dataset, explorer_box
+from .base import Explorer
+from .layout import check_dataset
 from .weight_pruning import WeightPruningExplorer  # noqa: F401  (its home before the split)
 
 __all__ = ["NeuronPruningExplorer", "WeightPruningExplorer"]
 
 
-class NeuronPruningExplorer:
+class NeuronPruningExplorer(Explorer):
     """Remove LeNet-300-100's rarely firing neurons (and merge similar neurons) with a slider.
 
     Statistics and duplicate pairs are computed once, on the data given; an
@@ -41,6 +42,7 @@ class NeuronPruningExplorer:
     """
 
     layers = ("fc1", "fc2")
+    figsize = (8, 2.8)
 
     def __init__(self, model, acts: dict, test, *, dup_tol: float = 0.45):
         from ..pruning import neurons
@@ -66,13 +68,11 @@ class NeuronPruningExplorer:
         acts = arrays
         check_dataset("test", test, model)
         dup_tol = check_float("dup_tol", dup_tol, low=0.0)
-        self.model = model.eval()
+        self._adopt(model, test)
         self.test = test
         self.stats = {k: neurons.activation_stats(acts[k]) for k in self.layers}
         self.duplicates = {k: neurons.find_duplicates(acts[k], tol=dup_tol) for k in self.layers}
         self.x100 = to_tensor(test.images[:100])
-        self._test = TestSet(test)
-        self.fig = None
 
     def plan(self, max_fire_rate: float, merge: bool) -> tuple[dict, dict]:
         """Neurons to drop (fire rate <= max_fire_rate) and pairs to merge, without conflicts.
@@ -152,64 +152,26 @@ class NeuronPruningExplorer:
             "model": small,
         }
 
-    def update(self, max_fire_rate: float, merge: bool = False) -> dict:
-        """Compute and redraw: the cut moves on the (fixed) fire-rate histograms.
+    def _create(self, result: dict) -> None:
+        axes = self.fig.subplots(1, 2)
+        self._cuts = []
+        for ax, k in zip(axes, self.layers):
+            ax.hist(self.stats[k]["fire_rate"], bins=40, color="#9bb7d4")
+            ax.set_xlabel("fire rate (fraction of images with a large output)")
+            self._cuts.append(ax.axvline(0, color="#d62728", lw=2))
+        axes[0].set_ylabel("neurons")
+        self.fig.tight_layout()
 
-        Parameters
-        ----------
-        max_fire_rate, merge
-            As for :meth:`compute`.
-
-        Returns
-        -------
-        dict
-            What :meth:`compute` returns; the figure is ``self.fig``.
-
-        Raises
-        ------
-        TypeError, ValueError
-            As :meth:`compute`.
-        """
-        from matplotlib.figure import Figure
-
-        result = self.compute(max_fire_rate, merge)
+    def _draw(self, result: dict, **params) -> None:
+        """The cut moves on the (fixed) fire-rate histograms."""
         max_fire_rate = result["max_fire_rate"]
-        if self.fig is None:
-            self.fig = Figure(figsize=(8, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
-            axes = self.fig.subplots(1, 2)
-            self._cuts = []
-            for ax, k in zip(axes, self.layers):
-                ax.hist(self.stats[k]["fire_rate"], bins=40, color="#9bb7d4")
-                ax.set_xlabel("fire rate (fraction of images with a large output)")
-                self._cuts.append(ax.axvline(0, color="#d62728", lw=2))
-            axes[0].set_ylabel("neurons")
-            self.fig.tight_layout()
         for ax, cut, k in zip(self.fig.axes, self._cuts, self.layers):
             cut.set_xdata([max_fire_rate, max_fire_rate])
             ax.set_title(f"{k}: {result['removed'][k]} of {len(self.stats[k]['fire_rate'])} neurons removed",
                          fontsize=9)
-        return result
 
-    def widget(self, *, max_fire_rate: float = 0.02):
-        """The ipywidgets UI: a fire-rate slider, a merge checkbox, the histograms.
-
-        Parameters
-        ----------
-        max_fire_rate : float, keyword-only
-            The slider's first value (the slider spans ``0 .. 0.2``).
-
-        Returns
-        -------
-        ipywidgets.VBox
-            The controls, the status line and the figure (see :func:`.layout.explorer_box`).
-
-        Raises
-        ------
-        TypeError
-            If ``max_fire_rate`` is not a number.
-        ValueError
-            If it is outside the slider's range.
-        """
+    def _controls(self, *, max_fire_rate: float = 0.02) -> tuple:
+        """A fire-rate slider (``0 .. 0.2``, starting at ``max_fire_rate``) and a merge checkbox."""
         import ipywidgets as w
 
         from .layout import check_slider
@@ -218,13 +180,13 @@ class NeuronPruningExplorer:
         slider = w.FloatSlider(value=max_fire_rate, min=0.0, max=0.2, step=0.005, readout_format=".3f",
                                description="max fire rate", continuous_update=False)
         merge = w.Checkbox(value=False, description="merge similar neurons")
-        base = self.compute(0.0, False)
+        self._start = self.compute(0.0, False)  # the unpruned model, which the status line compares with
+        return [w.HBox([slider, merge])], [slider, merge], lambda: {"max_fire_rate": slider.value,
+                                                                     "merge": merge.value}
 
-        def describe():
-            r = self.update(slider.value, merge.value)
-            return (f"hidden layers {r['hidden'][0]}-{r['hidden'][1]} (was 300-100) · parameters "
-                    f"{r['parameters']:,} ({r['parameters'] / base['parameters']:.0%}) · accuracy "
-                    f"{100 * r['accuracy']:.2f}% (was {100 * base['accuracy']:.2f}%) · 100 images "
-                    f"{r['latency_ms']:.2f} ms (was {base['latency_ms']:.2f} ms)")
-
-        return explorer_box([w.HBox([slider, merge])], [slider, merge], describe, self)
+    def _status(self, r: dict, **params) -> str:
+        base = self._start
+        return (f"hidden layers {r['hidden'][0]}-{r['hidden'][1]} (was 300-100) · parameters "
+                f"{r['parameters']:,} ({r['parameters'] / base['parameters']:.0%}) · accuracy "
+                f"{100 * r['accuracy']:.2f}% (was {100 * base['accuracy']:.2f}%) · 100 images "
+                f"{r['latency_ms']:.2f} ms (was {base['latency_ms']:.2f} ms)")

@@ -6,14 +6,15 @@ import numpy as np
 import torch
 
 from .._validation import check_bits, check_choice, check_float, check_model
+from ..plots.labels import decade_ticks
 from ..quantization.grid import ROUNDINGS
-from .layout import TestSet, check_dataset, explorer_box, fc1_weights
-from .summary import decade_ticks
+from .base import Explorer
+from .layout import check_dataset, fc1_weights
 
 __all__ = ["QuantizationExplorer", "PTQExplorer"]
 
 
-class QuantizationExplorer:
+class QuantizationExplorer(Explorer):
     """Quantize LeNet-300-100's weights to ``bits`` bits with a clipping range ``a``.
 
     The range of each layer is ``a = range_fraction * max|w|`` (1.0: max-abs, no
@@ -42,11 +43,9 @@ class QuantizationExplorer:
     def __init__(self, model, test):
         weights = fc1_weights(model)
         check_dataset("test", test, model)
-        self.model = model.eval()
+        self._adopt(model, test)
         self.weights = weights
-        self._test = TestSet(test)
         self._copy = None
-        self.fig = None
 
     def compute(self, bits: int, range_fraction: float = 1.0, *, rounding: str = "nearest") -> dict:
         """Quantize a copy of the model's weights and measure the error and the accuracy (no drawing).
@@ -114,7 +113,8 @@ class QuantizationExplorer:
                 "float_bytes": int(float_bytes)}
 
     def update(self, bits: int, range_fraction: float = 1.0) -> dict:
-        """Compute and redraw: fc1's weight histogram with the grid levels and the clipping range.
+        """Compute (round to nearest) and redraw: fc1's weight histogram with the grid levels and the clipping
+        range.
 
         Parameters
         ----------
@@ -131,26 +131,26 @@ class QuantizationExplorer:
         TypeError, ValueError
             As :meth:`compute`.
         """
-        from matplotlib.figure import Figure
+        return super().update(bits, range_fraction)
 
-        result = self.compute(bits, range_fraction)
-        bits = result["bits"]
+    def _create(self, result: dict) -> None:
         w = self.weights["fc1.weight"].ravel()
         lim = float(np.abs(w).max())
-        if self.fig is None:
-            self.fig = Figure(figsize=(8.5, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
-            self._ax = self.fig.subplots()
-            counts, edges = np.histogram(w, bins=200, range=(-lim, lim))
-            self._ax.stairs(counts, edges, fill=True, color="#9bb7d4")
-            self._ax.set_yscale("log")
-            decade_ticks(self._ax.yaxis)  # plain-text labels: mathtext ones cost most of a redraw
-            self._ax.set_xlabel("fc1 weight value")
-            self._clips = [self._ax.axvline(0, color="#d62728", lw=1.5) for _ in range(2)]
-            self._levels = self._ax.vlines([], 0, 1, transform=self._ax.get_xaxis_transform(), color="#2ca02c",
-                                           alpha=0.6)  # over the clip lines, as before
-            self._ax.set_xlim(self._ax.get_xlim())  # fixed limits: an update needs no autoscale
-            self._ax.set_ylim(self._ax.get_ylim())
-            self.fig.tight_layout()
+        self._ax = self.fig.subplots()
+        counts, edges = np.histogram(w, bins=200, range=(-lim, lim))
+        self._ax.stairs(counts, edges, fill=True, color="#9bb7d4")
+        self._ax.set_yscale("log")
+        decade_ticks(self._ax.yaxis)  # plain-text labels: mathtext ones cost most of a redraw
+        self._ax.set_xlabel("fc1 weight value")
+        self._clips = [self._ax.axvline(0, color="#d62728", lw=1.5) for _ in range(2)]
+        self._levels = self._ax.vlines([], 0, 1, transform=self._ax.get_xaxis_transform(), color="#2ca02c",
+                                       alpha=0.6)  # over the clip lines, as before
+        self._ax.set_xlim(self._ax.get_xlim())  # fixed limits: an update needs no autoscale
+        self._ax.set_ylim(self._ax.get_ylim())
+        self.fig.tight_layout()
+
+    def _draw(self, result: dict, **params) -> None:
+        bits = result["bits"]
         step = result["scales"]["fc1.weight"]
         k = 2 ** (bits - 1) - 1
         grid = np.arange(-k, k + 1) * step
@@ -161,28 +161,9 @@ class QuantizationExplorer:
         self._ax.set_title(f"{bits} bits: {len(grid)} levels (green), range ±{k * step:.3f} (red) · weight RMSE "
                            f"{result['rmse']:.2e} · accuracy {100 * result['accuracy']:.2f}%", fontsize=9,
                            y=1.0)  # y given: no title layout pass per update
-        return result
 
-    def widget(self, *, bits: int = 4):
-        """The ipywidgets UI: a bits slider, a range slider, the histogram.
-
-        Parameters
-        ----------
-        bits : int, keyword-only
-            The bits slider's first value (the slider spans ``2 .. 8``).
-
-        Returns
-        -------
-        ipywidgets.VBox
-            The controls, the status line and the figure (see :func:`.layout.explorer_box`).
-
-        Raises
-        ------
-        TypeError
-            If ``bits`` is not an int.
-        ValueError
-            If it is outside the slider's range, 2 .. 8.
-        """
+    def _controls(self, *, bits: int = 4) -> tuple:
+        """A bits slider (``2 .. 8``, starting at ``bits``) and a range slider."""
         import ipywidgets as w
 
         bits = check_bits(bits)
@@ -190,17 +171,15 @@ class QuantizationExplorer:
         b = w.IntSlider(value=bits, min=2, max=8, description="bits", continuous_update=False)
         r = w.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="a / max|w|",
                           continuous_update=False)
+        return [w.HBox([b, r])], [b, r], lambda: {"bits": b.value, "range_fraction": r.value}
 
-        def describe():
-            res = self.update(b.value, r.value)
-            return (f"{b.value}-bit weights, range a = {r.value:.2f}·max|w| per layer · {res['bytes']:,} bytes, "
-                    f"{res['bytes'] / res['float_bytes']:.1%} of float32 (codes packed, scales and biases "
-                    f"float32) · accuracy {100 * res['accuracy']:.2f}%")
-
-        return explorer_box([w.HBox([b, r])], [b, r], describe, self)
+    def _status(self, res: dict, *, bits: int, range_fraction: float, **_) -> str:
+        return (f"{bits}-bit weights, range a = {range_fraction:.2f}·max|w| per layer · {res['bytes']:,} bytes, "
+                f"{res['bytes'] / res['float_bytes']:.1%} of float32 (codes packed, scales and biases "
+                f"float32) · accuracy {100 * res['accuracy']:.2f}%")
 
 
-class PTQExplorer:
+class PTQExplorer(Explorer):
     """Post-training quantization of a whole model, live: bits, weight scales and calibration method.
 
     Every update builds the full-integer model (:func:`~course_lib.quantization.nn.ptq_full_integer`:
@@ -226,6 +205,8 @@ class PTQExplorer:
         If the images are empty or not the model's data set, or ``test`` does not fit the model.
     """
 
+    figsize = (8.5, 2.6)
+
     def __init__(self, model, calibration_images, test):
         from ..formats import storage_bytes
         from ..models import check_images
@@ -243,14 +224,12 @@ class PTQExplorer:
             raise type(exc)(f"calibration_images: {message}" if not message.startswith("images")
                             else f"calibration_{message}") from None
         check_dataset("test", test, model)
-        self.model = model.eval()
+        self._adopt(model, test)
         self.methods = CALIBRATION_METHODS
         self.ranges = {m: calibrate(model, calibration_images, method=m) for m in self.methods}
-        self._test = TestSet(test)
         self.float_accuracy = self._test.accuracy(self.model)
         self.float_bytes = storage_bytes(self.model)
         self._cache: dict[tuple, dict] = {}
-        self.fig = None
 
     def compute(self, bits: int, per_channel: bool = True, method: str = "percentile") -> dict:
         """Build the full-integer model and measure it (no drawing).
@@ -288,80 +267,41 @@ class PTQExplorer:
         return {"bits": bits, "per_channel": per_channel, "method": method, **self._cache[key],
                 "float_accuracy": self.float_accuracy, "float_bytes": self.float_bytes}
 
-    def update(self, bits: int, per_channel: bool = True, method: str = "percentile") -> dict:
-        """Compute and redraw: accuracy and size of the quantized model beside the float one.
+    def _create(self, result: dict) -> None:
+        ax1, ax2 = self._axes = self.fig.subplots(1, 2)
+        colors = ["#9bb7d4", "#2ca02c"]
+        self._acc_bars = ax1.barh([0, 1], [100 * result["float_accuracy"], 0], color=colors)
+        self._size_bars = ax2.barh([0, 1], [result["float_bytes"] / 1024, 0], color=colors)
+        ax1.set_xlim(0, 100)
+        ax1.set_xlabel("test accuracy, %")
+        ax2.set_xlabel("KiB (codes packed: ceil(n·bits/8) bytes)")
+        ax2.set_title("size", fontsize=9)
+        for ax in self._axes:
+            ax.set_yticks([0, 1])
+        ax2.set_yticklabels(["float32", "PTQ"])
+        self.fig.tight_layout()
 
-        Parameters
-        ----------
-        bits, per_channel, method
-            As for :meth:`compute`.
-
-        Returns
-        -------
-        dict
-            What :meth:`compute` returns; the figure is ``self.fig``.
-
-        Raises
-        ------
-        TypeError, ValueError
-            As :meth:`compute`.
-        """
-        from matplotlib.figure import Figure
-
-        result = self.compute(bits, per_channel, method)
-        if self.fig is None:  # the bars are made once; an update only changes their lengths
-            self.fig = Figure(figsize=(8.5, 2.6))  # not pyplot's: no plt.show() or cell end shows it again
-            ax1, ax2 = self._axes = self.fig.subplots(1, 2)
-            colors = ["#9bb7d4", "#2ca02c"]
-            self._acc_bars = ax1.barh([0, 1], [100 * result["float_accuracy"], 0], color=colors)
-            self._size_bars = ax2.barh([0, 1], [result["float_bytes"] / 1024, 0], color=colors)
-            ax1.set_xlim(0, 100)
-            ax1.set_xlabel("test accuracy, %")
-            ax2.set_xlabel("KiB (codes packed: ceil(n·bits/8) bytes)")
-            ax2.set_title("size", fontsize=9)
-            for ax in self._axes:
-                ax.set_yticks([0, 1])
-            ax2.set_yticklabels(["float32", "PTQ"])
-            self.fig.tight_layout()
+    def _draw(self, result: dict, **params) -> None:
+        """Accuracy and size of the quantized model beside the float one."""
         ax1, _ = self._axes
         self._acc_bars[1].set_width(100 * result["accuracy"])
         self._size_bars[1].set_width(result["bytes"] / 1024)
         ax1.set_yticklabels(["float32", f"int{result['bits']} PTQ"])
         ax1.set_title(f"{result['method']} calibration, {'per-channel' if result['per_channel'] else 'per-tensor'} "
                       f"scales", fontsize=9)
-        return result
 
-    def widget(self, *, bits: int = 4):
-        """The ipywidgets UI: a bits slider, a per-channel box, a calibration choice, the bars.
-
-        Parameters
-        ----------
-        bits : int, keyword-only
-            The bits slider's first value (it spans ``2 .. 8``).
-
-        Returns
-        -------
-        ipywidgets.VBox
-
-        Raises
-        ------
-        TypeError
-            If ``bits`` is not an int.
-        ValueError
-            If it is outside the slider's range, 2 .. 8.
-        """
+    def _controls(self, *, bits: int = 4) -> tuple:
+        """A bits slider (``2 .. 8``, starting at ``bits``), a per-channel box and a calibration choice."""
         import ipywidgets as w
 
         bits = check_bits(bits)
         b = w.IntSlider(value=bits, min=2, max=8, description="bits", continuous_update=False)
         pc = w.Checkbox(value=True, description="per-channel weight scales")
         method = w.Dropdown(options=self.methods, value="percentile", description="calibration")
+        return [w.HBox([b, pc, method])], [b, pc, method], lambda: {"bits": b.value, "per_channel": pc.value,
+                                                                     "method": method.value}
 
-        def describe():
-            res = self.update(b.value, pc.value, method.value)
-            return (f"{res['bits']}-bit weights and activations · accuracy {100 * res['accuracy']:.2f}% "
-                    f"(float32 {100 * res['float_accuracy']:.2f}%) · {res['bytes']:,} bytes "
-                    f"({res['float_bytes'] / res['bytes']:.1f}x smaller)")
-
-        return explorer_box([w.HBox([b, pc, method])], [b, pc, method], describe, self)
-
+    def _status(self, res: dict, **params) -> str:
+        return (f"{res['bits']}-bit weights and activations · accuracy {100 * res['accuracy']:.2f}% "
+                f"(float32 {100 * res['float_accuracy']:.2f}%) · {res['bytes']:,} bytes "
+                f"({res['float_bytes'] / res['bytes']:.1f}x smaller)")

@@ -8,14 +8,15 @@ import torch
 from .._validation import check_choice, check_fraction, check_int, check_model
 from ..pruning.masks import magnitude_ranks
 from ..pruning.schedules import gradual_sparsity, iterative_schedule
-from .layout import TestSet, check_dataset, explorer_box
+from .base import Explorer
+from .layout import check_dataset
 
 __all__ = ["ScheduleExplorer", "SCHEDULES"]
 
 SCHEDULES = ("rounds", "cubic")
 
 
-class ScheduleExplorer:
+class ScheduleExplorer(Explorer):
     """Pick a schedule, a number of rounds and a final sparsity; see the sparsity after each round and
     the accuracy right after that round's pruning (global magnitude ranking, before any retraining).
 
@@ -46,17 +47,15 @@ class ScheduleExplorer:
 
         check_model(model)
         check_dataset("test", test, model)
-        self.model = model.eval()
+        self._adopt(model, test)
         self._copy = copy.deepcopy(self.model)
         self._params = prunable_params(self._copy)
         self._dense = {n: p.detach().clone() for n, p in self._params.items()}
         flat = np.concatenate([p.abs().flatten().numpy() for p in self._dense.values()])
         self._ranks = magnitude_ranks(flat)  # the same count rule and ties as prune_nn.masks_for(scope="global")
         self._sizes = [p.numel() for p in self._dense.values()]
-        self._test = TestSet(test)
         self.base_accuracy = self._test.accuracy(self.model)
         self._cache: dict[int, float] = {}  # accuracy by number of weights removed: slider positions repeat
-        self.fig = None
 
     def sparsities(self, final_sparsity: float, rounds: int, schedule: str = "rounds") -> list[float]:
         """The sparsity reached after each round.
@@ -126,71 +125,33 @@ class ScheduleExplorer:
         return {"sparsities": sparsities, "accuracies": [self._accuracy_at(s) for s in sparsities],
                 "base_accuracy": self.base_accuracy, "schedule": schedule, "rounds": len(sparsities)}
 
-    def update(self, final_sparsity: float, rounds: int, schedule: str = "rounds") -> dict:
-        """Compute and redraw: sparsity per round (left), accuracy after each cut (right).
+    def _create(self, result: dict) -> None:
+        ax1, ax2 = self._axes = self.fig.subplots(1, 2)
+        (self._steps,) = ax1.step([0], [0], where="post", color="C0")
+        (self._curve,) = ax2.plot([], [], "o-", color="C3")
+        self._base = ax2.axhline(100 * result["base_accuracy"], color="gray", ls=":")
+        ax1.set_xlabel("round")
+        ax1.set_ylabel("weights removed, %")
+        ax1.set_ylim(0, 100)
+        ax2.set_xlim(0, 100)
+        ax2.set_ylim(0, 100)
+        ax2.set_xlabel("weights removed, %")
+        ax2.set_ylabel("accuracy after the cut, %")
+        ax2.set_title("each round's damage, before retraining", fontsize=9)
+        self.fig.tight_layout()
 
-        Parameters
-        ----------
-        final_sparsity, rounds, schedule
-            As for :meth:`sparsities`.
-
-        Returns
-        -------
-        dict
-            What :meth:`compute` returns; the figure is ``self.fig``.
-
-        Raises
-        ------
-        TypeError, ValueError
-            As :meth:`sparsities`.
-        """
-        from matplotlib.figure import Figure
-
-        result = self.compute(final_sparsity, rounds, schedule)
-        if self.fig is None:  # the artists are made once; an update only moves their data
-            self.fig = Figure(figsize=(8.5, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
-            ax1, ax2 = self._axes = self.fig.subplots(1, 2)
-            (self._steps,) = ax1.step([0], [0], where="post", color="C0")
-            (self._curve,) = ax2.plot([], [], "o-", color="C3")
-            self._base = ax2.axhline(100 * result["base_accuracy"], color="gray", ls=":")
-            ax1.set_xlabel("round")
-            ax1.set_ylabel("weights removed, %")
-            ax1.set_ylim(0, 100)
-            ax2.set_xlim(0, 100)
-            ax2.set_ylim(0, 100)
-            ax2.set_xlabel("weights removed, %")
-            ax2.set_ylabel("accuracy after the cut, %")
-            ax2.set_title("each round's damage, before retraining", fontsize=9)
-            self.fig.tight_layout()
+    def _draw(self, result: dict, **params) -> None:
+        """Sparsity per round (left), accuracy after each cut (right)."""
         ax1, _ = self._axes
         k = np.arange(1, result["rounds"] + 1)
         self._steps.set_data(np.r_[0, k], np.r_[0, 100 * np.array(result["sparsities"])])
         ax1.set_xlim(0, max(1, result["rounds"]))
-        ax1.set_title(f"{schedule} schedule, {result['rounds']} rounds", fontsize=9)
+        ax1.set_title(f"{result['schedule']} schedule, {result['rounds']} rounds", fontsize=9)
         self._curve.set_data(100 * np.array(result["sparsities"]), 100 * np.array(result["accuracies"]))
-        return result
 
-    def widget(self, *, final_sparsity: float = 0.9, rounds: int = 5):
-        """The ipywidgets UI: final sparsity and rounds sliders, a schedule choice, the two plots.
-
-        Parameters
-        ----------
-        final_sparsity : float, keyword-only
-            The final-sparsity slider's first value (it spans 0.5 .. 0.99).
-        rounds : int, keyword-only
-            The rounds slider's first value (it spans 1 .. 10).
-
-        Returns
-        -------
-        ipywidgets.VBox
-
-        Raises
-        ------
-        TypeError
-            If ``final_sparsity`` is not a number or ``rounds`` not an int.
-        ValueError
-            If either is outside its slider's range.
-        """
+    def _controls(self, *, final_sparsity: float = 0.9, rounds: int = 5) -> tuple:
+        """Final sparsity and rounds sliders (``0.5 .. 0.99`` and ``1 .. 10``, starting at the values given) and
+        a schedule choice."""
         import ipywidgets as w
 
         from .layout import check_slider
@@ -201,12 +162,11 @@ class ScheduleExplorer:
                           continuous_update=False, style={"description_width": "initial"})
         r = w.IntSlider(value=rounds, min=1, max=10, description="rounds", continuous_update=False)
         kind = w.ToggleButtons(options=SCHEDULES, value="rounds", description="schedule")
+        return [w.HBox([s, r]), kind], [s, r, kind], lambda: {"final_sparsity": s.value, "rounds": r.value,
+                                                               "schedule": kind.value}
 
-        def describe():
-            res = self.update(s.value, r.value, kind.value)
-            last = res["accuracies"][-1]
-            first_drop = 100 * (res["base_accuracy"] - res["accuracies"][0])
-            return (f"{res['rounds']} rounds to {100 * s.value:.0f}% · first cut costs {first_drop:.2f} points "
-                    f"· the last cut leaves {100 * last:.2f}% before retraining")
-
-        return explorer_box([w.HBox([s, r]), kind], [s, r, kind], describe, self)
+    def _status(self, res: dict, *, final_sparsity: float, **_) -> str:
+        last = res["accuracies"][-1]
+        first_drop = 100 * (res["base_accuracy"] - res["accuracies"][0])
+        return (f"{res['rounds']} rounds to {100 * final_sparsity:.0f}% · first cut costs {first_drop:.2f} points "
+                f"· the last cut leaves {100 * last:.2f}% before retraining")

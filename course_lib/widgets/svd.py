@@ -14,14 +14,15 @@ from ..factorization.randomized import randomized_svd
 from ..layers import set_submodule
 from ..measure import latency
 from ..timing import fixed_threads
-from .layout import TestSet, check_dataset, explorer_box
+from .base import Explorer
+from .layout import check_dataset
 
 __all__ = ["SVDExplorer", "SVD_CHOICES"]
 
 SVD_CHOICES = ("exact", "randomized q=0", "randomized q=1", "randomized q=2")
 
 
-class SVDExplorer:
+class SVDExplorer(Explorer):
     """Pick a rank ``K`` for each fully connected layer and the SVD that computes it; see the relative
     reconstruction error of each weight, the test accuracy, the parameters and the measured latency.
 
@@ -49,10 +50,6 @@ class SVDExplorer:
         If ``test`` does not fit the model, ``layers`` names no layer of the model, or ``batch < 1``.
     """
 
-    #: the slider positions the widget benchmark (``python -m course_lib.bench widgets``) times, for wide_mlp
-    BENCH_CALLS = ((50, 50, "exact"), (100, 20, "randomized q=1"), (30, 200, "exact"), (10, 10, "randomized q=2"),
-                   (784, 1024, "exact"), (60, 60, "randomized q=0"))
-
     def __init__(self, model, test, *, layers=None, batch: int = 100):
         check_model(model)
         check_dataset("test", test, model)
@@ -62,7 +59,7 @@ class SVDExplorer:
         if not names:
             raise ValueError("model has a single Linear layer, must have one besides the classifier "
                              "(or pass layers=[...]).")
-        self.model = model.eval()
+        self._adopt(model, test)
         self.layers = names
         self._copy = copy.deepcopy(self.model)
         self._dense = {n: linear[n] for n in names}
@@ -70,12 +67,10 @@ class SVDExplorer:
         with fixed_threads(1):  # LAPACK gains little from threads here and loses much on a busy machine
             self._exact = {n: np.linalg.svd(w, full_matrices=False) for n, w in self._weights.items()}
         self.spectra = {n: svd[1] for n, svd in self._exact.items()}
-        self._test = TestSet(test)
         self._x = self._test.x[:batch]
         self.base_accuracy = self._test.accuracy(self.model)
         self._layers: dict[tuple, tuple[nn.Module, float]] = {}
         self._results: dict[tuple, tuple[float, float]] = {}
-        self.fig = None
 
     def shape(self, name: str) -> tuple[int, int]:
         """``(n, m)``: outputs x inputs of layer ``name`` (one of :attr:`layers`)."""
@@ -152,70 +147,35 @@ class SVDExplorer:
                 "params": params, "dense_params": int(sum(np.prod(self.shape(n)) for n in self.layers)),
                 "accuracy": accuracy, "base_accuracy": self.base_accuracy, "latency_ms": ms}
 
-    def update(self, ranks: dict, method: str = "exact") -> dict:
-        """Compute and redraw: each layer's spectrum with its cut (left), error per layer (right).
+    def _create(self, result: dict) -> None:
+        ax1, ax2 = self._axes = self.fig.subplots(1, 2)
+        self._cuts = {}
+        for i, name in enumerate(self.layers):
+            s = self.spectra[name]
+            ax1.plot(np.arange(1, s.size + 1), s / s[0], color=f"C{i}", label=f"{name} {self.shape(name)}")
+            self._cuts[name] = ax1.axvline(1, color=f"C{i}", ls="--")
+        ax1.set_xlabel("index i")
+        ax1.set_ylabel("σᵢ / σ₁")  # plain text (mathtext costs ~20 ms a PNG); linear axes: log doubles it
+        ax1.set_ylim(0, 1)
+        ax1.set_yticks([0, 0.5, 1])  # few tick labels: text is most of the PNG's cost
+        ax1.legend(fontsize=8)
+        self._bars = ax2.bar(self.layers, [0.0] * len(self.layers), color=[f"C{i}" for i in range(len(self.layers))])
+        ax2.set_ylim(0, 100)
+        ax2.set_yticks([0, 50, 100])
+        ax2.set_ylabel("‖W − W_K‖ / ‖W‖, %")
+        self.fig.tight_layout()
 
-        Parameters
-        ----------
-        ranks, method
-            As for :meth:`compute`.
-
-        Returns
-        -------
-        dict
-            What :meth:`compute` returns; the figure is ``self.fig``.
-
-        Raises
-        ------
-        TypeError, ValueError
-            As :meth:`compute`.
-        """
-        from matplotlib.figure import Figure
-
-        result = self.compute(ranks, method)
-        if self.fig is None:  # the artists are made once; an update only moves their data
-            self.fig = Figure(figsize=(8.5, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
-            ax1, ax2 = self._axes = self.fig.subplots(1, 2)
-            self._cuts = {}
-            for i, name in enumerate(self.layers):
-                s = self.spectra[name]
-                ax1.plot(np.arange(1, s.size + 1), s / s[0], color=f"C{i}", label=f"{name} {self.shape(name)}")
-                self._cuts[name] = ax1.axvline(1, color=f"C{i}", ls="--")
-            ax1.set_xlabel("index i")
-            ax1.set_ylabel("σᵢ / σ₁")  # plain text (mathtext costs ~20 ms a PNG); linear axes: log doubles it
-            ax1.set_ylim(0, 1)
-            ax1.set_yticks([0, 0.5, 1])  # few tick labels: text is most of the PNG's cost
-            ax1.legend(fontsize=8)
-            self._bars = ax2.bar(self.layers, [0.0] * len(self.layers), color=[f"C{i}" for i in
-                                                                                  range(len(self.layers))])
-            ax2.set_ylim(0, 100)
-            ax2.set_yticks([0, 50, 100])
-            ax2.set_ylabel("‖W − W_K‖ / ‖W‖, %")
-            self.fig.tight_layout()
+    def _draw(self, result: dict, **params) -> None:
+        """Each layer's spectrum with its cut (left), error per layer (right)."""
         for name, k in result["ranks"].items():
             self._cuts[name].set_xdata([k, k])
         for bar, name in zip(self._bars, self.layers):
             bar.set_height(100 * result["errors"][name])
-        self._axes[1].set_title(f"{method}: reconstruction error", fontsize=9)
-        return result
+        self._axes[1].set_title(f"{result['method']}: reconstruction error", fontsize=9)
 
-    def widget(self, *, ranks: dict | None = None):
-        """The ipywidgets UI: a rank slider per layer, the SVD method, the two plots.
-
-        Parameters
-        ----------
-        ranks : dict of str -> int or None, keyword-only
-            The sliders' first values (default: a tenth of each layer's full rank).
-
-        Returns
-        -------
-        ipywidgets.VBox
-
-        Raises
-        ------
-        TypeError, ValueError
-            As :meth:`compute`, for ``ranks`` that are not a rank per layer.
-        """
+    def _controls(self, *, ranks: dict | None = None) -> tuple:
+        """A rank slider per layer (``ranks``: their first values, default a tenth of each layer's full rank)
+        and the SVD method."""
         import ipywidgets as w
 
         if ranks is None:
@@ -224,12 +184,11 @@ class SVDExplorer:
         sliders = {n: w.IntSlider(value=ranks[n], min=1, max=min(self.shape(n)), description=f"K {n}",
                                   continuous_update=False) for n in self.layers}
         method = w.Dropdown(options=SVD_CHOICES, value="exact", description="SVD")
-
-        def describe():
-            res = self.update({n: s.value for n, s in sliders.items()}, method.value)
-            return (f"accuracy {100 * res['accuracy']:.2f}% (dense {100 * res['base_accuracy']:.2f}%) · "
-                    f"{res['params']:,} weights in these layers ({res['dense_params'] / res['params']:.1f}x fewer) · "
-                    f"{res['latency_ms']:.2f} ms per {len(self._x)} images, 1 thread")
-
         controls = [*sliders.values(), method]
-        return explorer_box([w.HBox(list(sliders.values())), method], controls, describe, self)
+        return ([w.HBox(list(sliders.values())), method], controls,
+                lambda: {"ranks": {n: s.value for n, s in sliders.items()}, "method": method.value})
+
+    def _status(self, res: dict, **params) -> str:
+        return (f"accuracy {100 * res['accuracy']:.2f}% (dense {100 * res['base_accuracy']:.2f}%) · "
+                f"{res['params']:,} weights in these layers ({res['dense_params'] / res['params']:.1f}x fewer) · "
+                f"{res['latency_ms']:.2f} ms per {len(self._x)} images, 1 thread")

@@ -16,7 +16,8 @@ from ..factorization.ttmatrix import TTMatrix, tt_matrix
 from ..layers import set_submodule
 from ..measure import latency
 from ..timing import fixed_threads
-from .layout import TestSet, check_dataset, explorer_box
+from .base import Explorer
+from .layout import check_dataset
 
 __all__ = ["TTExplorer", "WIDE_MLP_MODES", "TT_RANKS"]
 
@@ -29,7 +30,7 @@ WIDE_MLP_MODES = {
 TT_RANKS = (1, 2, 4, 8, 16)
 
 
-class TTExplorer:
+class TTExplorer(Explorer):
     """Pick a TT-rank and a number of modes ``d`` for the wide MLP's two hidden layers; see the compression, the
     relative reconstruction error of each weight, the test accuracy without retraining and the measured latency.
 
@@ -63,8 +64,7 @@ class TTExplorer:
         ``d`` is not 2, 4 or 6, or ``batch < 1``.
     """
 
-    #: the settings the widget benchmark (``python -m course_lib.bench widgets``) times
-    BENCH_CALLS = ((4, 4), (8, 4), (2, 6), (16, 2), (1, 4), (16, 6), (4, 2))
+    #: the notebook's fixed test subset: the first 300 MNIST test images
     TEST_IMAGES = 300
 
     def __init__(self, model, test, *, d: int = 4, batch: int = 1, precompute: bool = True):  # noqa: D107
@@ -78,14 +78,13 @@ class TTExplorer:
             if name not in linear or tuple(linear[name].weight.shape) != shape:
                 raise ValueError(f"model has no Linear {name} of weight shape {shape}, must be the wide MLP "
                                  f"(load_pretrained('wide_mlp')).")
-        self.model = model.eval()
+        self._adopt(model, test)
         self.layers = ("fc1", "fc2")
         self._dense = {n: linear[n] for n in self.layers}
         self._weights = {n: linear[n].weight.detach().numpy().T for n in self.layers}  # in x out, float32
         self._top: dict[tuple, TTMatrix] = {}
         self._reconstructed = copy.deepcopy(self.model)  # dense layers holding W_TT: the accuracy
         self._tt = copy.deepcopy(self.model)  # TT layers: the latency
-        self._test = TestSet(test)
         self._x = self._test.x[:batch]
         self.base_accuracy = self._test.accuracy(self.model)
         dense, x = self.model, self._x
@@ -93,7 +92,6 @@ class TTExplorer:
         self._trains: dict[tuple, tuple[TTMatrix, np.ndarray, float]] = {}
         self._results: dict[tuple, tuple[float, float]] = {}
         self.visited: dict[tuple, tuple[float, float]] = {}
-        self.fig = None
         self.prepare(d)
         if precompute:
             for dd in WIDE_MLP_MODES:
@@ -192,99 +190,52 @@ class TTExplorer:
             set_submodule(self._tt, name, layer)
         return trains, accuracy, ms
 
-    def update(self, rank: int, d: int = 4) -> dict:
-        """Compute and redraw: the error of each layer (left), accuracy against compression of every setting
-        seen so far, the current one highlighted (right).
-
-        Parameters
-        ----------
-        rank, d
-            As for :meth:`compute`.
-
-        Returns
-        -------
-        dict
-            What :meth:`compute` returns; the figure is ``self.fig``.
-
-        Raises
-        ------
-        TypeError, ValueError
-            As :meth:`compute`.
-        """
-        from matplotlib.figure import Figure
+    def _create(self, result: dict) -> None:
         from matplotlib.ticker import NullLocator
 
-        result = self.compute(rank, d)
-        if self.fig is None:  # the artists are made once; an update only moves their data
-            self.fig = Figure(figsize=(8.5, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
-            ax1, ax2 = self._axes = self.fig.subplots(1, 2)
-            self._bars = ax1.bar(self.layers, [0.0, 0.0], color=["C0", "C1"])
-            ax1.set_ylim(0, 100)
-            ax1.set_yticks([0, 50, 100])  # few tick labels: text is most of the PNG's cost
-            ax1.set_ylabel("‖W − W_TT‖ / ‖W‖, %")  # plain text: mathtext costs ~20 ms a PNG
-            ax2.axhline(100 * self.base_accuracy, color="gray", ls="--", lw=1)
-            self._seen = ax2.scatter([], [], color="C0", s=14)
-            (self._now,) = ax2.plot([], [], "o", color="C3", ms=8)
-            ax2.set_xscale("log")
-            ax2.set_xlim(1, 1e4)
-            ax2.set_xticks([1, 100, 10000], ["1", "100", "10000"])
-            ax2.xaxis.set_minor_locator(NullLocator())  # minor log ticks cost a third of the PNG
-            ax2.set_ylim(0, 100)
-            ax2.set_yticks([0, 50, 100])
-            ax2.set_xlabel("compression of fc1 + fc2")
-            ax2.set_ylabel("test accuracy, %")
-            self.fig.tight_layout()
+        ax1, ax2 = self._axes = self.fig.subplots(1, 2)
+        self._bars = ax1.bar(self.layers, [0.0, 0.0], color=["C0", "C1"])
+        ax1.set_ylim(0, 100)
+        ax1.set_yticks([0, 50, 100])  # few tick labels: text is most of the PNG's cost
+        ax1.set_ylabel("‖W − W_TT‖ / ‖W‖, %")  # plain text: mathtext costs ~20 ms a PNG
+        ax2.axhline(100 * self.base_accuracy, color="gray", ls="--", lw=1)
+        self._seen = ax2.scatter([], [], color="C0", s=14)
+        (self._now,) = ax2.plot([], [], "o", color="C3", ms=8)
+        ax2.set_xscale("log")
+        ax2.set_xlim(1, 1e4)
+        ax2.set_xticks([1, 100, 10000], ["1", "100", "10000"])
+        ax2.xaxis.set_minor_locator(NullLocator())  # minor log ticks cost a third of the PNG
+        ax2.set_ylim(0, 100)
+        ax2.set_yticks([0, 50, 100])
+        ax2.set_xlabel("compression of fc1 + fc2")
+        ax2.set_ylabel("test accuracy, %")
+        self.fig.tight_layout()
+
+    def _draw(self, result: dict, **params) -> None:
+        """The error of each layer (left), accuracy against compression of every setting seen so far, the current
+        one highlighted (right)."""
         for bar, name in zip(self._bars, self.layers):
             bar.set_height(100 * result["errors"][name])
-        self._axes[0].set_title(f"TT-rank {rank}, d = {d}: reconstruction error", fontsize=9)
+        self._axes[0].set_title(f"TT-rank {result['rank']}, d = {result['d']}: reconstruction error", fontsize=9)
         pts = np.array([(c, 100 * a) for c, a in self.visited.values()])
         self._seen.set_offsets(pts)
         self._now.set_data([result["compression"]], [100 * result["accuracy"]])
         self._axes[1].set_title("no retraining; dashed: the dense model", fontsize=9)
-        return result
 
-    def widget(self, *, rank: int = 4, d: int = 4):
-        """The ipywidgets UI: a TT-rank slider, the number of modes, the two plots.
-
-        Parameters
-        ----------
-        rank, d : int, keyword-only
-            The controls' first values.
-
-        Returns
-        -------
-        ipywidgets.VBox
-        """
+    def _controls(self, *, rank: int = 4, d: int = 4) -> tuple:
+        """A TT-rank slider and the number of modes, starting at ``rank`` and ``d``."""
         import ipywidgets as w
-
-        from ..timing import cpu_capability
 
         rank_box = w.SelectionSlider(options=TT_RANKS, value=check_choice("rank", rank, TT_RANKS),
                                      description="TT-rank", continuous_update=False)
         d_box = w.Dropdown(options=tuple(WIDE_MLP_MODES), value=check_choice("d", d, tuple(WIDE_MLP_MODES)),
                            description="modes d")
+        return [w.HBox([rank_box, d_box])], [rank_box, d_box], lambda: {"rank": rank_box.value, "d": d_box.value}
 
-        def describe():
-            res = self.update(rank_box.value, d_box.value)
-            return (f"accuracy {100 * res['accuracy']:.2f}% (dense {100 * res['base_accuracy']:.2f}%) · "
-                    f"{res['params']:,} weights in fc1 + fc2 ({res['compression']:.0f}x fewer) · "
-                    f"{res['latency_ms']:.2f} ms per {len(self._x)} images (dense {res['base_latency_ms']:.2f} ms), "
-                    f"1 thread, {cpu_capability()}")
+    def _status(self, res: dict, **params) -> str:
+        from ..timing import cpu_capability
 
-        return explorer_box([w.HBox([rank_box, d_box])], [rank_box, d_box], describe, self)
-
-    @classmethod
-    def bench_case(cls) -> tuple:
-        """``(label, explorer, calls)`` for the widget benchmark: notebook 08's explorer on its subset.
-
-        Returns
-        -------
-        tuple
-            The benchmark's label, the explorer on the trained wide MLP, and the keyword arguments of
-            :meth:`update` for each timed call.
-        """
-        from ..checkpoints import load_pretrained
-        from ..data import load_mnist
-
-        explorer = cls(load_pretrained("wide_mlp"), load_mnist("test", limit=cls.TEST_IMAGES))
-        return "08 tensor train, rank and modes", explorer, [dict(rank=r, d=d) for r, d in cls.BENCH_CALLS]
+        return (f"accuracy {100 * res['accuracy']:.2f}% (dense {100 * res['base_accuracy']:.2f}%) · "
+                f"{res['params']:,} weights in fc1 + fc2 ({res['compression']:.0f}x fewer) · "
+                f"{res['latency_ms']:.2f} ms per {len(self._x)} images (dense {res['base_latency_ms']:.2f} ms), "
+                f"1 thread, {cpu_capability()}")

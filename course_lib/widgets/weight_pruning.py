@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_bool, check_float, check_fraction
-from .layout import TestSet, check_dataset, explorer_box, fc1_weights
+from .base import Explorer
+from .layout import check_dataset, fc1_weights
 
 __all__ = ["WeightPruningExplorer"]
 
 
-class WeightPruningExplorer:
+class WeightPruningExplorer(Explorer):
     """Zero LeNet-300-100's small weights with a threshold C, or to a target sparsity.
 
     Each update builds the masks (|w| >= C kept, or the global magnitude ranking for a
@@ -43,11 +44,9 @@ class WeightPruningExplorer:
         check_dataset("test", test, model)
         self.biases = check_bool("biases", biases)
         self._bias_bytes = (4 * sum(int(p.numel()) for p in model.parameters() if p.ndim < 2)) if self.biases else 0
-        self.model = model.eval()
+        self._adopt(model, test)
         self.test = test
         self.weights = weights
-        self._test = TestSet(test)
-        self.fig = None
 
     def compute(self, *, C: float | None = None, sparsity: float | None = None) -> dict:
         """Masks by threshold ``C`` or by global ``sparsity`` (exactly one), and their cost.
@@ -100,75 +99,37 @@ class WeightPruningExplorer:
             "C": C,
         }
 
-    def update(self, *, C: float | None = None, sparsity: float | None = None) -> dict:
-        """Compute and redraw: the threshold lines move, the per-layer bars change height.
-
-        Parameters
-        ----------
-        C, sparsity : float or None, keyword-only
-            Exactly one, as for :meth:`compute`.
-
-        Returns
-        -------
-        dict
-            What :meth:`compute` returns; the figure is ``self.fig``.
-
-        Raises
-        ------
-        TypeError, ValueError
-            As :meth:`compute`.
-        """
-        from matplotlib.figure import Figure
-
-        result = self.compute(C=C, sparsity=sparsity)
-        C = result["C"]
+    def _create(self, result: dict) -> None:
         names = list(result["layer_sparsity"])
-        if self.fig is None:
-            self.fig = Figure(figsize=(8.5, 2.8))  # not pyplot's: no plt.show() or cell end shows it again
-            ax_hist, ax_bar = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-            counts, edges = np.histogram(self.weights["fc1.weight"].ravel(), bins=120, range=(-0.3, 0.3))
-            ax_hist.stairs(counts, edges, fill=True, color="#9bb7d4")
-            ax_hist.set_yticks([])
-            self._lines = [ax_hist.axvline(0, color="#d62728", lw=1.5) for _ in range(2)]
-            self._bars = ax_bar.bar(range(len(names)), np.zeros(len(names)), color="#1f77b4")
-            ax_bar.set_xticks(range(len(names)), [n.split(".")[0] for n in names])
-            ax_bar.set_ylim(0, 100)
-            ax_bar.set_ylabel("weights removed, %")
-            self._ax_hist, self._ax_bar = ax_hist, ax_bar
-            self.fig.tight_layout()
+        ax_hist, ax_bar = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+        counts, edges = np.histogram(self.weights["fc1.weight"].ravel(), bins=120, range=(-0.3, 0.3))
+        ax_hist.stairs(counts, edges, fill=True, color="#9bb7d4")
+        ax_hist.set_yticks([])
+        self._lines = [ax_hist.axvline(0, color="#d62728", lw=1.5) for _ in range(2)]
+        self._bars = ax_bar.bar(range(len(names)), np.zeros(len(names)), color="#1f77b4")
+        ax_bar.set_xticks(range(len(names)), [n.split(".")[0] for n in names])
+        ax_bar.set_ylim(0, 100)
+        ax_bar.set_ylabel("weights removed, %")
+        self._ax_hist, self._ax_bar = ax_hist, ax_bar
+        self.fig.tight_layout()
+
+    def _draw(self, result: dict, **params) -> None:
+        """The threshold lines move, the per-layer bars change height."""
+        C = result["C"]
         for line, c in zip(self._lines, (-(C or 0.0), C or 0.0)):
             line.set_xdata([c, c])
             line.set_visible(C is not None)
         self._ax_hist.set_title("fc1 weights (the removed ones lie between the red lines)" if C is not None
                                 else "fc1 weights", fontsize=9)
-        for bar, n in zip(self._bars, names):
+        for bar, n in zip(self._bars, result["layer_sparsity"]):
             bar.set_height(100 * result["layer_sparsity"][n])
         self._ax_bar.set_title(f"accuracy {100 * result['accuracy']:.2f}%", fontsize=9)
-        return result
 
-    def widget(self, *, C: float = 0.05):
-        """The ipywidgets UI: threshold or target-sparsity mode, two sliders, the figure.
-
-        Parameters
-        ----------
-        C : float, keyword-only
-            The threshold slider's first value (the slider spans ``0 .. 0.3``).
-
-        Returns
-        -------
-        ipywidgets.VBox
-            The controls, the status line and the figure (see :func:`.layout.explorer_box`).
-
-        Raises
-        ------
-        TypeError
-            If ``C`` is not a number.
-        ValueError
-            If it is outside the slider's range.
-        """
+    def _controls(self, *, C: float = 0.05) -> tuple:
+        """Threshold or target-sparsity mode and two sliders; ``C``: the threshold slider's first value
+        (it spans ``0 .. 0.3``)."""
         import ipywidgets as w
 
-        from ..report import format_bytes
         from .layout import check_slider
 
         C = check_slider("C", C, 0.0, 0.3)
@@ -179,14 +140,15 @@ class WeightPruningExplorer:
         s_slider = w.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="sparsity",
                                  continuous_update=False)
 
-        def describe():
-            if mode.value == "threshold C":
-                r = self.update(C=c_slider.value)
-            else:
-                r = self.update(sparsity=s_slider.value)
-            return (f"removed {100 * r['sparsity']:.1f}% of the weights · accuracy "
-                    f"{100 * r['accuracy']:.2f}% · stored dense {format_bytes(r['dense_bytes'])}, "
-                    f"CSR {format_bytes(r['csr_bytes'])}, bitmask {format_bytes(r['bitmask_bytes'])}"
-                    + (" (biases included)" if self.biases else ""))
+        def read():
+            return {"C": c_slider.value} if mode.value == "threshold C" else {"sparsity": s_slider.value}
 
-        return explorer_box([mode, w.HBox([c_slider, s_slider])], [mode, c_slider, s_slider], describe, self)
+        return [mode, w.HBox([c_slider, s_slider])], [mode, c_slider, s_slider], read
+
+    def _status(self, r: dict, **params) -> str:
+        from ..report import format_bytes
+
+        return (f"removed {100 * r['sparsity']:.1f}% of the weights · accuracy "
+                f"{100 * r['accuracy']:.2f}% · stored dense {format_bytes(r['dense_bytes'])}, "
+                f"CSR {format_bytes(r['csr_bytes'])}, bitmask {format_bytes(r['bitmask_bytes'])}"
+                + (" (biases included)" if self.biases else ""))
