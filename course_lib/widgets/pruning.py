@@ -129,10 +129,8 @@ class NeuronPruningExplorer(Explorer):
 
         Raises
         ------
-        TypeError
-            If ``max_fire_rate`` is not a real number or ``merge`` not a bool.
-        ValueError
-            If ``max_fire_rate`` is outside ``[0, 1]``.
+        TypeError, ValueError
+            As :meth:`plan`, for a bad ``max_fire_rate`` or ``merge``.
         """
         from ..measure import count_parameters, latency
         from ..pruning.nn import shrink_mlp

@@ -113,24 +113,9 @@ class QuantizationExplorer(Explorer):
                 "float_bytes": int(float_bytes)}
 
     def update(self, bits: int, range_fraction: float = 1.0) -> dict:
-        """Compute (round to nearest) and redraw: fc1's weight histogram with the grid levels and the clipping
-        range.
-
-        Parameters
-        ----------
-        bits, range_fraction
-            As for :meth:`compute`.
-
-        Returns
-        -------
-        dict
-            What :meth:`compute` returns; the figure is ``self.fig``.
-
-        Raises
-        ------
-        TypeError, ValueError
-            As :meth:`compute`.
-        """
+        """Compute ``bits`` and ``range_fraction`` (rounding to nearest) and redraw fc1's weight histogram with
+        the grid levels and the clipping range; returns what :meth:`compute` returns (the figure is ``self.fig``)
+        and raises what it raises."""
         return super().update(bits, range_fraction)
 
     def _create(self, result: dict) -> None:
