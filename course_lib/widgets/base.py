@@ -20,6 +20,13 @@ from .layout import TestSet, explorer_box
 __all__ = ["Explorer"]
 
 
+def _own(cls, fn, name: str, signature, doc: str) -> None:
+    """Install ``fn`` as ``cls.<name>`` with ``signature`` and ``doc`` (what ``help()`` shows)."""
+    fn.__name__, fn.__qualname__, fn.__doc__ = name, f"{cls.__qualname__}.{name}", doc
+    fn.__signature__ = signature
+    setattr(cls, name, fn)
+
+
 class Explorer:
     """The base of the notebooks' explorers: the figure, ``update`` and ``widget``.
 
@@ -31,6 +38,24 @@ class Explorer:
 
     #: the explorer's figure (``None`` until the first :meth:`update`)
     fig = None
+
+    def __init_subclass__(cls, **kwargs):
+        """Give each explorer an ``update`` and a ``widget`` that show its own arguments (``help()``, Shift-Tab)."""
+        super().__init_subclass__(**kwargs)
+        if "update" not in cls.__dict__ and "compute" in cls.__dict__:
+            def update(self, *args, **params):
+                return Explorer.update(self, *args, **params)
+            _own(cls, update, "update", inspect.signature(cls.compute), Explorer.update.__doc__)
+        if "widget" not in cls.__dict__ and "_controls" in cls.__dict__:
+            signature = inspect.signature(cls._controls)
+
+            def widget(self, **start):
+                try:
+                    signature.bind(self, **start)
+                except TypeError as exc:
+                    raise TypeError(f"{type(self).__name__}.widget(): {exc}") from None
+                return Explorer.widget(self, **start)
+            _own(cls, widget, "widget", signature.replace(return_annotation="ipywidgets.VBox"), Explorer.widget.__doc__)
     #: the figure's size in inches
     figsize = (8.5, 2.8)
 

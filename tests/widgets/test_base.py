@@ -1,5 +1,7 @@
 """The explorer skeleton (widgets.base.Explorer): the figure made once, redrawn; controls -> update -> status line."""
 
+import inspect
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -68,5 +70,7 @@ def test_widget_redraws_and_writes_the_status_line():
                                   "TTExplorer", "WeightPruningExplorer"])
 def test_every_explorer_is_an_explorer_and_keeps_no_benchmark(name):
     cls = getattr(cl.widgets, name)
-    assert issubclass(cls, Explorer) and "widget" not in vars(cls)
+    assert issubclass(cls, Explorer) and vars(cls)["widget"].__qualname__ == f"{name}.widget"
+    # the base's skeleton, under the explorer's own signature (help() and Shift-Tab show its knobs)
+    assert "start" not in str(inspect.signature(cls.widget)) and "args" not in str(inspect.signature(cls.update))
     assert not hasattr(cls, "BENCH_CALLS") and not hasattr(cls, "bench_case")  # fixtures live in bench.widgets
