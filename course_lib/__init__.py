@@ -9,8 +9,10 @@ One package per technique family, shared infrastructure flat beside them::
     widgets/        the explorers, one module per family
     exercises/      the checking mechanism and the bank of exercises
     grading/        release, self-check and class grading
-    data models layers checkpoints measure timing formats sweeps report verdicts results plots notebook
-    colab train bench
+    data/           MNIST and CIFAR-10 as arrays: loaders, downloads, readers
+    plots/          plotting helpers (image grids, labels, sweeps, Pareto charts)
+    bench/          the benchmarks, one module per family (python -m course_lib.bench)
+    models layers checkpoints measure timing formats sweeps report verdicts results notebook colab train
 
 The public API is re-exported here, lazily (a submodule is imported on first use of
 a name), so ``import course_lib`` is quick. The old module names ``prune_torch`` and

@@ -7,7 +7,7 @@ import torch
 
 from .._validation import check_bits, check_choice, check_float, check_model
 from ..plots.labels import decade_ticks
-from ..quantization.grid import ROUNDINGS
+from ..quantization.grid import ROUNDINGS, qrange
 from .base import Explorer
 from .layout import check_dataset, fc1_weights
 
@@ -85,7 +85,7 @@ class QuantizationExplorer(Explorer):
         bits = check_bits(bits)
         range_fraction = check_float("range_fraction", range_fraction, low=0.0, high=1.0, low_open=True)
         rounding = check_choice("rounding", rounding, ROUNDINGS)
-        levels = 2 ** (bits - 1) - 1
+        levels = qrange(bits)[1]
         if self._copy is None:
             self._copy = copy.deepcopy(self.model)
         params = dict(self._copy.named_parameters())
@@ -137,7 +137,7 @@ class QuantizationExplorer(Explorer):
     def _draw(self, result: dict, **params) -> None:
         bits = result["bits"]
         step = result["scales"]["fc1.weight"]
-        k = 2 ** (bits - 1) - 1
+        k = qrange(bits)[1]
         grid = np.arange(-k, k + 1) * step
         self._levels.set_segments([[(x, 0), (x, 1)] for x in grid])
         self._levels.set_linewidth(0.6 if len(grid) > 40 else 1.2)
