@@ -38,13 +38,12 @@ def randomized_methods(rank: int, oversamples: int, power_iterations: int, seed:
     TypeError, ValueError
         For counts that are not ints >= 0 (``rank`` >= 1), or a ``seed`` that is not an int >= 0.
     """
-    import torch
-    from sklearn.utils.extmath import randomized_svd as sklearn_randomized_svd
-
     rank = check_int("rank", rank, minimum=1)
     p = check_int("oversamples", oversamples, minimum=0)
     q = check_int("power_iterations", power_iterations, minimum=0)
     seed = check_int("seed", seed, minimum=0)
+    import torch  # the references, once the arguments are checked
+    from sklearn.utils.extmath import randomized_svd as sklearn_randomized_svd
 
     def ours(a):
         return randomized_svd(a, rank, oversamples=p, power_iterations=q, random_state=seed)
