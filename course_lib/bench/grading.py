@@ -121,8 +121,9 @@ def bench_grading(quick: bool) -> list[Row]:
                 raise RuntimeError(f"the instructor notebooks did not score full marks for {wrong} "
                                    f"(skip_demos={skip}): run `python -m pytest tests/grading/test_round_trip.py`")
     one = grade.load_course(hidden=hidden, names=["01_weight_pruning.ipynb"])
-    case = (f"{students[True]} (every cell: {students[False]}) students x {len(course.notebooks)} notebooks, "
-            f"--jobs {jobs}")
+    counts = (f"{students[True]}" if students[True] == students[False]
+              else f"{students[True]} (every cell: {students[False]})")
+    case = f"{counts} students x {len(course.notebooks)} notebooks, --jobs {jobs}"
     return [Row("grading", case, "wall per student, verdicts' cells", walls[True],
                 "every cell (--all-cells)", walls[False], "s"),
             Row("grading", "a class of 100 (extrapolated)", "wall", 100 * walls[True], "1 hour", 3600.0, "s"),

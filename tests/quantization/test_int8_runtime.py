@@ -1,5 +1,7 @@
 """Real int8 inference on PyTorch's quantized engine: against the NumPy reference, accuracy, the engine, bad input."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -19,9 +21,12 @@ LOADERS = {"lenet300": cl.load_mnist, "cifar_vgg": cl.load_cifar10}
 @pytest.fixture(scope="module")
 def built():
     """name -> (float model, int8 model, test images and labels); skipped without the data."""
-    from conftest import _has_real_data
+    import os
 
-    if not (_has_real_data("MNIST", "raw") and _has_real_data("cifar-10-batches-py")):
+    from course_lib.data import REPO_DATA_DIR
+
+    root = Path(os.environ.get("COURSE_DATA_DIR") or REPO_DATA_DIR)
+    if not ((root / "MNIST" / "raw").is_dir() and (root / "cifar-10-batches-py").is_dir()):
         pytest.skip("MNIST / CIFAR-10 not present: set COURSE_DATA_DIR or run `make data`")
     out = {}
     with cl.fixed_threads(1):
