@@ -35,6 +35,7 @@ __all__ = [
     "check_positive_float",
     "check_fraction",
     "check_bool",
+    "check_text",
     "check_names",
     "check_float_array",
     "check_float_values",
@@ -167,6 +168,16 @@ def check_bool(name: str, value) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, {_got(value)}.")
     return bool(value)
+
+
+def check_text(name: str, value, *, allow_none: bool = False) -> str | None:
+    """A ``str`` (or ``None`` with ``allow_none``): a caption, a label, a name."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str):
+        kind = "a str or None" if allow_none else "a str"
+        raise TypeError(f"{name} must be {kind}, {_got(value)}.")
+    return value
 
 
 def check_names(name: str, value, *, allowed=None, allow_empty: bool = False) -> list[str]:

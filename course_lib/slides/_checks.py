@@ -10,19 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .._validation import short_repr
+from .._validation import check_text, short_repr
 
 __all__ = ["check_text", "read_json", "check_seed", "notebook_cells", "check_measured"]
 
 
-def check_text(name: str, value, *, allow_none: bool = False) -> str | None:
-    """A ``str`` (or ``None`` with ``allow_none``)."""
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, str):
-        kind = "a str or None" if allow_none else "a str"
-        raise TypeError(f"{name} must be {kind}, got {type(value).__name__} ({short_repr(value)}).")
-    return value
 
 
 def read_json(path: Path, what: str):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numbers
 
-from .._validation import check_float, check_int, short_repr
+from .._validation import check_float, check_int
+from .._validation import check_text as text
 from ..verdicts import Measured, measured
 
 __all__ = ["fraction", "positive", "points", "lines", "speedup", "timing", "text"]
@@ -40,14 +41,6 @@ def lines(name: str, value) -> int:
     return check_int(name, value, minimum=1)
 
 
-def text(name: str, value, *, allow_none: bool = False) -> str | None:
-    """A string (a name, a label)."""
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, str):
-        kind = "a str or None" if allow_none else "a str"
-        raise TypeError(f"{name} must be {kind}, got {type(value).__name__} ({short_repr(value)}).")
-    return value
 
 
 def _time(name: str, value) -> Measured:

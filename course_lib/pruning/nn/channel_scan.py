@@ -1,4 +1,4 @@
-"""Measuring channel-pruned CNNs: MACs from the layers' shapes, a sensitivity scan, seeded fine-tuning.
+"""Measuring channel-pruned CNNs: their MACs, a sensitivity scan, seeded fine-tuning.
 
 Companions of :mod:`course_lib.pruning.nn.channels`, which prunes the models.
 """
@@ -13,8 +13,9 @@ from torch import nn
 
 from ..._validation import check_float, check_int, check_model
 from ...measure import accuracy
+from ...measure import count_macs as measured_macs
 from ...models import to_tensor
-from ..channels import channels_to_keep, conv_macs, linear_macs
+from ..channels import channels_to_keep
 from .channels import check_method_images, compute_scores, conv_chain, prune_channels
 from .finetune import check_dataset, fine_tune
 
@@ -22,7 +23,7 @@ __all__ = ["count_macs", "sensitivity_scan", "fine_tune_channels"]
 
 
 def count_macs(model: nn.Module, input_shape=None) -> dict[str, int]:
-    """Multiply-adds of every Conv2d and Linear layer on one image, computed from the layers' shapes.
+    """Multiply-adds of every Conv2d and Linear layer on one image of ``input_shape``.
 
     Parameters
     ----------
@@ -43,11 +44,9 @@ def count_macs(model: nn.Module, input_shape=None) -> dict[str, int]:
 
     Notes
     -----
-    One forward pass of zeros records each layer's input shape; the counts are then
-    :func:`~course_lib.pruning.channels.conv_macs` and
-    :func:`~course_lib.pruning.channels.linear_macs` of the shapes (biases, batch norm,
-    activations and pooling are not counted). ``torch.utils.flop_counter.FlopCounterMode``
-    reports twice the total (a multiply-add is two FLOPs).
+    :func:`course_lib.count_macs` of one blank image of that shape: the course's one count, a hook on
+    every layer (biases, batch norm, activations and pooling are not counted).
+    ``torch.utils.flop_counter.FlopCounterMode`` reports twice the total (a multiply-add is two FLOPs).
     """
     check_model(model)
     if input_shape is None:
@@ -59,34 +58,12 @@ def count_macs(model: nn.Module, input_shape=None) -> dict[str, int]:
         raise TypeError(f"input_shape must be a tuple of ints such as (3, 32, 32), got "
                         f"{type(input_shape).__name__} ({input_shape!r}).")
     shape = tuple(check_int(f"input_shape[{i}]", d, minimum=1) for i, d in enumerate(input_shape))
-    layers = {n: m for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
-    macs: dict[str, int] = {}
-
-    def hook_for(name, layer):
-        def hook(module, inputs, output):
-            x = inputs[0]
-            if isinstance(layer, nn.Linear):
-                macs[name] = linear_macs(layer.in_features, layer.out_features) * int(np.prod(x.shape[1:-1]))
-            else:
-                macs[name] = conv_macs(layer.in_channels, layer.out_channels, layer.kernel_size,
-                                       tuple(x.shape[-2:]), stride=layer.stride, padding=layer.padding,
-                                       groups=layer.groups)
-        return hook
-
-    handles = [layer.register_forward_hook(hook_for(n, layer)) for n, layer in layers.items()]
-    p = next(model.parameters(), None)
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.inference_mode():
-            model(torch.zeros((1, *shape), dtype=p.dtype if p is not None else torch.float32))
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    out = {n: macs[n] for n in layers if n in macs}
-    out["total"] = sum(out.values())
-    return out
+    if len(shape) != 3:
+        raise ValueError(f"input_shape == {shape!r}, must be one image's (C, H, W).")
+    channels, height, width = shape
+    # the course's one MAC count (a hook on every layer): one blank image, stored as the data sets store them
+    blank = np.zeros((1, height, width, channels) if channels > 1 else (1, height, width), dtype=np.uint8)
+    return measured_macs(model, blank)
 
 
 def sensitivity_scan(model: nn.Module, test, fractions, *, method: str = "l1", images=None,
