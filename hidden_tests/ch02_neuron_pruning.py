@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from course_lib.exercises import add_cases, compare, grade_with, outcome_credit
+from course_lib.exercises.bank.channels import CHANNEL_TARGETS, CNN_CONVS, EVAL_IMAGES, MAC_BUDGET, filters_case
 from course_lib.exercises.bank.neurons import NEURON_TARGETS, mean_case, scaled_case
 from course_lib.exercises.outcomes import lenet_baseline
 from course_lib.exercises.sessions import hidden_seed
@@ -45,6 +46,17 @@ def scaled_verdict(got, *args):
             for p in compare(g, e, name=f"merge_scaled: {part}", rtol=1e-9, atol=1e-9)]
 
 
+def filters_reference(w, bn, w_next, drop):
+    """The filters, batch-norm columns and next-layer input channels that remain (Flatten: channel-major)."""
+    rest = np.setdiff1d(np.arange(len(w)), drop)
+    if w_next.ndim == 4:
+        return w[rest], bn[:, rest], w_next[:, rest]
+    return w[rest], bn[:, rest], w_next.reshape(len(w_next), len(w), -1)[:, rest].reshape(len(w_next), -1)
+
+
+def filters_verdict(got, *args):
+    return [p for part, g, e in zip(("w", "bn", "w_next"), got, filters_reference(*args))
+            for p in compare(g, e, name=f"remove_filters: {part}", rtol=1e-12, atol=1e-12)]
 
 
 def smaller_lenet(answer):
@@ -73,7 +85,42 @@ def neurons_verdict(got):
     return outcome_credit({"hidden neurons kept": kept, "accuracy lost": lost}, NEURON_TARGETS)
 
 
+@functools.lru_cache(maxsize=1)
+def cnn_baseline():
+    """``(model, test, accuracy)``: the CIFAR-10 CNN as trained, its first EVAL_IMAGES test images, its accuracy."""
+    import course_lib as cl
+
+    model, test = cl.load_pretrained("cifar_vgg").eval(), cl.load_cifar10("test", limit=EVAL_IMAGES)
+    return model, test, cl.accuracy(model, test.images, test.labels)
+
+
+def smaller_cnn(answer):
+    """The channel-pruned CNN an answer to 02-outcome-channels describes: its widths, its weights."""
+    from course_lib.pruning.nn import prune_channels
+
+    dense = cnn_baseline()[0]
+    small = prune_channels(dense, {name: int(answer[f"{name}.weight"].shape[0]) for name in CNN_CONVS})
+    small.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in answer.items()}, strict=True)
+    return small.eval()
+
+
+def channels_verdict(got):
+    """Build the smaller CNN, count its multiply-adds, measure it on the CIFAR-10 test images."""
+    from course_lib.measure import accuracy
+    from course_lib.pruning.nn import count_macs
+
+    _, test, dense = cnn_baseline()
+    small = smaller_cnn(got)
+    macs = count_macs(small)["total"]
+    if macs > MAC_BUDGET:
+        return [f"the network costs {macs:,} multiply-adds per image, over the budget of {MAC_BUDGET:,}"]
+    return outcome_credit({CHANNEL_TARGETS[0].name: dense - accuracy(small, test.images, test.labels)},
+                          CHANNEL_TARGETS)
+
+
 grade_with("02-mean-replace", mean_verdict)
+grade_with("02-remove-filters", filters_verdict)
+grade_with("02-outcome-channels", channels_verdict)
 grade_with("02-merge-scaled", scaled_verdict)
 grade_with("02-outcome-neurons", neurons_verdict)
 add_cases("02-mean-replace",
@@ -81,3 +128,8 @@ add_cases("02-mean-replace",
 add_cases("02-merge-scaled",
           ("hidden: 9 neurons, 8 = 0.125 x neuron 4", scaled_case(seed_of(41), 6, 9, 5, 4, 8, 0.125)),
           ("hidden: 7 neurons, 2 = 6 x neuron 3", scaled_case(seed_of(42), 5, 7, 3, 3, 2, 6.0)))
+add_cases("02-remove-filters",
+          ("hidden: 10 filters -> Linear after Flatten of 10x3x2, remove 5",
+           filters_case(seed_of(43), 4, 10, 3, [9, 0, 4, 6, 2], next_linear=(7, 3, 2))),
+          ("hidden: 7 filters -> a 3x3 convolution of 4, remove 2",
+           filters_case(seed_of(44), 5, 7, 3, [3, 6], next_conv=(4, 3))))
