@@ -8,7 +8,7 @@ import numpy as np
 
 from .core import Row, benchmark
 
-__all__ = ["WIDGET_BUDGET_MS", "SVD_CALLS", "FLATTENED_CALLS", "TT_CALLS", "SUMMARY_CALLS"]
+__all__ = ["WIDGET_BUDGET_MS", "SVD_CALLS", "FLATTENED_CALLS", "CHANNEL_CALLS", "TT_CALLS", "SUMMARY_CALLS"]
 
 WIDGET_BUDGET_MS = 150.0
 
@@ -18,6 +18,12 @@ SVD_CALLS = ((50, 50, "exact"), (100, 20, "randomized q=1"), (30, 200, "exact"),
 #: the flattened explorer's ranks timed: one slider moved at a time, the first one first (every layer
 #: recomputed), then further down the network
 FLATTENED_CALLS = ((1, 1, 1, 1), (2, 1, 1, 1), (2, 3, 1, 1), (2, 3, 2, 1), (2, 3, 2, 4))
+#: the channel-pruning explorer's (fraction kept per convolution, score) timed: from the widget's first setting,
+#: one slider moved at a time, the first one first (every block recomputed), then further down, then the score
+CHANNEL_CALLS = (((0.5, 0.5, 0.5, 0.5, 0.5), "l1"), ((0.75, 0.5, 0.5, 0.5, 0.5), "l1"),
+                 ((0.75, 0.3, 0.5, 0.5, 0.5), "l1"), ((0.75, 0.3, 0.6, 0.5, 0.5), "l1"),
+                 ((0.75, 0.3, 0.6, 0.4, 0.5), "l1"), ((0.75, 0.3, 0.6, 0.4, 0.25), "l1"),
+                 ((0.75, 0.3, 0.6, 0.4, 0.25), "bn"))
 #: the TT explorer's (TT-rank, d) settings timed
 TT_CALLS = ((4, 4), (8, 4), (2, 6), (16, 2), (1, 4), (16, 6), (4, 2))
 #: the summary explorer's (model, cost, budget) timed
@@ -35,6 +41,19 @@ def _flattened_case() -> tuple:
     test = load_cifar10("test", limit=FlattenedExplorer.TEST_IMAGES)
     explorer = FlattenedExplorer(load_pretrained("cifar_vgg"), test, FLATTENED_LAYERS)
     return "07 flattened, rank per layer", explorer, [dict(ranks=list(r)) for r in FLATTENED_CALLS]
+
+
+def _channel_case() -> tuple:
+    """``(label, explorer, calls)``: notebook 02's channel-pruning explorer on the trained CNN and its fixed test
+    subset."""
+    from ..checkpoints import load_pretrained
+    from ..data import load_cifar10
+    from ..widgets import ChannelPruningExplorer
+
+    explorer = ChannelPruningExplorer(load_pretrained("cifar_vgg"),
+                                      load_cifar10("test", limit=ChannelPruningExplorer.TEST_IMAGES))
+    return ("02 channel pruning, fraction per convolution", explorer,
+            [dict(keep=dict(zip(explorer.layers, k)), method=m) for k, m in CHANNEL_CALLS])
 
 
 def _tt_case() -> tuple:
@@ -105,7 +124,7 @@ def _bench_widgets(quick: bool) -> list[Row]:
                                                                (6, False, "percentile"))]),
         ("06 SVD, rank per layer and q", SVDExplorer(load_pretrained("wide_mlp"), load_mnist("test", limit=1000)),
          [dict(ranks={"fc1": a, "fc2": b}, method=m) for a, b, m in SVD_CALLS]),
-        _flattened_case(), _tt_case(), _summary_case(),
+        _channel_case(), _flattened_case(), _tt_case(), _summary_case(),
     ]
     rows = []
     for label, explorer, calls in cases:

@@ -13,6 +13,7 @@ from .._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     exports={
+        "channels": ["ChannelPruningExplorer"],
         "flattened": ["FlattenedExplorer"],
         "prediction": ["PredictionExplorer"],
         "pruning": ["NeuronPruningExplorer", "WeightPruningExplorer"],
@@ -22,6 +23,6 @@ __getattr__, __dir__, __all__ = attach(
         "svd": ["SVDExplorer"],
         "tt": ["TTExplorer"],
     },
-    submodules=["base", "flattened", "layout", "prediction", "pruning", "quantization", "schedules", "summary", "svd",
-                "tt", "weight_pruning"],
+    submodules=["base", "channels", "flattened", "layout", "prediction", "pruning", "quantization", "schedules",
+                "summary", "svd", "tt", "weight_pruning"],
 )

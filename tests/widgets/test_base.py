@@ -65,9 +65,9 @@ def test_widget_redraws_and_writes_the_status_line():
     assert status.value == "slope 4: y(1) = 4" and list(line._line.get_ydata()) == [0, 4]
 
 
-@pytest.mark.parametrize("name", ["FlattenedExplorer", "NeuronPruningExplorer", "PredictionExplorer", "PTQExplorer",
-                                  "QuantizationExplorer", "ScheduleExplorer", "SummaryExplorer", "SVDExplorer",
-                                  "TTExplorer", "WeightPruningExplorer"])
+@pytest.mark.parametrize("name", ["ChannelPruningExplorer", "FlattenedExplorer", "NeuronPruningExplorer",
+                                  "PredictionExplorer", "PTQExplorer", "QuantizationExplorer", "ScheduleExplorer",
+                                  "SummaryExplorer", "SVDExplorer", "TTExplorer", "WeightPruningExplorer"])
 def test_every_explorer_is_an_explorer_and_keeps_no_benchmark(name):
     cls = getattr(cl.widgets, name)
     assert issubclass(cls, Explorer) and vars(cls)["widget"].__qualname__ == f"{name}.widget"
