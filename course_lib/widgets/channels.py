@@ -50,7 +50,7 @@ class ChannelPruningExplorer(Explorer):
         If ``test`` is empty or not CIFAR-10-shaped, or ``images`` is empty or not CIFAR-10-shaped.
     """
 
-    figsize = (8.5, 2.6)
+    figsize = (6, 2.8)
     #: The notebook's fixed test subset: the first 120 CIFAR-10 test images (as notebook 07's explorer).
     TEST_IMAGES = 120
     #: Activations kept per convolution block (by the settings up to it): a few MB each on 120 images.
@@ -188,36 +188,33 @@ class ChannelPruningExplorer(Explorer):
         return act
 
     def _create(self, r: dict) -> None:
-        # short labels, no legend: the PNG is what the notebook shows, and drawing its text is most of an update
+        # one axes, short labels, no legend: the PNG is what the notebook shows, and drawing its text is most of an
+        # update (accuracy, MACs and bytes are written above the bars and in the status line)
         k = np.arange(len(self.layers))
         sizes = np.array([self.sizes[n] for n in self.layers])
-        ax1, ax2 = self._axes = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-        self._kept_bars = ax1.bar(k, sizes, color="C0")
-        self._gone_bars = ax1.bar(k, np.zeros(len(k)), bottom=sizes, color="#d9d9d9")
-        ax1.set_xticks(k, [n.split(".")[-1] for n in self.layers])
-        ax1.set_xlabel("convolution (features.N)")
-        ax1.set_ylim(0, 1.05 * sizes.max())
-        ax1.set_yticks([0, sizes.max() // 2, sizes.max()])
-        self._ratio_bars = ax2.barh([2, 1, 0], [100, 100, 100], color=["C2", "C1", "C0"])
-        ax2.set_yticks([2, 1, 0], ["accuracy", "MACs", "bytes"])
-        ax2.axvline(100 * self.dense["accuracy"], ymin=0.68, ymax=0.98, color="k", lw=1.5)
-        ax2.set_xlim(0, 100)
-        ax2.set_xticks([0, 50, 100])
-        ax2.set_xlabel("% (MACs, bytes: of the dense CNN)")
-        self.fig.tight_layout()
+        ax = self.fig.subplots()
+        self._kept_bars = ax.bar(k, sizes, color="C0")
+        self._gone_bars = ax.bar(k, np.zeros(len(k)), bottom=sizes, color="#d9d9d9")
+        ax.set_xticks(k, [n.split(".")[-1] for n in self.layers])
+        ax.set_xlabel("convolution (features.N)")
+        ax.set_ylim(0, 1.05 * sizes.max())
+        ax.set_yticks([0, sizes.max() // 2, sizes.max()])
+        # a text, not a title: matplotlib places a title by measuring the axes' other text at every draw
+        self._title = ax.text(0.5, 1.04, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=9)
+        self.fig.tight_layout(rect=(0, 0, 1, 0.86))
 
     def _draw(self, r: dict, **params) -> None:
-        """Kept (blue) and removed (grey) filters per convolution; accuracy (the line: the dense CNN's) and the
-        MAC and byte ratios."""
+        """Kept (blue) and removed (grey) filters per convolution; above them the filters kept, the accuracy and
+        the MACs and bytes as fractions of the dense CNN's."""
         for kept_bar, gone_bar, n in zip(self._kept_bars, self._gone_bars, self.layers):
             kept_bar.set_height(r["kept"][n])
             gone_bar.set_y(r["kept"][n])
             gone_bar.set_height(self.sizes[n] - r["kept"][n])
-        values = (100 * r["accuracy"], 100 * r["macs"] / self.dense["macs"], 100 * r["bytes"] / self.dense["bytes"])
-        for bar, v in zip(self._ratio_bars, values):
-            bar.set_width(v)
-        self._axes[0].set_title(f"{r['method']} scores: {sum(r['kept'].values())} of {sum(self.sizes.values())} "
-                                f"filters kept (grey: removed)", fontsize=9)
+        d = self.dense
+        self._title.set_text(f"{r['method']} scores: {sum(r['kept'].values())} of {sum(self.sizes.values())} filters "
+                             f"kept (grey: removed)\naccuracy {100 * r['accuracy']:.1f}% (dense "
+                             f"{100 * d['accuracy']:.1f}%) · MACs {r['macs'] / d['macs']:.0%} · bytes "
+                             f"{r['bytes'] / d['bytes']:.0%} of dense")
 
     def _controls(self, *, keep=0.5, method: str = "l1") -> tuple:
         """A slider per convolution (the fraction of its filters kept, ``0.1 .. 1``) and the score; ``keep``: the

@@ -91,8 +91,10 @@ def test_update_draws_kept_and_removed_filters(setup):
     res = exp.update({"features.4": 0.5, "features.14": 0.25}, "l2")
     assert [b.get_height() for b in exp._kept_bars] == [32, 32, 64, 128, 32]
     assert [b.get_height() for b in exp._gone_bars] == [0, 32, 0, 0, 96]
-    assert exp._ratio_bars[1].get_width() == pytest.approx(100 * res["macs"] / exp.dense["macs"])
-    assert exp.fig.axes[0].get_title() == "l2 scores: 288 of 416 filters kept (grey: removed)"
+    acc, macs = 100 * res["accuracy"], res["macs"] / exp.dense["macs"]
+    assert exp._title.get_text() == (f"l2 scores: 288 of 416 filters kept (grey: removed)\naccuracy {acc:.1f}% "
+                                     f"(dense {100 * exp.dense['accuracy']:.1f}%) · MACs {macs:.0%} · bytes "
+                                     f"{res['bytes'] / exp.dense['bytes']:.0%} of dense")
 
 
 def test_widget_builds_and_redraws(setup):
