@@ -112,6 +112,7 @@ def _bench_widgets(quick: bool) -> list[Row]:
         ("02 neuron pruning", NeuronPruningExplorer(lenet, acts, test),
          [dict(max_fire_rate=r, merge=m) for r, m in ((0.01, False), (0.02, True), (0.05, False), (0.1, True),
                                                         (0.0, False))]),
+        _channel_case(),
         ("03 schedules, 3 to 10 rounds", ScheduleExplorer(lenet, load_mnist("test", limit=1000)),  # as in 03
          [dict(final_sparsity=s, rounds=r, schedule=k) for s, r, k in ((0.9, 5, "rounds"), (0.95, 10, "cubic"),
                                                                      (0.8, 3, "rounds"), (0.99, 8, "cubic"),
@@ -124,7 +125,7 @@ def _bench_widgets(quick: bool) -> list[Row]:
                                                                (6, False, "percentile"))]),
         ("06 SVD, rank per layer and q", SVDExplorer(load_pretrained("wide_mlp"), load_mnist("test", limit=1000)),
          [dict(ranks={"fc1": a, "fc2": b}, method=m) for a, b, m in SVD_CALLS]),
-        _channel_case(), _flattened_case(), _tt_case(), _summary_case(),
+        _flattened_case(), _tt_case(), _summary_case(),
     ]
     rows = []
     for label, explorer, calls in cases:

@@ -125,8 +125,8 @@ class ChannelPruningExplorer(Explorer):
             ``{"keep": {conv: fraction}, "method", "kept": {conv: int}, "filters": {conv: int},
             "accuracy" (on the test subset, before any fine-tuning), "macs" (one image),
             "bytes" (float32 parameters), "latency_ms" (one image, one thread, the median of 3),
-            "images" (test images), "model" (the pruned CifarVGG)}``; ``self.dense`` holds the
-            unpruned network's.
+            "images" (test images), "model" (the pruned CifarVGG, kept in the explorer's cache: copy it
+            before training it)}``; ``self.dense`` holds the unpruned network's.
 
         Raises
         ------
