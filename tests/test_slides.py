@@ -65,6 +65,44 @@ def test_notebook_figure(notebooks):
         slides.notebook_figure("00_x.ipynb", "plt", notebooks_dir=notebooks)
 
 
+def test_notebook_figure_index_picks_the_cells_nth_figure(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("for cost in costs: pareto_plot(rows, cost)")
+    first, second = "iVBORw0KGgo=", "iVBORw0KGgoB"  # two PNG headers, the second one byte longer
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a line\n"),
+                    nbformat.v4.new_output("display_data", data={"image/png": first}),
+                    nbformat.v4.new_output("display_data", data={"image/png": second})]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "09_x.ipynb")
+    pngs = [slides.notebook_figure("09_x.ipynb", ["pareto_plot"], index=i, notebooks_dir=tmp_path) for i in (0, 1)]
+    assert pngs[0] == b"\x89PNG\r\n\x1a\n" and pngs[1].startswith(pngs[0]) and len(pngs[1]) == len(pngs[0]) + 1
+    assert slides.notebook_figure("09_x.ipynb", ["pareto_plot"], notebooks_dir=tmp_path) == pngs[0]
+    with pytest.raises(ValueError, match=r"index == 2, must be < 2: the cell containing \['pareto_plot'\]"):
+        slides.notebook_figure("09_x.ipynb", ["pareto_plot"], index=2, notebooks_dir=tmp_path)
+    with pytest.raises(ValueError, match="index == -1, must be >= 0"):
+        slides.notebook_figure("09_x.ipynb", ["pareto_plot"], index=-1, notebooks_dir=tmp_path)
+    with pytest.raises(TypeError, match="index must be an int"):
+        slides.notebook_figure("09_x.ipynb", ["pareto_plot"], index="1", notebooks_dir=tmp_path)
+
+
+def test_course_table_note_lines(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(format_table(rows))")
+    verdicts = "".join(f"verdict {i}\n" for i in range(5))
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=PRINTED + verdicts)]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "02_x.ipynb")
+
+    def shown(**kw):
+        return slides.course_table("02_x.ipynb", ["model"], notebooks_dir=tmp_path, **kw)._repr_html_()
+
+    assert "a conclusion" in shown() and "verdict 0" in shown() and "verdict 1" not in shown()  # two by default
+    assert "verdict 4" in shown(note_lines=6) and "verdict 3" not in shown(note_lines=4)
+    assert "verdict" not in shown(note_lines=0) and "CPU capability AVX2" in shown(note_lines=0)
+    with pytest.raises(ValueError, match="note_lines == -1, must be >= 0"):
+        shown(note_lines=-1)
+
+
 def test_html_table_escapes_and_checks_rows():
     text = slides.html_table(["a", "b<"], [["1 & 2", "$x$"]], css_class="t", caption="<c>")
     assert text == ('<table class="t"><caption>&lt;c&gt;</caption><thead><tr><th>a</th><th>b&lt;</th></tr></thead>'

@@ -86,9 +86,10 @@ class DeckBuilder:
         self.code(f"slides.course_table({notebook!r}, {header!r},\n                    caption={caption!r}{extra})",
                   slide)
 
-    def figure(self, notebook: str, contains: list[str], slide: str = "-"):
-        """A figure a notebook stored (:func:`~course_lib.slides.notebook_figure`)."""
-        self.code(f"Image(slides.notebook_figure({notebook!r}, {contains!r}), width=820)", slide)
+    def figure(self, notebook: str, contains: list[str], slide: str = "-", index: int = 0):
+        """A figure a notebook stored (:func:`~course_lib.slides.notebook_figure`; ``index``: the cell's n-th)."""
+        which = f", index={index}" if index else ""
+        self.code(f"Image(slides.notebook_figure({notebook!r}, {contains!r}{which}), width=820)", slide)
 
 
 def deck_notebook(seed=None):

@@ -99,6 +99,14 @@ firing neurons and merges duplicates: $w^{out}_{:,i} \\mathrel{+}= w^{out}_{:,j}
 """, "slide", seed="neurons")
     d.measured("02_neuron_pruning.ipynb", ["model", "hidden", "parameters"],
                "LeNet-300-100 without its rarely firing neurons: physically smaller layers, timed", slide="subslide")
+    d.md("""
+### Channel pruning: a filter is a neuron
+
+A removed filter takes its channel with it: a smaller **dense** CNN, fewer multiply-adds on any CPU (notebook 02).
+""", "subslide")
+    d.measured("02_neuron_pruning.ipynb", ["filters kept", "widths", "MACs"],
+               "the CIFAR-10 CNN with whole filters removed: multiply-adds, bytes, accuracy, measured time",
+               note_lines=8)
 
     d.md("""
 ## Iterative pruning
@@ -272,6 +280,18 @@ Notebook `09_summary.ipynb` measures every claim and gives it a verdict by a pub
 """, "subslide")
     d.measured("09_summary.ipynb", ["claim (seed, ИТОГ)", "verdict"], "the seed's claims, factorization",
                columns=["claim (seed, ИТОГ)", "verdict"], rows=(5, 9), notes=False)
+    d.md("""
+### Every technique on the same two models: accuracy against stored bytes
+
+Each point is a configuration measured in notebook 09's last run — channel pruning and the int8 runtime (every
+convolution on int8 codes) included; the dashed staircase is the Pareto front: nothing off it is both as accurate
+and as cheap as a point on it.
+""", "subslide")
+    d.figure("09_summary.ipynb", ["pareto_plot", "for cost in"])
+    d.md("""
+### The same configurations against the time of 100 images (one thread, notebook 09)
+""", "subslide")
+    d.figure("09_summary.ipynb", ["pareto_plot", "for cost in"], index=1)
     d.md("""
 ### The measurements behind the summary
 """, "subslide")

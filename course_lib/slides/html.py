@@ -166,7 +166,7 @@ def side_by_side(name: str, *, part: str = "both", index: int | None = None, see
 
 
 def course_table(notebook: str, header, *, caption: str = "", columns=None, rows=None, notes: bool = True,
-                 notebooks_dir=None):
+                 note_lines: int = 2, notebooks_dir=None):
     """One table a notebook measured, as HTML for a slide (see :func:`notebook_table`).
 
     Parameters
@@ -183,6 +183,8 @@ def course_table(notebook: str, header, *, caption: str = "", columns=None, rows
         Show only the rows ``start:stop`` (a long table over two slides).
     notes : bool
         Also show the lines printed beside the table (the CPU capability, the printed verdicts).
+    note_lines : int
+        How many of those lines (besides the CPU capability) at most.
     notebooks_dir : str or path-like, optional
         Where the notebooks are.
 
@@ -196,15 +198,16 @@ def course_table(notebook: str, header, *, caption: str = "", columns=None, rows
     ------
     TypeError
         If ``notebook`` is not a str, ``header`` or ``columns`` not a list of str, ``caption`` not a str
-        or None, ``rows`` not a pair of ints or ``notes`` not a bool.
+        or None, ``rows`` not a pair of ints, ``notes`` not a bool or ``note_lines`` not an int.
     ValueError
         If the notebook is not in the folder or has no such stored table, ``columns`` names a column it
-        lacks, or ``rows`` is out of range.
+        lacks, ``rows`` is out of range or ``note_lines`` < 0.
     """
     from .._validation import check_bool, check_int
 
     caption = check_text("caption", caption, allow_none=True) or ""
     notes = check_bool("notes", notes)
+    note_lines = check_int("note_lines", note_lines, minimum=0)
     if rows is not None and (not isinstance(rows, (tuple, list)) or len(rows) != 2):
         raise TypeError(f"rows must be a (start, stop) pair, got {rows!r}.")
     t = notebook_table(notebook, header, notebooks_dir=notebooks_dir)
@@ -219,8 +222,8 @@ def course_table(notebook: str, header, *, caption: str = "", columns=None, rows
         body = body[start:stop]
     text = html_table([t["columns"][k] for k in keep], body, css_class="course-table",
                       caption=f"{caption} (measured: notebooks/{notebook})".strip())
-    lines = cpu_note(t, notebooks_dir) + ([x for x in t["before"] + t["after"] if "CPU capability" not in x][:2]
-                                           if notes else [])
+    printed = [x for x in t["before"] + t["after"] if "CPU capability" not in x]
+    lines = cpu_note(t, notebooks_dir) + (printed[:note_lines] if notes else [])
     text += "".join(f'<p class="note">{html.escape(x)}</p>' for x in lines)
     return _HTML(f'{STYLE}<div class="seed-vs-course course-only"><div>{text}</div></div>')
 

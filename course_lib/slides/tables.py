@@ -186,8 +186,9 @@ def notebook_table(notebook: str, header, *, notebooks_dir=None) -> dict:
                      f"execute it first (make notebooks).")
 
 
-def notebook_figure(notebook: str, cell_contains, *, notebooks_dir=None) -> bytes:
-    """The first PNG figure stored by the first code cell whose source contains every ``cell_contains``.
+def notebook_figure(notebook: str, cell_contains, *, index: int = 0, notebooks_dir=None) -> bytes:
+    """A PNG figure (the first, or the ``index``-th) stored by the first code cell whose source contains every
+    ``cell_contains``.
 
     Parameters
     ----------
@@ -195,6 +196,8 @@ def notebook_figure(notebook: str, cell_contains, *, notebooks_dir=None) -> byte
         File name in ``notebooks/``.
     cell_contains : list of str
         Pieces of the cell's code that identify it.
+    index : int, keyword-only
+        Which of the cell's figures, in output order (0: the first).
     notebooks_dir : str or path-like, optional
         Where the notebooks are (default: the repository's ``notebooks/``).
 
@@ -206,21 +209,26 @@ def notebook_figure(notebook: str, cell_contains, *, notebooks_dir=None) -> byte
     Raises
     ------
     TypeError
-        If ``notebook`` is not a str or ``cell_contains`` not a list of str.
+        If ``notebook`` is not a str, ``cell_contains`` not a list of str or ``index`` not an int.
     ValueError
-        If the notebook is not in the folder, is not a readable notebook, or no such cell stored a
-        (valid base64) PNG figure.
+        If the notebook is not in the folder, is not a readable notebook, no such cell stored a
+        (valid base64) PNG figure, ``index`` is negative or the cell stored fewer figures.
     """
+    from .._validation import check_int
+
     pieces = check_names("cell_contains", cell_contains)
+    index = check_int("index", index, minimum=0)
     path = _notebook_path(notebook, notebooks_dir)
     for cell in notebook_cells(path, notebook):
         if cell["cell_type"] == "code" and all(p in "".join(cell.get("source", "")) for p in pieces):
-            for out in cell.get("outputs", []):
-                png = out.get("data", {}).get("image/png")
-                if png:
-                    try:
-                        return base64.b64decode("".join(png))
-                    except binascii.Error as exc:
-                        raise ValueError(f"notebook == {notebook!r}: the PNG figure of the cell containing "
-                                         f"{pieces!r} is not valid base64 ({exc}), must be a saved figure.") from None
+            pngs = [out["data"]["image/png"] for out in cell.get("outputs", []) if out.get("data", {}).get("image/png")]
+            if len(pngs) > index:
+                try:
+                    return base64.b64decode("".join(pngs[index]))
+                except binascii.Error as exc:
+                    raise ValueError(f"notebook == {notebook!r}: the PNG figure of the cell containing "
+                                     f"{pieces!r} is not valid base64 ({exc}), must be a saved figure.") from None
+            if pngs:
+                raise ValueError(f"index == {index}, must be < {len(pngs)}: the cell containing {pieces!r} in "
+                                 f"{notebook!r} stored {len(pngs)} figure(s).")
     raise ValueError(f"notebook == {notebook!r}: no code cell containing {pieces!r} stored a PNG figure.")

@@ -20,7 +20,7 @@ from ._checks import positive as check_positive
 from ._checks import speedup as check_speedup
 from ._checks import text as check_text
 
-__all__ = ["SEED_CLAIMS", "VERDICTS", "EVIDENCE_KEYS", "claims_table", "speed_word", "Timings"]
+__all__ = ["SEED_CLAIMS", "VERDICTS", "EVIDENCE_KEYS", "OPTIONAL_KEYS", "claims_table", "speed_word", "Timings"]
 
 VERDICTS = ("supported", "partly", "contradicted")
 
@@ -59,6 +59,15 @@ EVIDENCE_KEYS = {
     "fact_hard": ("pruning_lines", "quantization_lines", "svd_lines", "tt_lines"),
 }
 
+#: evidence a claim may also be given, all of a group or none of it: the CNN's channel pruning (a fraction
+#: ``cnn_keep`` of every convolution's filters kept, fine-tuned) for "removing neurons" -- a filter is a
+#: convolution's neuron -- and the int8 runtime (every Linear and Conv2d on int8 codes, int32 sums) against
+#: float32 for "must be expanded back to compute"
+OPTIONAL_KEYS = {
+    "neurons": ("cnn_keep", "cnn_bytes_ratio", "cnn_macs_ratio", "cnn_speedup_1", "cnn_speedup_100", "cnn_acc_drop"),
+    "quant_compute": ("runtime_speedup_1", "runtime_speedup_100"),
+}
+
 
 #: how each measured number is checked: ratios ("old / new") > 0, fractions in [0, 1] (never percentages),
 #: accuracy drops in points, speed-ups as :func:`.check_speedup`, line counts >= 1
@@ -69,6 +78,8 @@ _KINDS = {
     "sparsity": "fraction", "dense": "fraction", "qat": "fraction", "sparse": "fraction", "tt": "fraction",
     "sparse_crossover": "fraction or None", "int8_kernel": "kernel", "integer_match": "bool",
     "pruning_lines": "lines", "quantization_lines": "lines", "svd_lines": "lines", "tt_lines": "lines",
+    "cnn_keep": "fraction", "cnn_bytes_ratio": "ratio", "cnn_macs_ratio": "ratio", "cnn_speedup_1": "speed",
+    "cnn_speedup_100": "speed", "cnn_acc_drop": "points", "runtime_speedup_1": "speed", "runtime_speedup_100": "speed",
 }
 
 
@@ -77,7 +88,12 @@ def _check_numbers(key: str, numbers: Mapping) -> dict:
     from .._validation import check_bool
 
     out = dict(numbers)
-    for k in EVIDENCE_KEYS[key]:
+    optional = OPTIONAL_KEYS.get(key, ())
+    given = [k for k in optional if k in numbers]
+    if given and len(given) != len(optional):
+        raise ValueError(f"evidence[{key!r}] has {given} but misses {[k for k in optional if k not in numbers]}, "
+                         f"must have all of {list(optional)} or none.")
+    for k in (*EVIDENCE_KEYS[key], *given):
         name, value, kind = f"evidence[{key!r}][{k!r}]", numbers[k], _KINDS[k]
         if kind == "ratio":
             out[k] = check_positive(name, value)
@@ -167,8 +183,14 @@ def _faster(speedup) -> bool:
 def _neurons(e):
     text = (f"{_x(e['bytes_ratio'])} fewer bytes; speed at 1 image {_speed(e['speedup_1'])}, at 100 "
             f"{_speed(e['speedup_100'])}; {e['acc_drop']:.2f} points lost")
-    faster = _faster(e["speedup_1"]) or _faster(e["speedup_100"])
-    return text, "supported" if e["bytes_ratio"] > 1 and faster else "partly"
+    good = e["bytes_ratio"] > 1 and (_faster(e["speedup_1"]) or _faster(e["speedup_100"]))
+    if "cnn_keep" in e:  # a filter is a convolution's neuron: whole channels removed
+        text = (f"MLP: {text}. CNN, {100 * e['cnn_keep']:.0f}% of each convolution's filters kept: "
+                f"{_x(e['cnn_macs_ratio'])} fewer multiply-adds, {_x(e['cnn_bytes_ratio'])} fewer bytes; speed at "
+                f"1 image {_speed(e['cnn_speedup_1'])}, at 100 {_speed(e['cnn_speedup_100'])}; "
+                f"{e['cnn_acc_drop']:.1f} points lost after a short fine-tuning")
+        good = good or (e["cnn_bytes_ratio"] > 1 and (_faster(e["cnn_speedup_1"]) or _faster(e["cnn_speedup_100"])))
+    return text, "supported" if good else "partly"
 
 
 def _synapses(e):
@@ -193,6 +215,10 @@ def _quant_compute(e):
     text = (f"int8 kernel '{e['int8_kernel']}' computes on int8 codes with int32 sums (integer model == float "
             f"simulation: {e['integer_match']}); dynamic int8 vs float32: speed at 1 image {_speed(e['speedup_1'])}, "
             f"at 100 {_speed(e['speedup_100'])}")
+    if "runtime_speedup_1" in e:
+        text += (f"; the CNN on the int8 runtime (every convolution and Linear on int8 codes, int32 sums) vs "
+                 f"float32: speed at 1 image {_speed(e['runtime_speedup_1'])}, at 100 "
+                 f"{_speed(e['runtime_speedup_100'])}")
     if e["int8_kernel"] and e["integer_match"]:
         return text, "partly"  # speed possible (true where measured), "must expand back" contradicted
     return text, "supported"
@@ -244,7 +270,8 @@ def claims_table(evidence: Mapping) -> list[dict]:
     Parameters
     ----------
     evidence : mapping of str -> mapping
-        For every key of :data:`SEED_CLAIMS`, the measured numbers named in :data:`EVIDENCE_KEYS`.
+        For every key of :data:`SEED_CLAIMS`, the measured numbers named in :data:`EVIDENCE_KEYS`, and
+        optionally a whole group of :data:`OPTIONAL_KEYS`.
 
     Returns
     -------
@@ -258,18 +285,20 @@ def claims_table(evidence: Mapping) -> list[dict]:
         If ``evidence`` or one of its values is not a mapping, a number is not a number (a string, a
         bool), ``integer_match`` not a bool or ``int8_kernel`` not a str or None.
     ValueError
-        If a claim or one of its numbers is missing, or a key is unknown; if a number is NaN or infinite,
-        a ratio, a time or a speed-up is not > 0, an accuracy, ``sparsity`` or ``sparse_crossover`` is not a
-        fraction in [0, 1] (a percentage is refused), a drop in points is outside [-100, 100] or a count of
-        lines is not an int >= 1.
+        If a claim or one of its numbers is missing (or part of an optional group), or a key is unknown; if a
+        number is NaN or infinite, a ratio, a time or a speed-up is not > 0, an accuracy, ``sparsity``,
+        ``cnn_keep`` or ``sparse_crossover`` is not a fraction in [0, 1] (a percentage is refused), a drop in
+        points is outside [-100, 100] or a count of lines is not an int >= 1.
 
     Notes
     -----
     The rules ("faster": measurably, by the noise rule of :mod:`course_lib.verdicts`): neurons -- fewer bytes
-    and faster at 1 or at 100 images; synapses -- CSR smaller and a CSR product measurably faster than dense
+    and faster at 1 or at 100 images, the MLP without its rarely firing neurons or (given) the channel-pruned
+    CNN; synapses -- CSR smaller and a CSR product measurably faster than dense
     BLAS from some sparsity (*partly*: smaller only; the pruned model run dense is shown, not judged: it does
     the dense model's operations); 4x memory -- a ratio >= 3.8; "must be expanded back" -- an int8 kernel whose
-    integer arithmetic matches gives *partly* (speed possible, no expansion needed); cannot train from
+    integer arithmetic matches gives *partly* (speed possible, no expansion needed; the int8 runtime's speed,
+    given, is printed beside); cannot train from
     scratch -- *contradicted* when QAT and sparse training from random weights both end within 5 points of
     dense training with the same budget (*partly* when one does); factorization: memory >= 2x within 1
     point, speed -- SVD faster at 1 or 100 images, from scratch within 3 points, harder -- SVD and TT both

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from summary_helpers import runtime_bytes_by_hand
 
 import course_lib as cl
 from course_lib.factorization.nn import TTLinear
@@ -27,8 +28,9 @@ def lenet_configs(lenet):
 
 def test_lenet_bytes_follow_the_formats(lenet, lenet_configs):
     c = lenet_configs
-    assert list(c) == ["float32", "float16", "int8 dynamic (PTQ)", "int8 full integer (PTQ)", "neurons removed",
-                       "pruned 90% (CSR)", "SVD", "TT fc1", "pruned 90% + int8", "SVD + int8", "TT + int8"]
+    assert list(c) == ["float32", "float16", "int8 dynamic (PTQ)", "int8 full integer (PTQ)",
+                       "int8 full integer (runtime)", "neurons removed", "pruned 90% (CSR)", "SVD", "TT fc1",
+                       "pruned 90% + int8", "SVD + int8", "TT + int8"]
     assert c["float32"].bytes == cl.storage_bytes(lenet) == 1_066_440
     assert c["float16"].bytes == 533_220
     assert c["int8 dynamic (PTQ)"].bytes == qt.model_bytes(lenet, "int8") == 269_480
@@ -84,8 +86,9 @@ def test_measure_configs_is_the_library_measurement(lenet_configs, one_thread):
     for r, c in zip(rows, chosen):
         assert r["accuracy"] == pytest.approx(cl.accuracy(c.model, test.images, test.labels))
         assert r["bytes"] == c.bytes and r["ms_1"] > 0 and r["ms_100"] > 0
-        assert set(r) == {"model", "name", "family", "needs", "accuracy", "bytes", "ms_1", "ms_100", "iqr_1",
-                          "iqr_100"}
+        assert set(r) == {"model", "name", "family", "needs", "accuracy", "bytes", "macs", "ms_1", "ms_100",
+                          "iqr_1", "iqr_100"}
+        assert r["macs"] is None  # LeNet's configurations carry no MAC count
         assert r["iqr_1"] >= 0 and r["iqr_100"] >= 0
     assert rows[0]["accuracy"] > 0.95
     # the decision table reads the spreads: it names a winner only when it is measurably faster
@@ -117,11 +120,13 @@ def test_from_scratch_learns(one_thread):
 
 def test_cnn_configs():
     cnn = cl.load_pretrained("cifar_vgg")
+    train, test = cl.load_cifar10("train", limit=128), cl.load_cifar10("test", limit=200)
     with cl.fixed_threads(1):
-        configs = {c.name: c for c in snn.cnn_configs(cnn, cl.load_cifar10("train", limit=128), steps=2)}
-    assert list(configs) == ["float32", "float16", "int8 dynamic (PTQ)", "int8 full integer (PTQ)", "pruned 90% (CSR)",
-                             "SVD classifier", "flattened convs (no fine-tune)", "TT classifier", "pruned 90% + int8",
-                             "SVD + int8", "TT + int8"]
+        configs = {c.name: c for c in snn.cnn_configs(cnn, train, steps=2, channel_steps=2, channel_keeps=(0.5,))}
+    assert list(configs) == ["float32", "float16", "int8 dynamic (PTQ)", "int8 full integer (PTQ)",
+                             "int8 full integer (runtime)", "pruned 90% (CSR)", "channel-pruned 50%", "SVD classifier",
+                             "flattened convs (no fine-tune)", "TT classifier", "pruned 90% + int8", "SVD + int8",
+                             "TT + int8", "channel-pruned 50% + int8 (runtime)"]
     assert configs["float32"].bytes == qt.model_bytes(cnn)
     k = CNN_SVD_RANKS["classifier.1"]
     assert configs["SVD classifier"].bytes == qt.model_bytes(cnn) - 4 * (2048 * 512 + 512 * 512) + 4 * k * (
@@ -133,6 +138,17 @@ def test_cnn_configs():
     w = pruned.classifier[1].weight
     masks = cl.pruning.nn.masks_for(cnn, SPARSITY, scope="global")
     assert bool((w[torch.from_numpy(~masks["classifier.1.weight"])] == 0).all())
+    # the int8 runtime: every layer's codes, scales and int32 biases (batch norm folded into them), counted by hand
+    rt = configs["int8 full integer (runtime)"]
+    assert rt.bytes == runtime_bytes_by_hand(cnn)
+    assert rt.macs == configs["float32"].macs == 30_512_128
+    assert [c.macs is not None for c in configs.values()] == [
+        n in ("float32", "int8 full integer (runtime)", "channel-pruned 50%", "channel-pruned 50% + int8 (runtime)")
+        for n in configs]
+    assert configs["channel-pruned 50%"].macs < configs["float32"].macs / 3
+    rows = snn.measure_configs([configs["float32"], rt], test, model_name="cifar_vgg", repeats=1, rounds=1)
+    assert [r["macs"] for r in rows] == [30_512_128, 30_512_128]
+    assert abs(rows[1]["accuracy"] - rows[0]["accuracy"]) <= 0.05  # 200 images: a margin, not a comparison
 
 
 def test_bad_input(lenet, lenet_configs):

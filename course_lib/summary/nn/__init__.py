@@ -4,6 +4,9 @@
   and full integer), neurons removed, synapses removed (+ fine-tuning), truncated SVD, flattened
   convolutions, TT layers, and the combinations pruning + int8 (Deep Compression's first two stages),
   SVD + int8 and TT + int8, each with the bytes its storage format needs;
+* :mod:`.runtime` -- the CNN's channel pruning (whole filters removed, fine-tuned: fewer multiply-adds)
+  and the int8 runtime (Linear and Conv2d on PyTorch's quantized engine) as configurations, with the
+  bytes an integer engine stores;
 * :mod:`.evaluate` -- accuracy, latency at 1 and 100 images (one thread), and the from-scratch
   experiment (dense, QAT int8, sparse and TT training of LeNet-300-100 from random weights), and a
   CSR-vs-dense product timed with its spread (from which sparsity CSR is measurably faster).
@@ -14,6 +17,7 @@ from ..._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     exports={"configs": ["Config", "lenet300_configs", "cnn_configs", "pruned_bytes", "tt_int8"],
-             "evaluate": ["measure_configs", "from_scratch", "csr_vs_dense"]},
-    submodules=["configs", "evaluate"],
+             "evaluate": ["measure_configs", "from_scratch", "csr_vs_dense"],
+             "runtime": ["Int8Runtime", "int8_runtime_bytes", "runtime_config", "channel_configs", "check_keeps"]},
+    submodules=["configs", "evaluate", "runtime"],
 )

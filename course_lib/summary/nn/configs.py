@@ -1,12 +1,14 @@
 """Every technique of the course, and the combinations people use, on LeNet-300-100 and the CIFAR-10 CNN.
 
 Each configuration is built by the library's own converters (nothing is reimplemented here):
-:mod:`course_lib.pruning.nn` (masks, masked fine-tuning, smaller MLPs), :mod:`course_lib.quantization.nn`
-(float16, dynamic and full-integer int8), :mod:`course_lib.factorization.nn` (truncated SVD, flattened
-convolutions, TT layers). Its ``bytes`` are those of the format it would be stored in: dense tensors at
-their dtype (:func:`course_lib.quantization.nn.model_bytes`), pruned weights in CSR
-(:func:`course_lib.pruning.storage.csr_bytes`, 4-byte or 1-byte values), TT cores as int8 codes with one
-scale each (:func:`course_lib.quantization.storage.int8_bytes`).
+:mod:`course_lib.pruning.nn` (masks, masked fine-tuning, smaller MLPs, whole channels),
+:mod:`course_lib.quantization.nn` (float16, dynamic and full-integer int8, the int8 runtime: :mod:`.runtime`),
+:mod:`course_lib.factorization.nn` (truncated SVD, flattened convolutions, TT layers). Its ``bytes`` are
+those of the format it would be stored in: dense tensors at their dtype
+(:func:`course_lib.quantization.nn.model_bytes`), pruned weights in CSR (:func:`course_lib.pruning.storage.csr_bytes`,
+4-byte or 1-byte values), TT cores as int8 codes with one scale each
+(:func:`course_lib.quantization.storage.int8_bytes`), the int8 runtime as its integer engine stores it
+(:func:`course_lib.summary.nn.runtime.int8_runtime_bytes`).
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class Config:
         Eval mode.
     bytes : int
         The numbers it stores, in its storage format.
+    macs : int or None
+        Multiply-adds per image where counted (the CNN's float32, channel-pruned and int8-runtime models).
     """
 
     name: str
@@ -64,6 +68,7 @@ class Config:
     needs: str
     model: nn.Module
     bytes: int
+    macs: int | None = None
 
 
 def pruned_bytes(model: nn.Module, masks: dict, *, value_bytes: int = 4) -> int:
@@ -192,15 +197,17 @@ def _check_configs_args(model, train, steps, seed, *, cnn: bool) -> int:
     return steps
 
 
-def _quantized(model, sample):
+def _quantized(model, sample, macs=None):
     from ...quantization import nn as qt
+    from .runtime import runtime_config
 
     ranges = qt.calibrate(model, sample, method="percentile")
     return [Config("float16", "quantization", "none", qt.ptq_float16(model), qt.model_bytes(qt.ptq_float16(model))),
             Config("int8 dynamic (PTQ)", "quantization", "none", qt.ptq_dynamic(model),
                    qt.model_bytes(qt.ptq_dynamic(model))),
             Config("int8 full integer (PTQ)", "quantization", "sample", qt.ptq_full_integer(model, ranges),
-                   qt.model_bytes(qt.ptq_full_integer(model, ranges)))]
+                   qt.model_bytes(qt.ptq_full_integer(model, ranges))),
+            runtime_config(model, sample, macs=macs)]
 
 
 def _combinations(pruned, masks, svd, tt):
@@ -233,7 +240,8 @@ def lenet300_configs(model: nn.Module, train, *, steps: int = 200, seed: int = 0
     Returns
     -------
     list of Config
-        float32, float16, int8 dynamic and full integer, neurons removed, pruned 90% + fine-tune,
+        float32, float16, int8 dynamic and full integer (simulated, and run by the int8 runtime: "int8 full
+        integer (runtime)"), neurons removed, pruned 90% + fine-tune,
         SVD (fc1 rank 40, fc2 rank 20) + fine-tune, TT fc1 (rank 8) + fine-tune, and the three
         combinations with int8.
 
@@ -299,7 +307,8 @@ def _train_head(model, feats, labels, *, steps, seed, masks=None):
     return model.eval()
 
 
-def cnn_configs(model: nn.Module, train, *, steps: int = 100, seed: int = 0) -> list[Config]:
+def cnn_configs(model: nn.Module, train, *, steps: int = 100, channel_steps: int = 120, channel_keeps=(0.75, 0.5),
+                seed: int = 0) -> list[Config]:
     """Every technique on the CIFAR-10 CNN; fine-tuning trains the classifier only, on cached features.
 
     Parameters
@@ -310,28 +319,41 @@ def cnn_configs(model: nn.Module, train, *, steps: int = 100, seed: int = 0) -> 
         CIFAR-10 training images: calibration (first 200) and the classifier's fine-tuning.
     steps : int, keyword-only
         Adam steps of the classifier (batch 128) for the pruned, SVD and TT models.
+    channel_steps : int, keyword-only
+        Adam steps of the whole channel-pruned network (batch 32, as notebook 02).
+    channel_keeps : sequence of float in (0, 1), keyword-only
+        The fractions of every convolution's filters kept (L1); the smallest is also run by the int8 runtime.
     seed : int, keyword-only
 
     Returns
     -------
     list of Config
-        float32, float16, int8 dynamic and full integer, pruned 90% (global; classifier fine-tuned),
-        SVD of the classifier (rank 32) + fine-tune, flattened convolutions (rank 1, no fine-tuning: see
-        notebook 07), TT classifier (rank 8) + fine-tune, and the three combinations with int8.
+        float32, float16, int8 dynamic and full integer (simulated, and run by the int8 runtime), pruned
+        90% (global; classifier fine-tuned), ``channel_keeps`` of every convolution's filters (L1; the whole
+        network fine-tuned, :func:`~course_lib.summary.nn.runtime.channel_configs`), SVD of the classifier
+        (rank 32) + fine-tune, flattened convolutions (rank 1, no fine-tuning: see notebook 07), TT
+        classifier (rank 8) + fine-tune, and the combinations with int8 (the smallest channel-pruned one run
+        by the int8 runtime). The float32, channel and runtime configurations carry their ``macs``.
 
     Raises
     ------
     TypeError
-        If ``model`` is not the CIFAR-10 CNN, ``train`` not a Dataset, or ``steps`` / ``seed`` not an int.
+        If ``model`` is not the CIFAR-10 CNN, ``train`` not a Dataset, ``steps`` / ``channel_steps`` / ``seed``
+        not an int or ``channel_keeps`` not a tuple of numbers.
     ValueError
-        If ``train`` holds the other data set's images (or labels out of range), ``steps < 1`` or ``seed < 0``.
+        If ``train`` holds the other data set's images (or labels out of range), ``steps < 1``,
+        ``channel_steps < 1``, ``seed < 0`` or ``channel_keeps`` is not distinct fractions in (0, 1).
     """
     from ...factorization.nn import FLATTENED_LAYERS, factorize_model, flatten_model, tt_model
     from ...pruning import nn as prune_nn
     from ...quantization.nn import model_bytes
+    from .runtime import channel_configs, check_keeps
 
     steps = _check_configs_args(model, train, steps, seed, cnn=True)
+    channel_steps = check_int("channel_steps", channel_steps, minimum=1)
+    channel_keeps = check_keeps("channel_keeps", channel_keeps)
     model = model.eval()
+    macs = prune_nn.count_macs(model)["total"]
     feats = _head_features(model, train.images)
     masks = prune_nn.masks_for(model, SPARSITY, scope="global")
     pruned = prune_nn.apply_masks(model, masks)
@@ -340,10 +362,12 @@ def cnn_configs(model: nn.Module, train, *, steps: int = 100, seed: int = 0) -> 
     svd = _train_head(factorize_model(model, CNN_SVD_RANKS), feats, train.labels, steps=steps, seed=seed)
     tt = _train_head(tt_model(model, CNN_TT_MODES, 8), feats, train.labels, steps=steps, seed=seed)
     flat = flatten_model(model, list(FLATTENED_LAYERS))
-    return [Config("float32", "baseline", "none", model, model_bytes(model)),
-            *_quantized(model, train.images[:200]),
+    channels = channel_configs(model, train, steps=channel_steps, keeps=channel_keeps, seed=seed)
+    return [Config("float32", "baseline", "none", model, model_bytes(model), macs=macs),
+            *_quantized(model, train.images[:200], macs=macs),
             Config(f"pruned {100 * SPARSITY:.0f}% (CSR)", "pruning", "labels", pruned, pruned_bytes(pruned, masks)),
+            *channels[:-1],
             Config("SVD classifier", "factorization", "labels", svd, model_bytes(svd)),
             Config("flattened convs (no fine-tune)", "factorization", "none", flat, model_bytes(flat)),
             Config("TT classifier", "factorization", "labels", tt, model_bytes(tt)),
-            *_combinations(pruned, masks, svd, tt)]
+            *_combinations(pruned, masks, svd, tt), channels[-1]]

@@ -38,7 +38,8 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds
     Returns
     -------
     list of dict
-        ``model, name, family, needs, accuracy, bytes, ms_1, ms_100, iqr_1, iqr_100`` per configuration:
+        ``model, name, family, needs, accuracy, bytes, macs, ms_1, ms_100, iqr_1, iqr_100`` per configuration
+        (``macs``: the configuration's multiply-adds per image, or None where not counted):
         the table :func:`course_lib.summary.decision_table`, the Pareto charts and the explorer read.
         ``iqr_1`` / ``iqr_100`` are the width of each latency's noise band (ms), read like a
         :class:`~course_lib.timing.Latency`'s IQR by :mod:`course_lib.verdicts` (half of it on either
@@ -54,8 +55,8 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds
         Dataset, ``model_name`` not a str, or ``repeats`` / ``rounds`` not an int, ``progress`` not a bool.
     ValueError
         If ``repeats`` or ``rounds`` is < 1, a configuration's ``family`` / ``needs`` is unknown or its
-        ``bytes`` < 1, two configurations share a name, or ``test`` does not fit a configuration's model (the
-        other data set's images).
+        ``bytes`` (or ``macs``, when given) < 1, two configurations share a name, or ``test`` does not fit a
+        configuration's model (the other data set's images).
     """
     from ..._validation import check_bool, check_choice
     from ...widgets.layout import check_dataset
@@ -80,6 +81,8 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds
         check_choice(f"configs[{i}].needs", c.needs, NEEDS)
         check_model(c.model, f"configs[{i}].model")
         check_int(f"configs[{i}].bytes", c.bytes, minimum=1)
+        if c.macs is not None:
+            check_int(f"configs[{i}].macs", c.macs, minimum=1)
         check_dataset("test", test, c.model)
     one, hundred = to_tensor(test.images[:1]), to_tensor(test.images[:100])
     items = configs
@@ -88,7 +91,8 @@ def measure_configs(configs, test, *, model_name: str, repeats: int = 20, rounds
 
         items = tqdm(configs, desc=f"measure {model_name}")
     rows = [{"model": model_name, "name": c.name, "family": c.family, "needs": c.needs,
-             "accuracy": accuracy(c.model.eval(), test.images, test.labels), "bytes": int(c.bytes)} for c in items]
+             "accuracy": accuracy(c.model.eval(), test.images, test.labels), "bytes": int(c.bytes),
+             "macs": None if c.macs is None else int(c.macs)} for c in items]
     times = {k: [[] for _ in configs] for k in ("ms_1", "ms_100")}
     iqrs = {k: [[] for _ in configs] for k in ("ms_1", "ms_100")}
     per_round = max(1, repeats // rounds)
