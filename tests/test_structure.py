@@ -20,6 +20,8 @@ NUMPY_MODULES = [
     "course_lib.factorization.lowrank", "course_lib.factorization.svd", "course_lib.factorization.randomized",
     "course_lib.pruning.channels", "course_lib.quantization.int8_reference",
     "course_lib.exercises.core",
+    "course_lib.sharing.kmeans", "course_lib.sharing.huffman", "course_lib.sharing.relative",
+    "course_lib.sharing.storage",
 ]
 MAX_LINES = 400
 
@@ -114,7 +116,7 @@ def test_every_public_name_keeps_working():
         assert getattr(cl, name) is not None, name
     for old, new in [("prune_torch", "pruning.nn"), ("quant_torch", "quantization.nn")]:
         assert getattr(cl, old).__name__ == f"course_lib.{new}"
-    for package in (cl.pruning, cl.quantization, cl.widgets, cl.factorization):
+    for package in (cl.pruning, cl.quantization, cl.widgets, cl.factorization, cl.sharing):
         for name in package.__all__:
             assert getattr(package, name) is not None, f"{package.__name__}.{name}"
 

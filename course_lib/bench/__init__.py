@@ -4,7 +4,7 @@ Every benchmark measures two things side by side in the same run and reports the
 a reference library, compressed vs dense, batched vs single -- because an absolute time on one machine is
 not a verdict. One module per family registers its benchmarks (:func:`benchmark`): :mod:`.basics` (data,
 latency, models), :mod:`.pruning`, :mod:`.channels`, :mod:`.quantization`, :mod:`.int8`,
-:mod:`.factorization` (svd, flattened, tt), :mod:`.widgets`, :mod:`.grading` (grading, grading-dask).
+:mod:`.factorization` (svd, flattened, tt), :mod:`.sharing`, :mod:`.widgets`, :mod:`.grading` (grading, grading-dask).
 The technique packages never import this one.
 
 Not part of the timed test suite (a smoke run of ``--quick`` is).
@@ -12,7 +12,7 @@ Not part of the timed test suite (a smoke run of ``--quick`` is).
 
 from __future__ import annotations
 
-from . import basics, channels, factorization, grading, int8, pruning, quantization, widgets  # noqa: F401
+from . import basics, channels, factorization, grading, int8, pruning, quantization, sharing, widgets  # noqa: F401
 from .core import BENCHMARKS, Row, benchmark, format_rows, main, median_seconds, run
 from .widgets import WIDGET_BUDGET_MS
 

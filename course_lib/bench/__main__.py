@@ -2,6 +2,6 @@
 
 import sys
 
-from . import main, sharing  # noqa: F401  (sharing: registers its benchmark)
+from . import main
 
 sys.exit(main())
