@@ -16,6 +16,9 @@ rather than on ``torch.ao.quantization`` (deprecated: it prints warnings):
   in NumPy and reproduces the full-integer model's logits;
 * :mod:`.qat` -- quantization-aware training: :func:`prepare_qat`, :func:`train_qat`,
   :func:`convert_qat`;
+* :mod:`.int8_runtime`, :mod:`.int8_qat`, :mod:`.int8_measure` -- real int8 inference on PyTorch's
+  quantized engine: :func:`build_int8_model` (full-integer PTQ), :func:`int8_from_qat` (a QAT model's
+  weights and learned ranges), their agreement with the NumPy integer reference, accuracy and latency;
 * :mod:`.kernels` -- which int8 kernel is fast on this CPU (FBGEMM/``x86`` from AVX2 on,
   ``qnnpack`` on ARM, ``torch._int_mm`` with VNNI/AMX), chosen at run time;
 * :mod:`.size` -- sizes (:func:`model_bytes`) and each int8 kernel's speed
@@ -54,6 +57,7 @@ from .calibrate import calibrate, calibration_range
 from .fake_quant import FakeQuantSTE, fake_quantize_ste
 from .fold import fold_batchnorm
 from .int8_measure import int8_accuracy, int8_agreement, int8_latency
+from .int8_qat import int8_from_qat, qat_ranges
 from .int8_runtime import Int8Model, build_int8_model, quantized_engine
 from .kernels import available_int8_kernels, choose_int8_kernel, cpu_capability
 from .layers import DynamicQuantLayer, Float16Layer, QATLayer, QuantizedLayer
@@ -68,4 +72,4 @@ __all__ = ["FakeQuantSTE", "fake_quantize_ste", "weight_scale", "quantize_weight
            "QuantizedLayer", "QATLayer", "ptq_float16", "ptq_dynamic", "ptq_full_integer", "IntegerMLP",
            "prepare_qat", "train_qat", "convert_qat", "model_bytes", "int8_linear_latency", "available_int8_kernels",
            "choose_int8_kernel", "cpu_capability", "build_int8_model", "Int8Model", "quantized_engine",
-           "int8_agreement", "int8_latency", "int8_accuracy"]
+           "int8_agreement", "int8_latency", "int8_accuracy", "int8_from_qat", "qat_ranges"]

@@ -4,7 +4,8 @@
 
 1. batch norm is folded (:func:`~course_lib.quantization.nn.fold.fold_batchnorm`);
 2. the input range of every Linear / Conv2d is calibrated on unlabeled images
-   (:func:`~course_lib.quantization.nn.calibrate.calibrate`), and the logits' range too;
+   (:func:`~course_lib.quantization.nn.calibrate.calibrate`), and the logits' range too -- or given
+   (``ranges``, ``output_range``: a QAT model's learned ranges, :mod:`~course_lib.quantization.nn.int8_qat`);
 3. the weights become the course's codes: symmetric int8, one scale per output channel
    (:func:`~course_lib.quantization.nn.params.weight_codes`), the activations the course's affine grid
    (:func:`~course_lib.quantization.nn.params.act_qparams`); the bias is quantized with scale
@@ -46,7 +47,7 @@ from ...layers import weight_layers
 from ...models import CifarVGG, LeNet300100, Standardize, check_images, to_tensor
 from ..grid import qrange
 from ..int8_reference import quantize_multiplier
-from .calibrate import CALIBRATION_METHODS, calibrate, calibration_range
+from .calibrate import CALIBRATION_METHODS, calibrate, calibration_range, check_ranges
 from .fold import fold_batchnorm
 from .kernels import ENGINE_KERNELS, available_int8_kernels, choose_int8_kernel
 from .params import act_qparams, weight_codes
@@ -193,7 +194,8 @@ class Int8Model:
 
 
 def build_int8_model(model: nn.Module, calibration_images, *, method: str = "percentile", engine: str = "auto",
-                     reduce_range: bool | None = None, batch_size: int = 500) -> Int8Model:
+                     reduce_range: bool | None = None, batch_size: int = 500, ranges: dict | None = None,
+                     output_range=None, per_channel: bool = True) -> Int8Model:
     """A static int8 model of a trained LeNet-300-100 or CIFAR-10 CNN, run by PyTorch's quantized engine.
 
     Parameters
@@ -211,6 +213,14 @@ def build_int8_model(model: nn.Module, calibration_images, *, method: str = "per
         7-bit activation codes; None: on ``x86`` and ``fbgemm`` (see the module's notes).
     batch_size : int, keyword-only
         Calibration batch size.
+    ranges : dict or None, keyword-only
+        Each Linear / Conv2d's input range ``name -> (low, high)``, as :func:`calibrate` returns them (for
+        example those a QAT model learned: :func:`~course_lib.quantization.nn.int8_qat.int8_from_qat`);
+        None: calibrated on ``calibration_images`` with ``method``.
+    output_range : (low, high) or None, keyword-only
+        The logits' range; None: calibrated on the model's logits of ``calibration_images``.
+    per_channel : bool, keyword-only
+        One weight scale per output channel (else one per layer, repeated for each channel).
 
     Returns
     -------
@@ -222,7 +232,8 @@ def build_int8_model(model: nn.Module, calibration_images, *, method: str = "per
         If ``model`` is not a LeNet300100 / CifarVGG, or an argument has the wrong type.
     ValueError
         If the images are not the model's data set, ``method`` or ``engine`` is unknown (or no quantized
-        engine is available).
+        engine is available), or ``ranges`` / ``output_range`` are not (low, high) pairs of finite numbers
+        with low <= high, one per weight layer.
     """
     check_model(model)
     if not isinstance(model, (LeNet300100, CifarVGG)):
@@ -234,13 +245,24 @@ def build_int8_model(model: nn.Module, calibration_images, *, method: str = "per
     engine = check_choice("engine", engine, [k for k in available_int8_kernels() if k in ENGINE_KERNELS])
     reduce_range = engine in ("x86", "fbgemm") if reduce_range is None else check_bool("reduce_range", reduce_range)
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    per_channel = check_bool("per_channel", per_channel)
+    ranges = None if ranges is None else check_ranges(ranges, weight_layers(model))
+    if output_range is not None:
+        try:
+            output_range = check_ranges({"output_range": output_range}, ["output_range"])["output_range"]
+        except ValueError:
+            raise ValueError(f"output_range == {output_range!r}, must be a pair (low, high) of finite numbers with "
+                             f"low <= high.") from None
     x_cal = check_images(model, calibration_images)  # checked before any work
 
     folded = fold_batchnorm(model)
-    ranges = calibrate(folded, calibration_images, method=method, batch_size=batch_size)
-    with torch.inference_mode():
-        logits = torch.cat([folded(x_cal[i:i + batch_size]) for i in range(0, len(x_cal), batch_size)])
-    out_range = calibration_range(logits.numpy(), method=method)
+    if ranges is None:
+        ranges = calibrate(folded, calibration_images, method=method, batch_size=batch_size)
+    out_range = output_range
+    if out_range is None:
+        with torch.inference_mode():
+            logits = torch.cat([folded(x_cal[i:i + batch_size]) for i in range(0, len(x_cal), batch_size)])
+        out_range = calibration_range(logits.numpy(), method=method)
     bits = 7 if reduce_range else 8
     qmin = qrange(bits)[0]
 
@@ -255,9 +277,9 @@ def build_int8_model(model: nn.Module, calibration_images, *, method: str = "per
     grids = [grid(ranges[s["name"]]) for s in layers] + [grid(out_range)]
     for k, s in enumerate(layers):
         m = s.pop("module")
-        codes, w_scale = weight_codes(m.weight, 8, True)
+        codes, w_scale = weight_codes(m.weight, 8, per_channel)
         (s_in, z_in), (s_out, z_out) = grids[k], grids[k + 1]
-        w_scale = w_scale.double().numpy()
+        w_scale = np.broadcast_to(w_scale.double().numpy(), (len(codes),)).copy()
         bias = m.bias.detach().double().numpy() if m.bias is not None else np.zeros(len(w_scale))
         mult = [quantize_multiplier(s_in * ws / s_out) for ws in w_scale]
         s.update(weight=codes.numpy().copy(), weight_scale=w_scale,
@@ -273,5 +295,6 @@ def build_int8_model(model: nn.Module, calibration_images, *, method: str = "per
     spec = {"input": {"mean": std.mean.flatten().numpy().copy(), "std": std.std.flatten().numpy().copy(),
                       "scale": grids[0][0], "zero_point": grids[0][1]},
             "steps": steps, "output": {"scale": grids[-1][0], "zero_point": grids[-1][1]},
-            "qmin": qmin, "qmax": qmin + 255, "grid_bits": bits, "ranges": ranges, "method": method}
+            "qmin": qmin, "qmax": qmin + 255, "grid_bits": bits, "ranges": ranges, "output_range": out_range,
+            "method": method}
     return Int8Model(std, spec, engine, model.name, model.input_shape)

@@ -110,7 +110,8 @@ class DynamicQuantLayer(_QuantLayerBase):
       ``torch._int_mm`` (per-row int8 activations, so an example's result does not depend on
       the rest of the batch; fast only with VNNI/AMX) -- ``kernel`` says which.
     * Conv2d: the weights are dequantized on the fly and the convolution runs in float32
-      (weight-only int8: smaller, not faster -- torch has no non-deprecated int8 conv on CPU).
+      (weight-only int8: smaller, not faster; the full-integer int8 runtime, :mod:`.int8_runtime`,
+      runs convolutions on int8 codes).
 
     Parameters
     ----------
