@@ -34,7 +34,7 @@ __getattr__, __dir__, __all__ = attach(
                     "entropy_bits"],
         "relative": ["relative_encode", "relative_decode", "filler_count"],
         "storage": ["encode_layer", "decode_layer", "layer_sections", "write_layer", "read_layer", "write_layers",
-                    "read_layers", "default_gap_bits"],
+                    "read_layers", "default_gap_bits", "fixed_lengths", "CODINGS", "MAX_WEIGHTS"],
     },
     submodules=["kmeans", "huffman", "relative", "storage", "nn"],
 )

@@ -41,7 +41,7 @@ from ..layers import num_outputs, weight_layers
 from ..models import build_model, check_images
 from ..train import adam_steps
 from .kmeans import INITS, share_weights
-from .storage import read_layers, write_layers
+from .storage import CODINGS, read_layers, write_layers
 
 __all__ = ["SharedWeight", "share_model", "shared_layers", "fine_tune_centroids", "materialize",
            "save_shared_model", "load_shared_model"]
@@ -235,13 +235,14 @@ def _plain_arrays(model: nn.Module, shared: dict) -> dict[str, np.ndarray]:
             if not key.startswith(prefixes)}
 
 
-def save_shared_model(model: nn.Module, path) -> int:
+def save_shared_model(model: nn.Module, path, *, coding: str = "huffman") -> int:
     """Write a weight-shared model to one file; returns its size in bytes (``os.path.getsize``).
 
     Each shared layer is stored by :func:`course_lib.sharing.storage.encode_layer` (codebook,
     Huffman-coded indices, Huffman-coded relative gaps: 8 bits for a convolution, 5 for a fully
     connected layer); every other tensor of the state dict (biases, unshared weights, batch-norm
-    statistics) as float32.
+    statistics) as float32. ``coding="fixed"``: the streams in one width per stream instead of
+    Huffman's codes (the stage before Huffman coding; :func:`course_lib.sharing.storage.fixed_lengths`).
 
     Raises
     ------
@@ -251,10 +252,11 @@ def save_shared_model(model: nn.Module, path) -> int:
     """
     check_model(model)
     path = check_path("path", path, parent_must_exist=True)
+    coding = check_choice("coding", coding, CODINGS)
     shared = shared_layers(model)
     if not shared:
         raise ValueError("model has no weight-shared layer, must come from share_model.")
-    return write_layers(path, shared, _plain_arrays(model, shared))
+    return write_layers(path, shared, _plain_arrays(model, shared), coding=coding)
 
 
 def load_shared_model(path, model) -> nn.Module:
@@ -276,7 +278,9 @@ def load_shared_model(path, model) -> nn.Module:
     Raises
     ------
     TypeError, ValueError
-        On a bad path or model, a file of another format, or names and shapes that do not fit the model.
+        On a bad path or model, or a file that is not a whole file of this format (every count of its
+        headers is checked against the file's length before anything of that size is allocated), or
+        whose names and shapes do not fit the model.
     """
     path = check_path("path", path, must_exist=True)
     if isinstance(model, str):

@@ -21,18 +21,19 @@ no gaps. :func:`write_layers` puts several layers and plain float32 arrays (bias
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 
 import numpy as np
 
-from .._validation import check_float_array, check_int, check_int_array, check_path, check_text, to_numpy
+from .._validation import check_choice, check_float_array, check_int, check_int_array, check_path, check_text, to_numpy
 from .huffman import huffman_decode, huffman_encode, huffman_lengths
 from .kmeans import check_mask, index_dtype
 from .relative import relative_decode, relative_encode
 
 __all__ = ["encode_layer", "decode_layer", "layer_sections", "write_layer", "read_layer", "write_layers",
-           "read_layers", "default_gap_bits"]
+           "read_layers", "default_gap_bits", "fixed_lengths", "CODINGS", "MAX_WEIGHTS"]
 
 _MAGIC, _MODEL_MAGIC, _VERSION = b"DCWS", b"DCWM", 1
 _HEAD = struct.Struct("<4sBBBB")
@@ -49,22 +50,49 @@ def _check_layer(codebook, indices, mask, gap_bits):
     if book.size > 2**16:
         raise ValueError(f"codebook has {book.size} centroids, must have at most 65536 (16-bit indices).")
     idx = check_int_array("indices", indices, low=0, high=book.size - 1)
-    if idx.ndim > 255 or any(n >= 2**32 for n in idx.shape):
-        raise ValueError(f"indices has shape {idx.shape}, must have < 256 dimensions of < 2**32 each.")
+    if idx.ndim > 255 or any(n >= 2**32 for n in idx.shape) or idx.size > MAX_WEIGHTS:
+        raise ValueError(f"indices has shape {idx.shape}, must have < 256 dimensions of < 2**32 each and at most "
+                         f"{MAX_WEIGHTS} weights (MAX_WEIGHTS).")
     mask = check_mask(mask, idx.shape)
     gap_bits = default_gap_bits(idx.ndim) if gap_bits is None else check_int("gap_bits", gap_bits, minimum=1,
                                                                                maximum=16)
     return book.astype(np.float32), idx, mask, gap_bits
 
 
-def _stream(symbols: np.ndarray, n_symbols: int) -> tuple[np.ndarray, bytes, int]:
-    lengths = huffman_lengths(np.bincount(symbols, minlength=n_symbols))
+#: the most weights a layer of this format holds (decoding allocates a few bytes per weight)
+MAX_WEIGHTS = 2**26
+
+#: the codings of the index and gap streams: Huffman's, or every symbol that occurs in the same width
+CODINGS = ("huffman", "fixed")
+
+
+def fixed_lengths(counts) -> np.ndarray:
+    """Code lengths of a fixed-width code: ``ceil(log2(m))`` bits (at least 1) for each of the ``m`` symbols
+    that occur, 0 for the others -- a (canonical) prefix code like Huffman's, so the same decoder reads it.
+
+    Examples
+    --------
+    >>> fixed_lengths([5, 0, 1, 1]).tolist()
+    [2, 0, 2, 2]
+    """
+    used = np.asarray(counts) > 0
+    width = max(1, math.ceil(math.log2(max(int(used.sum()), 1))))
+    return np.where(used, width, 0).astype(np.int64)
+
+
+def _stream(symbols: np.ndarray, n_symbols: int, coding: str = "huffman") -> tuple[np.ndarray, bytes, int]:
+    counts = np.bincount(symbols, minlength=n_symbols)
+    lengths = huffman_lengths(counts) if coding == "huffman" else fixed_lengths(counts)
     data, n_bits = huffman_encode(symbols, lengths)
     return lengths, data, n_bits
 
 
-def layer_sections(codebook, indices, mask=None, *, gap_bits: int | None = None) -> dict[str, bytes]:
+def layer_sections(codebook, indices, mask=None, *, gap_bits: int | None = None,
+                   coding: str = "huffman") -> dict[str, bytes]:
     """The parts of :func:`encode_layer`'s bytes, by name, in file order (their sizes explain the file's).
+
+    ``coding="fixed"`` writes every occurring symbol of a stream in the same number of bits
+    (:func:`fixed_lengths`): the file of the stage before Huffman coding, read by the same decoder.
 
     Returns
     -------
@@ -79,14 +107,15 @@ def layer_sections(codebook, indices, mask=None, *, gap_bits: int | None = None)
     {'header': 40, 'codebook': 8, 'index lengths': 3, 'gap lengths': 0, 'indices': 1, 'gaps': 0}
     """
     book, idx, mask, gap_bits = _check_layer(codebook, indices, mask, gap_bits)
+    coding = check_choice("coding", coding, CODINGS)
     k = book.size
     dense = mask is None or bool(mask.all())
     symbols = idx.ravel().astype(np.int64) + 1
     gap_lengths, gap_data, gap_nbits = np.zeros(0, dtype=np.int64), b"", 0
     if not dense:
         gaps, symbols = relative_encode(np.where(mask.ravel(), symbols, 0), gap_bits)
-        gap_lengths, gap_data, gap_nbits = _stream(gaps.astype(np.int64), 2**gap_bits)
-    index_lengths, index_data, index_nbits = _stream(symbols, k + 1)
+        gap_lengths, gap_data, gap_nbits = _stream(gaps.astype(np.int64), 2**gap_bits, coding)
+    index_lengths, index_data, index_nbits = _stream(symbols, k + 1, coding)
     header = (_HEAD.pack(_MAGIC, _VERSION, idx.ndim, int(dense), gap_bits)
               + struct.pack(f"<{idx.ndim}I", *idx.shape) + _COUNTS.pack(k, symbols.size, index_nbits, gap_nbits))
     return {"header": header, "codebook": book.astype("<f4").tobytes(),
@@ -94,7 +123,7 @@ def layer_sections(codebook, indices, mask=None, *, gap_bits: int | None = None)
             "gap lengths": gap_lengths.astype(np.uint8).tobytes(), "indices": index_data, "gaps": gap_data}
 
 
-def encode_layer(codebook, indices, mask=None, *, gap_bits: int | None = None) -> bytes:
+def encode_layer(codebook, indices, mask=None, *, gap_bits: int | None = None, coding: str = "huffman") -> bytes:
     """A weight-shared layer as bytes (the layout in the module's docstring).
 
     Parameters
@@ -108,6 +137,8 @@ def encode_layer(codebook, indices, mask=None, *, gap_bits: int | None = None) -
         True): the layer is stored dense.
     gap_bits : int or None, keyword-only
         Width of a relative gap, 1 to 16; ``None``: 8 for a 4-D (convolution) layer, else 5.
+    coding : {"huffman", "fixed"}, keyword-only
+        Huffman codes, or one width for every symbol that occurs (:func:`fixed_lengths`).
 
     Returns
     -------
@@ -118,13 +149,32 @@ def encode_layer(codebook, indices, mask=None, *, gap_bits: int | None = None) -
     TypeError, ValueError
         On an index out of range, a mask of another shape, or a bad ``gap_bits``.
     """
-    return b"".join(layer_sections(codebook, indices, mask, gap_bits=gap_bits).values())
+    return b"".join(layer_sections(codebook, indices, mask, gap_bits=gap_bits, coding=coding).values())
 
 
 def _take(data: bytes, start: int, n: int, what: str) -> tuple[bytes, int]:
     if start + n > len(data):
         raise ValueError(f"data ends inside the {what} ({len(data)} bytes, need {start + n}), must be a whole layer.")
     return data[start:start + n], start + n
+
+
+def _check_counts(n_bytes: int, size: int, dense: bool, gap_bits: int, k: int, n_entries: int, index_nbits: int,
+                  gap_nbits: int) -> None:
+    """Refuse a header whose counts the data cannot hold -- before anything of their size is allocated."""
+    streams = -(-index_nbits // 8) + (0 if dense else -(-gap_nbits // 8))
+    problems = []
+    if not 1 <= k <= 2**16:
+        problems.append(f"k == {k} centroids, must be 1 to 65536")
+    if 8 * n_bytes < index_nbits + gap_nbits or streams > n_bytes:
+        problems.append(f"streams of {index_nbits} + {gap_nbits} bits, must fit in the {n_bytes} bytes")
+    if n_entries > index_nbits or (not dense and n_entries > gap_nbits):
+        problems.append(f"{n_entries} entries in {index_nbits} and {gap_nbits} bits, must take >= 1 bit each")
+    if size > MAX_WEIGHTS:
+        problems.append(f"{size} weights, must be at most {MAX_WEIGHTS} (MAX_WEIGHTS)")
+    if (dense and size != n_entries) or size < n_entries:
+        problems.append(f"{size} weights for {n_entries} entries, must be {'as many' if dense else 'at least as many'}")
+    if problems:
+        raise ValueError(f"data has a header that does not fit it ({'; '.join(problems)}), must be a whole layer.")
 
 
 def decode_layer(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -158,21 +208,25 @@ def decode_layer(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if magic != _MAGIC or version != _VERSION:
         raise ValueError(f"data starts with {magic!r} version {version}, "
                          f"must be a {_MAGIC!r} version {_VERSION} layer.")
+    dense = bool(flags & 1)
+    if flags > 1 or not 1 <= gap_bits <= 16:
+        raise ValueError(f"data has flags {flags} and gap bits {gap_bits}, must have flags 0 or 1 and 1 to 16 "
+                         "gap bits.")
     raw, pos = _take(data, pos, 4 * ndim, "shape")
     shape = struct.unpack(f"<{ndim}I", raw)
     raw, pos = _take(data, pos, _COUNTS.size, "header")
     k, n_entries, index_nbits, gap_nbits = _COUNTS.unpack(raw)
+    _check_counts(len(data), math.prod(shape), dense, gap_bits, k, n_entries, index_nbits, gap_nbits)
     raw, pos = _take(data, pos, 4 * k, "codebook")
     book = np.frombuffer(raw, dtype="<f4").astype(np.float32)
     raw, pos = _take(data, pos, k + 1, "index code lengths")
     index_lengths = np.frombuffer(raw, dtype=np.uint8).astype(np.int64)
-    dense = bool(flags & 1)
     if not dense:
         raw, pos = _take(data, pos, 2**gap_bits, "gap code lengths")
         gap_lengths = np.frombuffer(raw, dtype=np.uint8).astype(np.int64)
     raw, pos = _take(data, pos, -(-index_nbits // 8), "index stream")
     symbols = huffman_decode(raw, index_lengths, n_entries)
-    size = int(np.prod(shape, dtype=np.int64))
+    size = math.prod(shape)
     if not dense:
         raw, pos = _take(data, pos, -(-gap_nbits // 8), "gap stream")
         symbols = relative_decode(huffman_decode(raw, gap_lengths, n_entries), symbols, size)
@@ -212,7 +266,7 @@ def _name_bytes(name: str, what: str) -> bytes:
     return struct.pack("<H", len(raw)) + raw
 
 
-def write_layers(path, layers: dict, arrays: dict | None = None) -> int:
+def write_layers(path, layers: dict, arrays: dict | None = None, *, coding: str = "huffman") -> int:
     """Several weight-shared layers and plain float32 arrays (biases) in one file; returns its size.
 
     Parameters
@@ -223,6 +277,8 @@ def write_layers(path, layers: dict, arrays: dict | None = None) -> int:
         Each stored as :func:`encode_layer` (default gap width) after its name.
     arrays : dict of str -> float array, or None
         Stored as float32, with name and shape.
+    coding : {"huffman", "fixed"}, keyword-only
+        The streams' coding (:func:`encode_layer`).
 
     Returns
     -------
@@ -240,6 +296,7 @@ def write_layers(path, layers: dict, arrays: dict | None = None) -> int:
         raise ValueError(f"path == {str(path)!r} is a folder, must name the file to write.")
     if not isinstance(layers, dict):
         raise TypeError(f"layers must be a dict of name -> (codebook, indices, mask), got {type(layers).__name__}.")
+    coding = check_choice("coding", coding, CODINGS)
     arrays = {} if arrays is None else arrays
     if not isinstance(arrays, dict):
         raise TypeError(f"arrays must be a dict of name -> float array or None, got {type(arrays).__name__}.")
@@ -247,7 +304,7 @@ def write_layers(path, layers: dict, arrays: dict | None = None) -> int:
     for name, triple in layers.items():
         if not isinstance(triple, (tuple, list)) or len(triple) != 3:
             raise TypeError(f"layers[{name!r}] must be a (codebook, indices, mask) tuple, got {type(triple).__name__}.")
-        section = encode_layer(*triple)
+        section = encode_layer(*triple, coding=coding)
         parts += [_name_bytes(name, "layers' name"), struct.pack("<Q", len(section)), section]
     parts.append(struct.pack("<I", len(arrays)))
     for name, value in arrays.items():
@@ -284,7 +341,7 @@ def read_layers(path) -> tuple[dict, dict]:
         ndim = raw[0]
         raw, pos = _take(data, pos, 4 * ndim, f"array {name!r}")
         shape = struct.unpack(f"<{ndim}I", raw)
-        raw, pos = _take(data, pos, 4 * int(np.prod(shape, dtype=np.int64)), f"array {name!r}")
+        raw, pos = _take(data, pos, 4 * math.prod(shape), f"array {name!r}")
         arrays[name] = np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(shape)
     if pos != len(data):
         raise ValueError(f"path has {len(data) - pos} bytes after the last array, must end there.")
