@@ -8,7 +8,8 @@ import numpy as np
 
 from .core import Row, benchmark
 
-__all__ = ["WIDGET_BUDGET_MS", "SVD_CALLS", "FLATTENED_CALLS", "CHANNEL_CALLS", "TT_CALLS", "SUMMARY_CALLS"]
+__all__ = ["WIDGET_BUDGET_MS", "SVD_CALLS", "FLATTENED_CALLS", "CHANNEL_CALLS", "TT_CALLS", "SUMMARY_CALLS",
+           "SHARING_CALLS"]
 
 WIDGET_BUDGET_MS = 150.0
 
@@ -29,6 +30,23 @@ TT_CALLS = ((4, 4), (8, 4), (2, 6), (16, 2), (1, 4), (16, 6), (4, 2))
 #: the summary explorer's (model, cost, budget) timed
 SUMMARY_CALLS = (("lenet300", "bytes", 0.1), ("lenet300", "ms_100", 0.5), ("lenet300", "bytes", 0.03),
                  ("lenet300", "ms_1", 1.0), ("lenet300", "bytes", 1.0))
+
+#: the sharing explorer's (bits of fc1, fc2, fc3; kept fraction) timed: from the widget's first setting, one slider
+#: moved at a time (each move clusters one layer anew, or all three for the kept fraction)
+SHARING_CALLS = (((5, 5, 5), 0.1), ((4, 5, 5), 0.1), ((4, 6, 5), 0.1), ((4, 6, 3), 0.1), ((4, 6, 3), 0.08),
+                 ((3, 6, 3), 0.08), ((3, 6, 3), 0.12))
+
+
+def _sharing_case() -> tuple:
+    """``(label, explorer, calls)``: notebook 10's weight-sharing explorer on the trained LeNet-300-100 and its fixed
+    test subset."""
+    from ..checkpoints import load_pretrained
+    from ..data import load_mnist
+    from ..widgets import SharingExplorer
+
+    explorer = SharingExplorer(load_pretrained("lenet300"), load_mnist("test", limit=SharingExplorer.TEST_IMAGES))
+    return ("10 weight sharing, bits per layer and kept fraction", explorer,
+            [dict(bits=dict(zip(("fc1", "fc2", "fc3"), b)), kept=k) for b, k in SHARING_CALLS])
 
 
 def _flattened_case() -> tuple:
@@ -125,7 +143,7 @@ def _bench_widgets(quick: bool) -> list[Row]:
                                                                (6, False, "percentile"))]),
         ("06 SVD, rank per layer and q", SVDExplorer(load_pretrained("wide_mlp"), load_mnist("test", limit=1000)),
          [dict(ranks={"fc1": a, "fc2": b}, method=m) for a, b, m in SVD_CALLS]),
-        _flattened_case(), _tt_case(), _summary_case(),
+        _flattened_case(), _tt_case(), _summary_case(), _sharing_case(),
     ]
     rows = []
     for label, explorer, calls in cases:

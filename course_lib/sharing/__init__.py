@@ -36,5 +36,5 @@ __getattr__, __dir__, __all__ = attach(
         "storage": ["encode_layer", "decode_layer", "layer_sections", "write_layer", "read_layer", "write_layers",
                     "read_layers", "default_gap_bits", "fixed_lengths", "CODINGS", "MAX_WEIGHTS"],
     },
-    submodules=["kmeans", "huffman", "relative", "storage", "nn"],
+    submodules=["kmeans", "huffman", "relative", "storage", "nn", "pipeline"],
 )

@@ -19,10 +19,11 @@ __getattr__, __dir__, __all__ = attach(
         "pruning": ["NeuronPruningExplorer", "WeightPruningExplorer"],
         "quantization": ["QuantizationExplorer", "PTQExplorer"],
         "schedules": ["ScheduleExplorer"],
+        "sharing": ["SharingExplorer"],
         "summary": ["SummaryExplorer"],
         "svd": ["SVDExplorer"],
         "tt": ["TTExplorer"],
     },
     submodules=["base", "channels", "flattened", "layout", "prediction", "pruning", "quantization", "schedules",
-                "summary", "svd", "tt", "weight_pruning"],
+                "sharing", "summary", "svd", "tt", "weight_pruning"],
 )
