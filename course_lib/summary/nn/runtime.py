@@ -2,8 +2,8 @@
 
 * **channel pruning** (notebook 02's CNN half): every convolution keeps the same fraction of its filters
   (lowest L1 norm removed, :func:`course_lib.pruning.nn.prune_channels`), and the physically smaller dense
-  network is fine-tuned (:func:`course_lib.pruning.nn.fine_tune_channels`) -- the one pruning that cuts
-  multiply-adds on any CPU;
+  network is fine-tuned (:func:`course_lib.pruning.nn.fine_tune_channels`) -- the pruning that cuts the
+  convolutions' multiply-adds on any CPU;
 * **the int8 runtime** (notebook 05): :func:`course_lib.quantization.nn.build_int8_model` runs every
   Linear *and* Conv2d on PyTorch's quantized engine (int8 codes, int32 sums). An
   :class:`~course_lib.quantization.nn.Int8Model` is not a ``torch.nn.Module``; :class:`Int8Runtime` wraps
@@ -11,10 +11,11 @@
 
 Bytes of the int8 runtime (:func:`int8_runtime_bytes`), counted from the integer model it runs
 (``Int8Model.spec``), as an integer engine stores it: per weight layer the int8 codes (1 byte each), one
-float32 scale per output channel, the int32 biases (batch norm folded into them), and the output's float32
-scale and int32 zero point; the input's scale and zero point; the float32 mean and standard deviation the
-input is standardized with. The fixed-point multipliers are not counted: an engine derives them from the
-scales when it loads the model (as it prepacks the weights).
+float32 scale per output channel (``build_int8_model``'s default, the one used here), the int32 biases
+(batch norm folded into them), and the output's float32 scale and int32 zero point; the input's scale and
+zero point; the float32 mean and standard deviation the input is standardized with. The fixed-point
+multipliers are not counted: an engine derives them from the scales when it loads the model (as it
+prepacks the weights).
 """
 
 from __future__ import annotations
