@@ -78,7 +78,8 @@ NEWEST_PYTHON ?= $(shell for v in 3.14 3.13 3.12; do for p in $$(ls -d $$HOME/.p
 NUMPY_VENV ?= .venv-numpy
 NUMPY_TESTS := tests/pruning/test_pruning_numpy.py tests/pruning/test_neurons.py \
 	tests/quantization/test_quantization_numpy.py tests/factorization --ignore=tests/factorization/nn \
-	tests/exercises/test_compare.py tests/test_doctests.py tests/sharing --ignore=tests/sharing/nn
+	tests/exercises/test_compare.py tests/test_doctests.py tests/sharing --ignore=tests/sharing/nn \
+	tests/llmquant --ignore=tests/llmquant/nn
 test-numpy:
 	@if [ -z "$(NEWEST_PYTHON)" ]; then echo "test-numpy: no Python 3.12+ found, the NumPy tests ran under 3.11 only"; \
 	else \

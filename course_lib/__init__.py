@@ -6,6 +6,7 @@ One package per technique family, shared infrastructure flat beside them::
     quantization/   seed scheme, grid, uniform quantizer, ranges, tensors, storage; nn/ (torch)
     factorization/  low-rank bookkeeping shared by SVD, flattened convolutions and TT
     sharing/        Deep Compression: k-means weight sharing, Huffman coding, relative indexing, the layer file
+    llmquant/       large-model PTQ on one Linear: group-wise int4 (RTN), GPTQ, SmoothQuant, AWQ
     summary/        notebook 09: Pareto front, best under a budget, the seed's claims; nn/ measures everything
     widgets/        the explorers, one module per family
     exercises/      the checking mechanism and the bank of exercises
@@ -46,8 +47,8 @@ __getattr__, __dir__, __all__ = attach(
         "timing": ["cpu_capability"],
     },
     submodules=["bench", "checkpoints", "data", "exercises", "factorization", "formats", "grading", "layers",
-                "measure", "models", "notebook", "plots", "pruning", "quantization", "report", "results", "sharing",
-                "summary",
+                "llmquant", "measure", "models", "notebook", "plots", "pruning", "quantization", "report", "results",
+                "sharing", "summary",
                 "sweeps", "timing", "train", "verdicts", "widgets"],
     aliases={"prune_torch": "pruning.nn", "quant_torch": "quantization.nn"},
 )

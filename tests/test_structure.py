@@ -22,6 +22,7 @@ NUMPY_MODULES = [
     "course_lib.exercises.core",
     "course_lib.sharing.kmeans", "course_lib.sharing.huffman", "course_lib.sharing.relative",
     "course_lib.sharing.storage",
+    "course_lib.llmquant.groupwise", "course_lib.llmquant.gptq", "course_lib.llmquant.smooth",
 ]
 MAX_LINES = 400
 
@@ -116,7 +117,7 @@ def test_every_public_name_keeps_working():
         assert getattr(cl, name) is not None, name
     for old, new in [("prune_torch", "pruning.nn"), ("quant_torch", "quantization.nn")]:
         assert getattr(cl, old).__name__ == f"course_lib.{new}"
-    for package in (cl.pruning, cl.quantization, cl.widgets, cl.factorization, cl.sharing):
+    for package in (cl.pruning, cl.quantization, cl.widgets, cl.factorization, cl.sharing, cl.llmquant):
         for name in package.__all__:
             assert getattr(package, name) is not None, f"{package.__name__}.{name}"
 

@@ -12,7 +12,18 @@ Not part of the timed test suite (a smoke run of ``--quick`` is).
 
 from __future__ import annotations
 
-from . import basics, channels, factorization, grading, int8, pruning, quantization, sharing, widgets  # noqa: F401
+from . import (  # noqa: F401
+    basics,
+    channels,
+    factorization,
+    grading,
+    int8,
+    llmquant,
+    pruning,
+    quantization,
+    sharing,
+    widgets,
+)
 from .core import BENCHMARKS, Row, benchmark, format_rows, main, median_seconds, run
 from .widgets import WIDGET_BUDGET_MS
 

@@ -31,7 +31,7 @@ __getattr__, __dir__, __all__ = attach(
         "groupwise": ["SCALE_DTYPES", "GroupQuant", "group_quantize", "dequantize_groups", "rtn_dequantized",
                       "pack_bits", "unpack_bits", "stored_bytes"],
         "gptq": ["GPTQResult", "gptq_hessian", "gptq_quantize"],
-        "smooth": ["ActivationStats", "AWQResult", "activation_stats", "smoothquant_scales", "smooth",
+        "smooth": ["ActivationStats", "AWQResult", "activation_stats", "smoothquant_scales", "apply_scales",
                    "w8a8_output", "relative_error", "awq_search"],
     },
     submodules=["groupwise", "gptq", "smooth"],

@@ -65,7 +65,8 @@ def check_group_size(group_size, columns: int) -> int:
 
 def _round_up(scale: np.ndarray, scale_dtype: str) -> np.ndarray:
     """``scale`` in ``scale_dtype``, rounded up (never down) so that ``stored >= scale``."""
-    stored = scale.astype(scale_dtype)
+    with np.errstate(over="ignore"):  # an overflow becomes inf: refused below
+        stored = scale.astype(scale_dtype)
     low = stored.astype(np.float64) < scale
     stored[low] = np.nextafter(stored[low], np.asarray(np.inf, dtype=scale_dtype))
     if not np.all(np.isfinite(stored)):

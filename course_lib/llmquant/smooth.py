@@ -22,8 +22,8 @@ from .._validation import check_bits, check_bool, check_choice, check_float, che
 from ..quantization.grid import qrange, quantize_codes, scale_zero_point
 from .groupwise import SCALE_DTYPES, check_group_size, rtn_dequantized
 
-__all__ = ["ActivationStats", "AWQResult", "activation_stats", "smoothquant_scales", "smooth", "w8a8_output",
-           "relative_error", "awq_search"]
+__all__ = ["ActivationStats", "AWQResult", "activation_stats", "smoothquant_scales", "apply_scales",
+           "w8a8_output", "relative_error", "awq_search"]
 
 #: AWQ's floor on a channel's scale before normalization (the reference's ``clamp(min=1e-4)``)
 AWQ_MIN_SCALE = 1e-4
@@ -96,7 +96,7 @@ def smoothquant_scales(inputs, weight, alpha: float = 0.5) -> np.ndarray:
     return s
 
 
-def smooth(inputs, weight, scales) -> tuple[np.ndarray, np.ndarray]:
+def apply_scales(inputs, weight, scales) -> tuple[np.ndarray, np.ndarray]:
     """``(X diag(s)^{-1}, W diag(s))``: the same layer output ``X W^T``, float64.
 
     Parameters
@@ -128,11 +128,11 @@ def w8a8_output(inputs, weight, *, alpha: float | None = None, bits: int = 8) ->
 
     Activations: symmetric, one scale for the whole tensor (``max|X|``); weights: symmetric, one scale per
     output channel (the course's grid). ``alpha`` None: ``X' = X``, ``W' = W``; else SmoothQuant first,
-    ``(X', W') = smooth(X, W, smoothquant_scales(X, W, alpha))``.
+    ``(X', W') = apply_scales(X, W, smoothquant_scales(X, W, alpha))``.
     """
     x, w = _check_pair(inputs, weight)
     if alpha is not None:
-        x, w = smooth(x, w, smoothquant_scales(x, w, alpha))
+        x, w = apply_scales(x, w, smoothquant_scales(x, w, alpha))
     bits = check_bits(bits)
     return _fake(x, bits, None) @ _fake(w, bits, 0).T
 
