@@ -16,11 +16,13 @@ to the diagonal; a group's scale and zero point are computed when the group star
 columns as they stand then (``static_groups=False``); ``act_order`` quantizes the columns by decreasing
 ``H_jj`` (stable order for ties) and forms the groups in that order.
 
-One deliberate difference: the reference reads a group that starts inside a block from the weight
+Two deliberate differences. First, the reference reads a group that starts inside a block from the weight
 matrix *without* the block's own pending updates. Here the group's columns include every update so far
 (those inside the block and those waiting for the block's end), so any ``block_size`` gives the
 unblocked result up to float rounding (tested). With ``group_size`` a multiple of ``block_size`` (each
-group starting a block, e.g. 128 and 128) both read the same columns.
+group starting a block, e.g. 128 and 128) both read the same columns. Second, per-channel
+(``group_size = in``), the one group starts at column 0: its scales come from the weight with the dead
+columns already zeroed (the reference takes them from the weight as given).
 
 Scales and codes are those of :mod:`course_lib.llmquant.groupwise` (the course's grid formula, scales
 rounded up to ``scale_dtype``), not the reference quantizer's (whose symmetric grid has the zero point

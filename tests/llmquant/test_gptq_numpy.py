@@ -137,3 +137,39 @@ def test_damping_and_bits_move_the_result_the_expected_way():
     # huge damping makes H^{-1} nearly diagonal: nearly RTN
     far = gptq_quantize(w, x, 3, 8, percdamp=1e6)
     assert np.mean(far.codes == group_quantize(w, 3, 8).codes) > 0.99
+
+
+def reference_loop(w, x, bits, group_size, block_size, percdamp=0.01):
+    """The reference's blocked loop as published: a group that starts inside a block is read from the weight
+    without the block's pending updates (what gptq_quantize does differently)."""
+    w = np.array(w, dtype=np.float64)
+    columns = w.shape[1]
+    h = 2 * x.T @ x / len(x) + 0.0
+    h += percdamp * np.mean(np.diag(h)) * np.eye(columns)
+    u = np.linalg.cholesky(np.linalg.inv(h)).T
+    codes = np.zeros(w.shape, dtype=np.int64)
+    for i1 in range(0, columns, block_size):
+        i2 = min(i1 + block_size, columns)
+        w1, err1 = w[:, i1:i2].copy(), np.zeros((len(w), i2 - i1))
+        for i in range(i2 - i1):
+            if (i1 + i) % group_size == 0:
+                scale, zero = group_params(w[:, i1 + i:i1 + i + group_size], bits, True)
+            codes[:, i1 + i] = quantize_groups(w1[:, i:i + 1], scale, zero, bits, True)[:, 0]
+            err = (w1[:, i] - codes[:, i1 + i] * scale.astype(np.float64)) / u[i1 + i, i1 + i]
+            w1[:, i:] -= np.outer(err, u[i1 + i, i1:i2][i:])
+            err1[:, i] = err
+        w[:, i2:] -= err1 @ u[i1:i2, i2:]
+    return codes
+
+
+def test_the_published_loop_agrees_when_groups_start_blocks():
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((12, 64))
+    x = correlated_inputs(rng, 300, 64, outliers=2)
+    for group_size, block_size in ((16, 16), (32, 16), (64, 32)):
+        ours = gptq_quantize(w, x, 3, group_size, block_size=block_size)
+        assert np.array_equal(reference_loop(w, x, 3, group_size, block_size), ours.codes)
+    # groups starting inside a block: the published loop reads stale columns, the result differs from unblocked
+    stale = reference_loop(w, x, 3, 8, 32)
+    assert np.array_equal(gptq_quantize(w, x, 3, 8, block_size=32).codes, reference_loop(w, x, 3, 8, 1))
+    assert not np.array_equal(stale, reference_loop(w, x, 3, 8, 1))
