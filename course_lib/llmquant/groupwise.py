@@ -113,15 +113,22 @@ def group_params(columns, bits: int, symmetric: bool, scale_dtype: str = "float1
 def quantize_groups(columns, scale, zero_point, bits: int, symmetric: bool) -> np.ndarray:
     """Codes of ``columns`` (out, k) with one scale and zero point per row: int16 (out, k).
 
-    Symmetric codes in ``[-(2^{b-1}-1), 2^{b-1}-1]``, asymmetric ones in ``[0, 2^b - 1]``.
-    No argument check (the inner loop of GPTQ): pass what :func:`group_params` returned.
+    Symmetric codes in ``[-(2^{b-1}-1), 2^{b-1}-1]``, asymmetric ones in ``[0, 2^b - 1]``; ``scale`` and
+    ``zero_point`` (out,) as :func:`group_params` returns them.
     """
+    w = check_float_array("columns", columns, ndim=2).astype(np.float64)
+    bits = check_bits(bits)
+    symmetric = check_bool("symmetric", symmetric)
     qmin, qmax = qrange(bits)
-    s = np.asarray(scale, dtype=np.float64)[:, None]
+    s = check_float_array("scale", scale, ndim=1).astype(np.float64)
+    z = check_int_array("zero_point", zero_point, ndim=1, low=0, high=0 if symmetric else 2**bits - 1)
+    if s.shape != (len(w),) or z.shape != (len(w),) or np.any(s <= 0):
+        raise ValueError(f"scale {s.shape} and zero_point {z.shape} must be ({len(w)},), one per row of columns, "
+                         f"and scale > 0.")
     if symmetric:
-        return quantize_codes(columns, s, 0, -qmax, qmax, "nearest").astype(np.int16)
-    z = np.asarray(zero_point, dtype=np.int64)[:, None] + qmin
-    return (quantize_codes(columns, s, z, qmin, qmax, "nearest").astype(np.int16) - qmin).astype(np.int16)
+        return quantize_codes(w, s[:, None], 0, -qmax, qmax, "nearest").astype(np.int16)
+    codes = quantize_codes(w, s[:, None], z.astype(np.int64)[:, None] + qmin, qmin, qmax, "nearest")
+    return (codes.astype(np.int16) - qmin).astype(np.int16)
 
 
 def _check_weight(weight) -> np.ndarray:

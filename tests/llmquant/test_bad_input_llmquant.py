@@ -6,8 +6,10 @@ import pytest
 from course_lib.llmquant.gptq import gptq_hessian, gptq_quantize
 from course_lib.llmquant.groupwise import (
     dequantize_groups,
+    group_params,
     group_quantize,
     pack_bits,
+    quantize_groups,
     stored_bytes,
     unpack_bits,
 )
@@ -41,6 +43,9 @@ CASES = [
     (dequantize_groups, (CODES, SCALES, ZEROS[:, :1], 4), {}, ValueError, "zero_points"),
     (dequantize_groups, (CODES, SCALES, ZEROS, 4), {"group_index": np.zeros(8, int)}, ValueError, "group_index"),
     (dequantize_groups, (CODES, SCALES, ZEROS), {"group_index": np.full(8, 2)}, ValueError, "group_index"),
+    (quantize_groups, (W[:, :2], np.ones(3), np.zeros(3, int), 4, True), {}, ValueError, "scale"),
+    (quantize_groups, (W[:, :2], np.ones(4), np.ones(4, int), 4, True), {}, ValueError, "zero_point"),
+    (group_params, (np.ones(3), 4, True), {}, ValueError, "columns"),
     (pack_bits, ([0, 4], 2), {}, ValueError, "values"),
     (pack_bits, ([0.5], 2), {}, TypeError, "values"),
     (unpack_bits, ("ab", 2, 1), {}, TypeError, "data"),

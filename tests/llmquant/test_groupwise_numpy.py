@@ -25,7 +25,7 @@ from course_lib.quantization import quantize
 def test_every_element_within_half_its_stored_scale(seed, bits, out, groups, group_size, symmetric, scale_dtype,
                                                     spread):
     rng = np.random.default_rng(seed)
-    w = rng.standard_normal((out, groups * group_size)) * spread + rng.uniform(-1, 1) * spread * symmetric
+    w = rng.standard_normal((out, groups * group_size)) * spread + rng.uniform(-1, 1) * spread
     q = group_quantize(w, bits, group_size, symmetric=symmetric, scale_dtype=scale_dtype)
     assert q.scales.dtype == np.dtype(scale_dtype) and q.scales.shape == (out, groups)
     deq = dequantize_groups(q.codes, q.scales, q.zero_points, group_size)
