@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("course_lib.pruning", "course_lib.quantization", "course_lib.factorization", "course_lib.exercises")
 MODULES = ("course_lib._validation", "course_lib.formats", "course_lib.verdicts", "course_lib.report",
            "course_lib.timing", "course_lib.sharing", "course_lib.sharing.kmeans", "course_lib.sharing.huffman",
-           "course_lib.sharing.relative", "course_lib.sharing.storage")
+           "course_lib.sharing.relative", "course_lib.sharing.storage", "course_lib.llmquant",
+           "course_lib.llmquant.groupwise", "course_lib.llmquant.gptq", "course_lib.llmquant.smooth")
 
 
 def _numpy_modules() -> list[str]:

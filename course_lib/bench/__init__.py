@@ -4,7 +4,8 @@ Every benchmark measures two things side by side in the same run and reports the
 a reference library, compressed vs dense, batched vs single -- because an absolute time on one machine is
 not a verdict. One module per family registers its benchmarks (:func:`benchmark`): :mod:`.basics` (data,
 latency, models), :mod:`.pruning`, :mod:`.channels`, :mod:`.quantization`, :mod:`.int8`,
-:mod:`.factorization` (svd, flattened, tt), :mod:`.sharing`, :mod:`.widgets`, :mod:`.grading` (grading, grading-dask).
+:mod:`.factorization` (svd, flattened, tt), :mod:`.sharing`, :mod:`.llmquant`, :mod:`.widgets`,
+:mod:`.grading` (grading, grading-dask).
 The technique packages never import this one.
 
 Not part of the timed test suite (a smoke run of ``--quick`` is).
