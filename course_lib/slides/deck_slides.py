@@ -33,7 +33,7 @@ The HSE 2020 lecture by Georgy Kolesnikov («Networks compression»), slide by s
 with this course's **own measurements** beside the lecture's tables: real trained models
 (LeNet-300-100, LeNet-5, a CIFAR-10 CNN), real data, timed on this CPU.
 
-Each slide names the notebook (`notebooks/00`–`09`) where it is worked out.
+Each slide names the notebook (`notebooks/00`–`10`) where it is worked out.
 """, "slide", seed="title")
 
     d.md("""
@@ -283,15 +283,26 @@ Notebook `09_summary.ipynb` measures every claim and gives it a verdict by a pub
     d.md("""
 ### Every technique on the same two models: accuracy against stored bytes
 
-Each point is a configuration measured in notebook 09's last run — channel pruning and the int8 runtime (every
-convolution on int8 codes) included; the dashed staircase is the Pareto front: nothing off it is both as accurate
-and as cheap as a point on it.
+Each point is a configuration measured in notebook 09's last run — channel pruning, the int8 runtime (every
+convolution on int8 codes) and Deep Compression's pruned + shared + Huffman file included; the dashed
+staircase is the Pareto front: nothing off it is both as accurate and as cheap as a point on it.
 """, "subslide")
     d.figure("09_summary.ipynb", ["pareto_plot", "for cost in"])
     d.md("""
 ### The same configurations against the time of 100 images (one thread, notebook 09)
 """, "subslide")
     d.figure("09_summary.ipynb", ["pareto_plot", "for cost in"], index=1)
+    d.md("""
+### Deep Compression: prune, share, Huffman-code (notebook 10)
+
+Han, Mao & Dally (2016) prune, cluster each layer's kept weights into $2^b$ shared values (k-means; 6 bits
+for LeNet-300-100), fine-tune the shared values, then Huffman-code the indices and the gaps between kept
+weights. Notebook 10 remakes their Table 1: every stage is a real file, its bytes the file's size, its error
+that of the model read back from it.
+""", "subslide")
+    d.measured("10_deep_compression.ipynb", ["network", "run", "compressed", "x smaller", "error %"],
+               "Deep Compression's Table 1 remade: the last run, the stored long run, the paper",
+               columns=["network", "run", "steps", "dense", "compressed", "x smaller", "error %"])
     d.md("""
 ### The measurements behind the summary
 """, "subslide")
@@ -313,7 +324,8 @@ The seed's sources:
 * *Pruning neural networks*, towardsdatascience.com
 * HSE, a thesis summary (hse.ru)
 
-And the papers the course reproduces: Han et al. 2015 (pruning), Jacob et al. 2018 (int8),
+And the papers the course reproduces: Han et al. 2015 (pruning), Han, Mao & Dally 2016 (Deep
+Compression), Jacob et al. 2018 (int8),
 Denton et al. 2014 (SVD), Jin et al. 2014 (flattened convolutions), Oseledets 2011 and
 Novikov et al. 2015 (Tensor Train).
 """, "slide", seed="sources")
