@@ -2,7 +2,7 @@
 
 * :mod:`.configs` -- the configurations of LeNet-300-100 and of the CIFAR-10 CNN: float16, int8 (dynamic
   and full integer), neurons removed, synapses removed (+ fine-tuning), truncated SVD, flattened
-  convolutions, TT layers, and the combinations pruning + int8 (Deep Compression's first two stages),
+  convolutions, TT layers, and the combinations pruning + int8,
   SVD + int8 and TT + int8, each with the bytes its storage format needs;
 * :mod:`.runtime` -- the CNN's channel pruning (whole filters removed, fine-tuned: fewer multiply-adds)
   and the int8 runtime (Linear and Conv2d on PyTorch's quantized engine) as configurations, with the
