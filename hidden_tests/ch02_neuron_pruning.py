@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 from course_lib.exercises import add_cases, compare, grade_with, outcome_credit
-from course_lib.exercises.bank.channels import CHANNEL_TARGETS, CNN_CONVS, EVAL_IMAGES, MAC_BUDGET, filters_case
+from course_lib.exercises.bank.channels import CHANNEL_TARGETS, CNN_CONVS, MAC_BUDGET, filters_case
 from course_lib.exercises.bank.neurons import NEURON_TARGETS, mean_case, scaled_case
-from course_lib.exercises.outcomes import lenet_baseline
+from course_lib.exercises.outcomes import cnn_baseline, lenet_baseline
 from course_lib.exercises.sessions import hidden_seed
 
 # the grading session's number (0 unless the grader draws this session's hidden cases afresh)
@@ -83,15 +83,6 @@ def neurons_verdict(got):
     kept = len(got["fc1"]) + len(got["fc2"])
     lost = dense - accuracy(smaller_lenet(got), test.images, test.labels)
     return outcome_credit({"hidden neurons kept": kept, "accuracy lost": lost}, NEURON_TARGETS)
-
-
-@functools.lru_cache(maxsize=1)
-def cnn_baseline():
-    """``(model, test, accuracy)``: the CIFAR-10 CNN as trained, its first EVAL_IMAGES test images, its accuracy."""
-    import course_lib as cl
-
-    model, test = cl.load_pretrained("cifar_vgg").eval(), cl.load_cifar10("test", limit=EVAL_IMAGES)
-    return model, test, cl.accuracy(model, test.images, test.labels)
 
 
 def smaller_cnn(answer):

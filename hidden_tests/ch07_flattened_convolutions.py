@@ -12,14 +12,13 @@ import numpy as np
 
 from course_lib.exercises import add_cases, compare_fields, grade_with
 from course_lib.exercises.bank.flattened import (
-    EVAL_IMAGES,
     FLAT_LAYERS,
     TARGETS,
     als_case,
     stage_macs_case,
     trained_als_case,
 )
-from course_lib.exercises.outcomes import outcome_credit
+from course_lib.exercises.outcomes import cnn_baseline, outcome_credit
 from course_lib.exercises.sessions import hidden_seed
 
 # the grading session's number (0 unless the grader draws this session's hidden cases afresh)
@@ -58,19 +57,11 @@ add_cases("07-stage-macs",
 
 # --- 07-outcome-flattened: the grader decomposes with the course's routine and measures, no fine-tuning ----------
 
-@functools.lru_cache(maxsize=1)
-def _cnn_and_test():
-    from course_lib.checkpoints import load_pretrained
-    from course_lib.data import load_cifar10
-
-    return load_pretrained("cifar_vgg").eval(), load_cifar10("test", limit=EVAL_IMAGES)
-
-
 @functools.lru_cache(maxsize=64)
 def _filters(name, rank):
     from course_lib.factorization import flatten_filters, reconstruct_filters
 
-    cnn, _ = _cnn_and_test()
+    cnn = cnn_baseline()[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a FlattenConvergenceWarning changes nothing here
         res = flatten_filters(cnn.get_submodule(name).weight.detach().double().numpy(), rank)
@@ -85,7 +76,7 @@ def measured_accuracy(ranks):
 
     from course_lib.measure import predict
 
-    cnn, test = _cnn_and_test()
+    cnn, test, _ = cnn_baseline()
     model = copy.deepcopy(cnn)
     with torch.no_grad():
         for name in FLAT_LAYERS:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .core import Credit
 
-__all__ = ["Target", "linear_credit", "outcome_credit", "rule_text", "lenet_baseline"]
+__all__ = ["Target", "linear_credit", "outcome_credit", "rule_text", "lenet_baseline", "cnn_baseline"]
 
 
 #: The units whose values are fractions (shown times 100).
@@ -201,4 +201,24 @@ def lenet_baseline():
     from ..measure import accuracy
 
     model, test = load_pretrained("lenet300").eval(), load_mnist("test")
+    return model, test, accuracy(model, test.images, test.labels)
+
+
+#: the CIFAR-10 test images the grader measures the CNN's outcome tasks on (the first ones)
+CNN_EVAL_IMAGES = 2000
+
+
+@functools.lru_cache(maxsize=1)
+def cnn_baseline():
+    """``(model, test, accuracy)``: the CIFAR-10 CNN as trained, the first :data:`CNN_EVAL_IMAGES` test images
+    and its accuracy there.
+
+    What the grader measures the CNN's outcome tasks against (notebooks 02 and 07), loaded once per
+    process. The model is shared: copy it before changing it.
+    """
+    from ..checkpoints import load_pretrained
+    from ..data import load_cifar10
+    from ..measure import accuracy
+
+    model, test = load_pretrained("cifar_vgg").eval(), load_cifar10("test", limit=CNN_EVAL_IMAGES)
     return model, test, accuracy(model, test.images, test.labels)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Case, compare, exercise
-from ..outcomes import Target
+from ..outcomes import CNN_EVAL_IMAGES, Target
 
 __all__ = ["filters_case", "channel_macs", "channels_form", "channels_case", "CHANNEL_TARGETS", "CNN_CONVS",
            "MAC_BUDGET", "DENSE_MACS", "EVAL_IMAGES"]
@@ -117,7 +117,7 @@ def channel_macs(widths) -> int:
 
 DENSE_MACS = channel_macs({})
 MAC_BUDGET = DENSE_MACS // 2  # at most half the dense network's multiply-adds
-EVAL_IMAGES = 2000  # the grader measures on the first 2,000 CIFAR-10 test images
+EVAL_IMAGES = CNN_EVAL_IMAGES  # the grader measures on the first 2,000 CIFAR-10 test images
 
 #: the target of 02-outcome-channels (the notebook prints it with rule_text; the grader measures it)
 CHANNEL_TARGETS = [Target(f"accuracy lost (dense minus yours, first {EVAL_IMAGES:,} CIFAR-10 test images)",

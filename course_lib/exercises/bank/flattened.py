@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Case, exercise
-from ..outcomes import Target
+from ..outcomes import CNN_EVAL_IMAGES, Target
 
 __all__ = ["als_case", "trained_als_case", "stage_macs_case", "flattened_ranks_case", "STAGES", "FLAT_LAYERS",
            "LAYER_SHAPES", "MAC_BUDGET", "MAX_RANK", "TARGETS", "EVAL_IMAGES", "layer_macs"]
@@ -139,7 +139,7 @@ FLAT_LAYERS = ("features.4", "features.7", "features.11", "features.14")
 LAYER_SHAPES = {"features.4": (32, 64, 16), "features.7": (64, 64, 16), "features.11": (64, 128, 8),
                 "features.14": (128, 128, 8)}
 MAX_RANK = 8
-EVAL_IMAGES = 2000  # the grader measures on the first 2,000 CIFAR-10 test images
+EVAL_IMAGES = CNN_EVAL_IMAGES  # the grader measures on the first 2,000 CIFAR-10 test images
 
 
 def layer_macs(name: str, rank: int) -> int:
