@@ -87,11 +87,13 @@ def fbgemm_reference(x, codes, w_scale, bias, bits):
     return scale * ((q - zero) @ codes.T) * w_scale + bias, scale
 
 
-def test_one_int8_layer_matches_a_numpy_reference(data):
+@pytest.mark.parametrize("kernel", ["auto", *ENGINES])
+def test_one_int8_layer_matches_a_numpy_reference(data, kernel):
     train, test = data
     model = random_vit(3)
-    w8 = w8a8_vit(model, train.images)
-    assert w8.kernel in ENGINES and w8.activation_bits == (7 if w8.kernel in ("x86", "fbgemm") else 8)
+    w8 = w8a8_vit(model, train.images, kernel=kernel)
+    assert w8.kernel == (ENGINES[0] if kernel == "auto" else kernel)
+    assert w8.activation_bits == (7 if w8.kernel in ("x86", "fbgemm") else 8)
     name = "blocks.1.fc1"
     layer = w8.int8_layers()[name]
     x = linear_input(model, model.blocks[1].fc1, test.images[:50])
@@ -132,6 +134,17 @@ def test_w8a8_model_structure_bytes_and_logits(data):
     pruned = w8a8_vit(cl.models.MnistViT(heads=[4, 0, 2, 1]), train.images)
     assert len(pruned.int8_layers()) == 20
     assert pruned(x[:3]).shape == (3, 10)
+
+
+def test_smoothing_rescues_w8a8_when_an_outlier_channel_exists(data):
+    train, test = data
+    model = random_vit(6, outlier=11)
+    x = cl.to_tensor(test.images[:100])
+    with torch.no_grad():
+        ref = model(x).numpy()
+        plain = relative_error(w8a8_vit(model, train.images)(x).numpy(), ref)
+        smooth = relative_error(w8a8_vit(model, train.images, alpha=0.5)(x).numpy(), ref)
+    assert smooth < plain / 2, (plain, smooth)
 
 
 def test_w8a8_accuracy_of_the_trained_vit(data):
