@@ -219,6 +219,9 @@ class W8A8ViT(nn.Module):
 
     def __init__(self, model: MnistViT, kernel: str, alpha: float | None = None):
         super().__init__()
+        model = _check_vit(model)
+        kernel = check_choice("kernel", kernel, [k for k in available_int8_kernels() if k in ENGINE_KERNELS])
+        alpha = None if alpha is None else check_float("alpha", alpha, low=0.0, high=1.0)
         self.kernel, self.alpha = kernel, alpha
         self.activation_bits = 7 if kernel in ("x86", "fbgemm") else 8
         self.model = copy.deepcopy(model).eval()
