@@ -24,6 +24,10 @@ BLOCK_LINEARS = ("attn.q", "attn.k", "attn.v", "attn.proj", "fc1", "fc2")
 _BATCH = 256
 
 
+class _Stop(Exception):
+    """Raised by the last hook: the rest of the forward pass is skipped."""
+
+
 def vit_linears(model) -> dict[str, nn.Linear]:
     """The block Linears of a Vision Transformer, in order: ``blocks.{i}.attn.q|k|v|proj``, ``blocks.{i}.fc1|fc2``.
 
@@ -94,9 +98,13 @@ def linear_inputs(model, images, names=None, *, max_rows: int | None = None) -> 
     max_rows = check_int("max_rows", max_rows, minimum=1, allow_none=True)
     chunks: dict[str, list[torch.Tensor]] = {name: [] for name in names}
 
+    last = max(names, key=list(layers).index)  # the forward stops after it: the later layers are not needed
+
     def hook(name):
         def record(module, args, output):
             chunks[name].append(args[0].detach().reshape(-1, module.in_features).to(torch.float64))
+            if name == last:
+                raise _Stop
         return record
 
     handles = [layers[name].register_forward_hook(hook(name)) for name in names]
@@ -105,7 +113,10 @@ def linear_inputs(model, images, names=None, *, max_rows: int | None = None) -> 
         model.eval()
         with torch.no_grad():
             for start in range(0, len(x), _BATCH):
-                model(x[start:start + _BATCH])
+                try:
+                    model(x[start:start + _BATCH])
+                except _Stop:
+                    pass
     finally:
         for handle in handles:
             handle.remove()

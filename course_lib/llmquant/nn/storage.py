@@ -126,6 +126,10 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _parse_header(data: bytes) -> dict:
     """The checked header of the file's bytes ``data``; its end offset in ``header['start']``."""
     if len(data) < len(MAGIC) + 4 or data[:len(MAGIC)] != MAGIC:
@@ -135,8 +139,7 @@ def _parse_header(data: bytes) -> dict:
     if size > MAX_HEADER or start > len(data):
         raise ValueError(f"header length {size} is too large (at most {MAX_HEADER} bytes, within the file).")
     try:
-        header = json.loads(data[len(MAGIC) + 4:start].decode("utf-8"),
-                            parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} in header")))
+        header = json.loads(data[len(MAGIC) + 4:start].decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ValueError(f"header is not valid UTF-8 JSON: {error}") from None
     if not isinstance(header, dict) or set(header) != {"format", "heads", "layers"}:

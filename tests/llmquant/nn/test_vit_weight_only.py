@@ -69,6 +69,10 @@ def test_vit_linears_and_inputs(vit, calib):
     assert sub.shape == (100, 64) and np.array_equal(sub, again)
     full = inputs["blocks.0.attn.q"]
     assert all(np.any(np.all(full == row, axis=1)) for row in sub)
+    alone = linear_inputs(vit, images, ["blocks.0.attn.q"])  # the forward stops after the layer
+    assert np.array_equal(alone["blocks.0.attn.q"], full)
+    assert all(not layer._forward_hooks for layer in vit_linears(vit).values())
+    assert not vit.training
 
 
 def test_rtn_equals_core(vit, calib, rtn3):
