@@ -2,7 +2,7 @@
 
 Layout (little-endian)::
 
-    b"CLVITQ1\\n"                 8 bytes of magic
+    b"QVIT\\r\\n\\x1a\\n"            8 bytes of magic
     header length                 uint32
     header                        UTF-8 JSON: {"format": 1, "heads": [...], "layers": [...]}
     per quantized layer           packed codes, float16 scales, packed zero points (asymmetric),
@@ -41,7 +41,8 @@ from .weight_only import QuantizedViT
 
 __all__ = ["save_quantized_vit", "load_quantized_vit"]
 
-MAGIC = b"CLVITQ1\n"
+#: "QVIT", then bytes that a text-mode copy would change (as PNG's signature)
+MAGIC = b"QVIT\r\n\x1a\n"
 FORMAT = 1
 #: the largest header and file the reader accepts (a float32 MnistViT is 556 KB)
 MAX_HEADER = 16384

@@ -233,8 +233,10 @@ def vit_bytes(model, layers, *, input_scales=None) -> int:
         if not isinstance(quant, GroupQuant):
             raise TypeError(f"layers[{name!r}] must be a GroupQuant, got {type(quant).__name__}.")
         out, columns = linears[name].weight.shape
-        if quant.codes.shape != (out, columns):
-            raise ValueError(f"layers[{name!r}] has codes of shape {quant.codes.shape}, must be {(out, columns)}.")
+        groups = (out, columns // quant.group_size if quant.group_size else 0)
+        if quant.codes.shape != (out, columns) or quant.scales.shape != groups or quant.zero_points.shape != groups:
+            raise ValueError(f"layers[{name!r}] has codes {quant.codes.shape}, scales {quant.scales.shape} and zero "
+                             f"points {quant.zero_points.shape}, must be {(out, columns)}, {groups}, {groups}.")
         size = stored_bytes(out, columns, quant.bits, quant.group_size, symmetric=quant.symmetric,
                             scale_dtype=str(quant.scales.dtype))
         if name in input_scales:

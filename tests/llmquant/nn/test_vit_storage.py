@@ -41,7 +41,7 @@ def test_round_trip(tmp_path, calib, heads, kwargs):
     path = tmp_path / "model.clq"
     save_quantized_vit(q, path)
     model, nbytes = load_quantized_vit(path)
-    assert nbytes == path.stat().st_size
+    assert nbytes == path.stat().st_size and path.read_bytes()[:4] == b"QVIT"
     assert 0 < nbytes - q.bytes <= 1024  # the magic and the header
     assert isinstance(model, MnistViT) and not model.training
     assert [b.attn.heads for b in model.blocks] == [b.attn.heads for b in q.model.blocks]
@@ -93,7 +93,7 @@ def _scale(data, value):
 
 CORRUPTIONS = {
     "empty": (lambda d: b"", "magic"),
-    "magic": (lambda d: b"CLVITQ2\n" + d[8:], "magic"),
+    "magic": (lambda d: b"QVIT\n\x1a\n" + d[8:], "magic"),
     "pickle": (lambda d: pickle.dumps({"weights": [1, 2]}), "magic"),
     "huge header length": (lambda d: d[:8] + struct.pack("<I", 2 ** 32 - 1) + d[12:], "header length"),
     "not utf-8": (lambda d: _join(None, _split(d)[1], b"\xff\xfe{}"), "UTF-8 JSON"),
@@ -166,3 +166,26 @@ def test_bad_arguments(tmp_path, saved):
         load_quantized_vit(tmp_path / "nothing.clq")
     with pytest.raises(ValueError, match="path"):
         load_quantized_vit(tmp_path)
+
+
+def test_random_damage_loads_or_raises_value_error(tmp_path, saved):
+    """Random byte changes in the header and the first tensors, random truncations: a model or ValueError."""
+    data, _ = saved
+    rng = np.random.default_rng(0)
+    path = tmp_path / "fuzz.clq"
+    refused = 0
+    for trial in range(150):
+        damaged = bytearray(data)
+        if trial % 3 == 0:
+            damaged = damaged[:int(rng.integers(0, len(data)))]
+        else:
+            for _ in range(int(rng.integers(1, 4))):
+                damaged[int(rng.integers(0, 900))] = int(rng.integers(0, 256))
+        path.write_bytes(bytes(damaged))
+        try:
+            model, _ = load_quantized_vit(path)
+        except ValueError:
+            refused += 1
+        else:
+            assert isinstance(model, MnistViT)
+    assert refused >= 50

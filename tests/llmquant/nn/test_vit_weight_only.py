@@ -228,3 +228,6 @@ def test_bad_arguments_other_functions(vit, calib):
         vit_bytes(vit, [])
     with pytest.raises(ValueError, match="layers"):
         vit_bytes(vit, {"head": None})
+    quant = group_quantize(np.ones((64, 64)), 4, 32)
+    with pytest.raises(ValueError, match="scales"):
+        vit_bytes(vit, {"blocks.0.attn.q": quant._replace(scales=quant.scales[:, :1])})
