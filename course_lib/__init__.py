@@ -38,7 +38,7 @@ __getattr__, __dir__, __all__ = attach(
                     "latency", "paired_difference", "predict"],
         "checkpoints": ["ChecksumError", "load_manifest", "load_pretrained"],
         "layers": ["weight_layers"],
-        "models": ["MODELS", "CifarVGG", "LeNet5", "LeNet300100", "WideMLP", "build_model", "to_tensor"],
+        "models": ["MODELS", "CifarVGG", "LeNet5", "LeNet300100", "WideMLP", "MnistViT", "build_model", "to_tensor"],
         "notebook": ["CourseConfig", "full_mode", "setup"],
         "pruning": ["global_magnitude_prune", "magnitude_prune", "sparsity", "threshold_prune"],
         "quantization": ["QTensor", "choose_range", "dequantize", "fake_quantize", "qparams", "quantize",

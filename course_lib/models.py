@@ -1,4 +1,4 @@
-"""The course's models: LeNet-300-100, LeNet-5 (MNIST) and a VGG-style CNN (CIFAR-10).
+"""The course's models: LeNet-300-100, LeNet-5, a small Vision Transformer (MNIST) and a VGG-style CNN (CIFAR-10).
 
 Every model takes a float tensor in [0, 1] of shape (N, C, H, W) -- what
 :func:`to_tensor` makes of the uint8 arrays of :mod:`course_lib.data` -- and
@@ -19,6 +19,8 @@ References
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from torch import nn
@@ -26,7 +28,7 @@ from torch import nn
 from ._validation import check_choice, check_model
 from .layers import weight_layers
 
-__all__ = ["MODELS", "LeNet300100", "LeNet5", "CifarVGG", "WideMLP", "Standardize", "build_model", "to_tensor",
+__all__ = ["MODELS", "LeNet300100", "LeNet5", "CifarVGG", "WideMLP", "MnistViT", "Attention", "Block", "Standardize", "build_model", "to_tensor",
            "check_images",
            "MNIST_MEAN", "MNIST_STD", "CIFAR10_MEAN", "CIFAR10_STD"]
 
@@ -175,7 +177,117 @@ class CifarVGG(nn.Module):
         return self.classifier(self.features(self.standardize(x)))
 
 
-MODELS = {"lenet300": LeNet300100, "lenet5": LeNet5, "cifar_vgg": CifarVGG, "wide_mlp": WideMLP}
+class Attention(nn.Module):
+    """Multi-head self-attention with separate query, key, value and output projections.
+
+    ``heads`` heads of ``head_dim`` features each: ``q``, ``k``, ``v`` map ``dim`` to
+    ``heads * head_dim``, ``proj`` maps back. Head pruning makes ``heads`` smaller (down
+    to 0: the block adds nothing and costs nothing). ``gate`` multiplies each head's
+    output (all ones; Michel et al.'s importance is the gradient of the loss with
+    respect to it). The scores are computed explicitly (no fused kernel) so that a
+    lesson can read them.
+    """
+
+    def __init__(self, dim: int, heads: int, head_dim: int):
+        super().__init__()
+        self.heads, self.head_dim = heads, head_dim
+        inner = heads * head_dim
+        with warnings.catch_warnings():  # a pruned-away attention has zero-size weights
+            warnings.filterwarnings("ignore", message="Initializing zero-element tensors")
+            self.q = nn.Linear(dim, inner)
+            self.k = nn.Linear(dim, inner)
+            self.v = nn.Linear(dim, inner)
+            self.proj = nn.Linear(inner, dim)
+        self.register_buffer("gate", torch.ones(heads), persistent=False)
+
+    def forward(self, x):
+        """``(N, T, dim)`` tokens -> ``(N, T, dim)``."""
+        if self.heads == 0:
+            return self.proj.bias.expand_as(x)
+        n, t, _ = x.shape
+        split = (n, t, self.heads, self.head_dim)
+        q, k, v = (lin(x).view(split).transpose(1, 2) for lin in (self.q, self.k, self.v))
+        scores = q @ k.transpose(-2, -1) / self.head_dim ** 0.5
+        out = torch.softmax(scores, dim=-1) @ v                  # (N, heads, T, head_dim)
+        out = out * self.gate.view(1, -1, 1, 1)
+        return self.proj(out.transpose(1, 2).reshape(n, t, self.heads * self.head_dim))
+
+
+class Block(nn.Module):
+    """A pre-norm transformer block: ``x + attn(norm1(x))``, then ``x + mlp(norm2(x))`` (GELU MLP)."""
+
+    def __init__(self, dim: int, heads: int, head_dim: int, mlp_dim: int):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads, head_dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.fc1 = nn.Linear(dim, mlp_dim)
+        self.fc2 = nn.Linear(mlp_dim, dim)
+
+    def forward(self, x):
+        """``(N, T, dim)`` tokens -> ``(N, T, dim)``."""
+        x = x + self.attn(self.norm1(x))
+        return x + self.fc2(nn.functional.gelu(self.fc1(self.norm2(x))))
+
+
+class MnistViT(nn.Module):
+    """A small Vision Transformer for MNIST (Dosovitskiy et al. 2021), 139,018 parameters.
+
+    The 28x28 image is cut into 49 patches of 4x4 pixels, each mapped to a
+    ``dim``-feature token by ``patch`` (a Linear on the 16 pixels); a class token
+    and learned position embeddings are added; ``depth`` pre-norm blocks of
+    multi-head self-attention (``heads`` x ``head_dim``) and a GELU MLP follow; the
+    class token's final LayerNorm feeds the 10-way ``head``. Every weight is an
+    ``nn.Linear``, the layers that GPTQ, AWQ and SmoothQuant quantize.
+
+    ``heads`` may be a list, one count per block: head pruning makes a physically
+    smaller model, e.g. ``MnistViT(heads=[4, 2, 3, 1])``.
+
+    Raises
+    ------
+    ValueError
+        If ``heads`` is not an int in 0..4 or a list of ``depth`` such ints.
+    """
+
+    name = "vit_mnist"
+    dataset = "mnist"
+    input_shape = (1, 28, 28)
+    patch_size, dim, depth, head_dim, mlp_dim = 4, 64, 4, 16, 128
+
+    def __init__(self, heads=4):
+        super().__init__()
+        counts = [heads] * self.depth if isinstance(heads, int) and not isinstance(heads, bool) else heads
+        if (not isinstance(counts, (list, tuple)) or len(counts) != self.depth
+                or not all(isinstance(h, int) and not isinstance(h, bool) and 0 <= h <= 4 for h in counts)):
+            raise ValueError(f"heads == {heads!r}, must be an int in 0..4 or a list of {self.depth} such ints "
+                             "(heads per block).")
+        tokens = (28 // self.patch_size) ** 2
+        self.standardize = Standardize(MNIST_MEAN, MNIST_STD)
+        self.patch = nn.Linear(self.patch_size ** 2, self.dim)
+        self.cls = nn.Parameter(torch.zeros(1, 1, self.dim))
+        self.pos = nn.Parameter(torch.randn(1, tokens + 1, self.dim) * 0.02)
+        self.blocks = nn.ModuleList(Block(self.dim, h, self.head_dim, self.mlp_dim) for h in counts)
+        self.norm = nn.LayerNorm(self.dim)
+        self.head = nn.Linear(self.dim, 10)
+
+    def patches(self, x):
+        """``(N, 1, 28, 28)`` images -> ``(N, 49, 16)`` patches, row by row."""
+        p = self.patch_size
+        n = x.shape[0]
+        x = x.reshape(n, 28 // p, p, 28 // p, p).permute(0, 1, 3, 2, 4)
+        return x.reshape(n, (28 // p) ** 2, p * p)
+
+    def forward(self, x):
+        """The ``(N, 10)`` logits of ``(N, 1, 28, 28)`` float images ``x`` in [0, 1] (:func:`to_tensor`)."""
+        tokens = self.patch(self.patches(self.standardize(x)))
+        x = torch.cat([self.cls.expand(len(tokens), -1, -1), tokens], dim=1) + self.pos
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x[:, 0]))
+
+
+MODELS = {"lenet300": LeNet300100, "lenet5": LeNet5, "cifar_vgg": CifarVGG, "wide_mlp": WideMLP,
+          "vit_mnist": MnistViT}
 
 
 def build_model(name: str) -> nn.Module:
@@ -183,7 +295,7 @@ def build_model(name: str) -> nn.Module:
 
     Parameters
     ----------
-    name : {"lenet300", "lenet5", "cifar_vgg", "wide_mlp"}
+    name : {"lenet300", "lenet5", "cifar_vgg", "wide_mlp", "vit_mnist"}
 
     Raises
     ------
