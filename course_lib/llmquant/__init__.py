@@ -34,5 +34,5 @@ __getattr__, __dir__, __all__ = attach(
         "smooth": ["ActivationStats", "AWQResult", "activation_stats", "smoothquant_scales", "apply_scales",
                    "w8a8_output", "relative_error", "awq_search"],
     },
-    submodules=["groupwise", "gptq", "smooth"],
+    submodules=["groupwise", "gptq", "smooth", "nn"],
 )
