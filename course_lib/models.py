@@ -28,8 +28,8 @@ from torch import nn
 from ._validation import check_choice, check_model
 from .layers import weight_layers
 
-__all__ = ["MODELS", "LeNet300100", "LeNet5", "CifarVGG", "WideMLP", "MnistViT", "Attention", "Block", "Standardize", "build_model", "to_tensor",
-           "check_images",
+__all__ = ["MODELS", "LeNet300100", "LeNet5", "CifarVGG", "WideMLP", "MnistViT", "Attention", "Block", "Standardize",
+           "build_model", "to_tensor", "check_images",
            "MNIST_MEAN", "MNIST_STD", "CIFAR10_MEAN", "CIFAR10_STD"]
 
 
