@@ -9,7 +9,7 @@ import numpy as np
 from .core import Row, benchmark
 
 __all__ = ["WIDGET_BUDGET_MS", "SVD_CALLS", "FLATTENED_CALLS", "CHANNEL_CALLS", "TT_CALLS", "SUMMARY_CALLS",
-           "SHARING_CALLS"]
+           "SHARING_CALLS", "TRANSFORMER_CALLS"]
 
 WIDGET_BUDGET_MS = 150.0
 
@@ -35,6 +35,26 @@ SUMMARY_CALLS = (("lenet300", "bytes", 0.1), ("lenet300", "ms_100", 0.5), ("lene
 #: moved at a time (each move clusters one layer anew, or all three for the kept fraction)
 SHARING_CALLS = (((5, 5, 5), 0.1), ((4, 5, 5), 0.1), ((4, 6, 5), 0.1), ((4, 6, 3), 0.1), ((4, 6, 3), 0.08),
                  ((3, 6, 3), 0.08), ((3, 6, 3), 0.12))
+
+#: the transformer explorer's (bits per block, group size, method, heads kept, LoRA rank) timed: from the widget's
+#: first setting, one control moved at a time (a block's bits recompute the blocks from it on; the others, every block)
+TRANSFORMER_CALLS = (((4, 4, 4, 4), 32, "rtn", 16, 0), ((4, 4, 4, 3), 32, "rtn", 16, 0),
+                     ((4, 4, 3, 3), 32, "rtn", 16, 0), ((4, 4, 3, 3), 32, "gptq", 16, 0),
+                     ((4, 4, 3, 3), 64, "gptq", 16, 0), ((4, 4, 3, 3), 64, "gptq", 12, 0),
+                     ((4, 4, 3, 3), 64, "gptq", 12, 4), ((2, 4, 3, 3), 64, "gptq", 12, 4))
+
+
+def _transformer_case() -> tuple:
+    """``(label, explorer, calls)``: notebook 11's transformer explorer on the trained ViT and its fixed test subset
+    (its build quantizes every layer both ways and trains the adapters: not timed here)."""
+    from ..checkpoints import load_pretrained
+    from ..data import load_mnist
+    from ..widgets import TransformerExplorer
+
+    test = load_mnist("test", limit=TransformerExplorer.TEST_IMAGES)
+    explorer = TransformerExplorer(load_pretrained("vit_mnist"), test, load_mnist("train", limit=2000))
+    return ("11 transformer, bits per block, group, method, heads, LoRA", explorer,
+            [dict(bits=list(b), group_size=g, method=m, heads=h, rank=r) for b, g, m, h, r in TRANSFORMER_CALLS])
 
 
 def _sharing_case() -> tuple:
@@ -143,7 +163,7 @@ def _bench_widgets(quick: bool) -> list[Row]:
                                                                (6, False, "percentile"))]),
         ("06 SVD, rank per layer and q", SVDExplorer(load_pretrained("wide_mlp"), load_mnist("test", limit=1000)),
          [dict(ranks={"fc1": a, "fc2": b}, method=m) for a, b, m in SVD_CALLS]),
-        _flattened_case(), _tt_case(), _summary_case(), _sharing_case(),
+        _flattened_case(), _tt_case(), _summary_case(), _sharing_case(), _transformer_case(),
     ]
     rows = []
     for label, explorer, calls in cases:

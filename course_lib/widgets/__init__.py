@@ -23,7 +23,8 @@ __getattr__, __dir__, __all__ = attach(
         "summary": ["SummaryExplorer"],
         "svd": ["SVDExplorer"],
         "tt": ["TTExplorer"],
+        "transformer": ["TransformerExplorer"],
     },
     submodules=["base", "channels", "flattened", "layout", "prediction", "pruning", "quantization", "schedules",
-                "sharing", "summary", "svd", "tt", "weight_pruning"],
+                "sharing", "summary", "svd", "tt", "transformer", "weight_pruning"],
 )
