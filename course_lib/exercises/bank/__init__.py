@@ -8,4 +8,18 @@ imports the mechanism (:mod:`course_lib.exercises.core`), never the reverse:
 :func:`course_lib.exercises.load_bank` is the one call that loads it.
 """
 
-from . import channels, flattened, intro, iterative, neurons, practice, pruning, quantization, sharing, summary, svd, tt  # noqa: F401  (importing registers the exercises)
+from . import (  # noqa: F401  (importing registers the exercises)
+    channels,
+    flattened,
+    intro,
+    iterative,
+    neurons,
+    practice,
+    pruning,
+    quantization,
+    sharing,
+    summary,
+    svd,
+    transformers,
+    tt,
+)
