@@ -60,12 +60,13 @@ class TransformerExplorer(Explorer):
     :attr:`LORA_BASE` (2 bits, groups of 32, RTN, every head kept). An update only swaps cached dequantized
     weights into the model (the adapter's ``(alpha/r) B A`` added to them when a rank is chosen: the adapter
     trained for the fixed base, applied as it is to the current weights), zeroes the gates of the dropped
-    heads (the logits of the physically smaller model), and runs the test subset; the outputs of the blocks
-    are cached for recent settings, so a control of a later block recomputes only what follows it.
+    heads (the logits of the physically smaller model), and runs the test subset (the last block for the class
+    token only: all the head reads); the outputs of the blocks are cached for recent settings, so a control of
+    a later block recomputes only what follows it.
 
-    Stored bytes (those of :func:`course_lib.llmquant.nn.vit_bytes` when every head is kept): each quantized
-    weight's codes (``bits`` per kept entry) and float16 scales, each float
-    block's weights in float32, the adapters in float32 (``r * (in + out)`` per layer, the dropped heads'
+    Stored bytes (:func:`course_lib.llmquant.nn.vit_bytes` of the head-pruned model, whenever its groups are
+    the same): each quantized weight's codes (``bits`` per kept entry) and float16 scales, each float block's
+    weights in float32, the adapters in float32 (``r * (in + out)`` per layer, the dropped heads'
     rows and columns left out), every other parameter in float32. A dropped head takes its 16 rows of
     ``q``, ``k``, ``v`` (weights and biases) and its 16 columns of ``proj`` with it; ``proj`` keeps the scales
     of the groups that still hold a column (the groups are formed before the heads are dropped). The latency
