@@ -1,4 +1,5 @@
-"""Benchmark of weight-only low-bit quantization on LeNet-300-100's fc2: RTN vs GPTQ vs AWQ output error."""
+"""Benchmarks of weight-only low-bit quantization: LeNet-300-100's fc2 (RTN vs GPTQ vs AWQ output error, ``llmquant``) and
+notebook 11's ViT variants against float32 (``vit``)."""
 
 from __future__ import annotations
 
@@ -91,4 +92,48 @@ def _bench_llmquant(quick: bool) -> list[Row]:
                                 "RTN", r["rtn" + suffix], ""))
         rows.append(Row("llmquant", f"{case}, stored weight", "codes+scales+zeros", r["bytes"], "float32 dense",
                         r["dense_bytes"], "bytes"))
+    return rows
+
+
+@benchmark("vit")
+def _bench_vit(quick: bool) -> list[Row]:
+    """Notebook 11's variant table: every compressed ViT against float32 (accuracy, bytes, latency at 1 and 100 images).
+
+    Built by :func:`course_lib.summary.nn.vit.vit_configs` and measured by
+    :func:`course_lib.summary.nn.measure_configs` (one thread); also each weight-only method's median layer
+    output error against RTN's. ``quick``: 1,000 test images, 60 fine-tuning steps, few timing repeats; else
+    the 10,000 and 1,000 steps.
+    """
+    import numpy as np
+
+    from ..checkpoints import load_pretrained
+    from ..data import load_mnist
+    from ..summary.nn import measure_configs
+    from ..summary.nn.vit import vit_configs, vit_quantized
+    from ..timing import cpu_capability
+
+    model = load_pretrained("vit_mnist")
+    train = load_mnist("train", limit=2000 if quick else 10000)
+    test = load_mnist("test", limit=1000 if quick else None)
+    steps = 60 if quick else 1000
+    quantized = vit_quantized(model, train.images[:128])
+    rows = []
+    for bits in (4, 3):
+        rtn = np.median(list(quantized["rtn", bits].errors.values()))
+        for method in ("gptq", "awq"):
+            rows.append(Row("vit", f"vit_mnist block Linears, {bits} bits, groups of 32, median relative output error",
+                            method.upper(), float(np.median(list(quantized[method, bits].errors.values()))), "RTN",
+                            float(rtn), ""))
+    configs = vit_configs(model, train, head_steps=steps, lora_steps=steps, quantized=quantized)
+    measured = measure_configs(configs, test, model_name="vit_mnist", repeats=10 if quick else 30,
+                               rounds=2 if quick else 3)
+    base, cpu = measured[0], cpu_capability()
+    for r in measured[1:]:
+        case = f"vit_mnist {r['name']}"
+        rows.append(Row("vit", f"{case}, accuracy on {len(test.labels):,} test images", r["name"], r["accuracy"],
+                        "float32", base["accuracy"], ""))
+        rows.append(Row("vit", f"{case}, stored", r["name"], r["bytes"], "float32", base["bytes"], "bytes"))
+        for n in (1, 100):
+            rows.append(Row("vit", f"{case}, {n} image(s), one thread, {cpu}", r["name"], r[f"ms_{n}"], "float32",
+                            base[f"ms_{n}"], "ms"))
     return rows

@@ -74,7 +74,7 @@ def _fine_tuned(model, train, steps: int, seed: int):
 
 
 def vit_configs(model, train, *, head_steps: int, lora_steps: int, quantized: dict | None = None,
-                seed: int = 0) -> list:
+                importance=None, seed: int = 0) -> list:
     """Every variant of the ViT as a :class:`~course_lib.summary.nn.configs.Config`, ready for ``measure_configs``.
 
     Parameters
@@ -88,7 +88,9 @@ def vit_configs(model, train, *, head_steps: int, lora_steps: int, quantized: di
         Adam steps (batches of 64) fine-tuning the head-pruned model, and training the adapters.
     quantized : dict or None, keyword-only
         :func:`vit_quantized`'s result on the same calibration images, if already computed (a notebook
-        reuses its own); it must hold every pair of :data:`WEIGHT_ONLY`.
+        reuses its own); it must hold every pair of :data:`WEIGHT_ONLY` (and ``("gptq", 2)`` is used when there).
+    importance : array or None, keyword-only
+        :func:`~course_lib.llmquant.nn.head_importance` on the calibration images, if already computed.
     seed : int, keyword-only
 
     Returns
@@ -131,7 +133,9 @@ def vit_configs(model, train, *, head_steps: int, lora_steps: int, quantized: di
         m = w8a8_vit(model, calib, alpha=alpha)
         configs.append(Config(name, "quantization", "sample", m, m.bytes))
 
-    keep = heads_to_keep(head_importance(model, calib, train.labels[:CALIBRATION_IMAGES]), HEADS_KEPT)
+    if importance is None:
+        importance = head_importance(model, calib, train.labels[:CALIBRATION_IMAGES])
+    keep = heads_to_keep(importance, HEADS_KEPT)
     pruned = _fine_tuned(prune_heads(model, keep), train, head_steps, seed)
     configs.append(Config(f"{HEADS_KEPT} of 16 heads + fine-tuning", "pruning", "labels", pruned,
                           float_vit_bytes(pruned)))
@@ -140,7 +144,7 @@ def vit_configs(model, train, *, head_steps: int, lora_steps: int, quantized: di
     configs.append(Config(f"{HEADS_KEPT} heads + fine-tuning + int4 GPTQ (g16)", "combination", "labels",
                           runtime_vit(q), q.bytes))
 
-    q2 = quantize_vit(model, calib, method="gptq", bits=2, group_size=GROUP_SIZE)
+    q2 = quantized.get(("gptq", 2)) or quantize_vit(model, calib, method="gptq", bits=2, group_size=GROUP_SIZE)
     lora = finetune_lora(add_lora(q2.model, LORA_RANK, seed=seed), train.images, train.labels, steps=lora_steps,
                          seed=seed, progress=False)
     configs.append(Config(f"int2 GPTQ + LoRA r{LORA_RANK}", "combination", "labels", lora,
