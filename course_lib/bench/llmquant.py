@@ -1,5 +1,5 @@
-"""Benchmarks of weight-only low-bit quantization: LeNet-300-100's fc2 (RTN vs GPTQ vs AWQ output error, ``llmquant``) and
-notebook 11's ViT variants against float32 (``vit``)."""
+"""Benchmarks of weight-only low-bit quantization: LeNet-300-100's fc2 (RTN vs GPTQ vs AWQ output error,
+``llmquant``) and notebook 11's ViT variants against float32 (``vit``)."""
 
 from __future__ import annotations
 

@@ -104,9 +104,19 @@ def vit_configs(model, train, *, head_steps: int, lora_steps: int, quantized: di
     TypeError, ValueError
         For a model that is not a MnistViT, a bad step count, or ``quantized`` missing a pair.
     """
-    from ...llmquant.nn import (add_lora, finetune_lora, float_vit_bytes, head_importance, heads_to_keep,
-                                lora_parameters, prune_heads, quantize_vit, runtime_vit, w8a8_vit)
     from ...data import Dataset
+    from ...llmquant.nn import (
+        add_lora,
+        finetune_lora,
+        float_vit_bytes,
+        head_importance,
+        heads_to_keep,
+        lora_parameters,
+        prune_heads,
+        quantize_vit,
+        runtime_vit,
+        w8a8_vit,
+    )
     from ...models import MnistViT
 
     check_model(model)
