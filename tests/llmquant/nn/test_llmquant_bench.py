@@ -1,4 +1,4 @@
-"""The llmquant and vit benchmarks: GPTQ and AWQ never lose to RTN on fc2's calibration inputs; the bytes are the formula's."""
+"""The llmquant benchmark: GPTQ and AWQ never lose to RTN on fc2's calibration inputs; the bytes are the formula's."""
 
 import numpy as np
 
