@@ -304,6 +304,58 @@ that of the model read back from it.
                "Deep Compression's Table 1 remade: the last run, the stored long run, the paper",
                columns=["network", "run", "steps", "dense", "compressed", "x smaller", "error %"])
     d.md("""
+### Beyond the lecture: a transformer's weights in 4 bits (notebook 11)
+
+**Group-wise int4.** Each row of a Linear layer is cut into groups of $G$ input columns, each with its own scale
+$s = \\max|w| / (2^{b-1} - 1)$ and codes $q = \\mathrm{round}(w / s)$, $|q| \\le 2^{b-1} - 1$. With float16 scales a
+layer stores $b + 16/G$ bits per weight. No CPU kernel multiplies int4 codes: they are dequantized per group in
+every forward pass, so fewer bytes need not mean less time.
+
+**GPTQ** (Frantar et al. 2023) minimises each layer's output error on calibration inputs $X$,
+$\\lVert XW^\\top - X\\hat W^\\top \\rVert^2$, with $H = \\tfrac{2}{n} X^\\top X + \\lambda I$ and $H^{-1} = U^\\top U$
+($U$ upper triangular). It rounds column $j$, then pushes the error onto the columns not yet rounded:
+
+$$e = \\frac{w_j - q_j}{U_{jj}}, \\qquad W_{:,k} \\leftarrow W_{:,k} - e\\,U_{jk} \\quad (k > j).$$
+""", "subslide")
+    d.md("""
+### The Vision Transformer's variants, measured (notebook 11)
+""", "subslide")
+    vit_columns = ["variant", "accuracy %", "bytes", "x smaller", "ms, 1 image", "ms, 100 images"]
+    d.measured("11_transformers.ipynb", vit_columns,
+               "vit_mnist compressed: weight-only RTN/GPTQ/AWQ, W8A8, heads removed, LoRA on 2-bit weights",
+               columns=vit_columns)
+    d.md("""
+### Outliers, SmoothQuant, heads and LoRA (notebook 11)
+
+* **SmoothQuant**: activation outliers move into the weights by an exact identity,
+  $Y = (X\\,\\mathrm{diag}(s)^{-1})(W\\,\\mathrm{diag}(s))^\\top$ with
+  $s_j = \\max|X_{:,j}|^{\\alpha} / \\max|W_{:,j}|^{1-\\alpha}$.
+* **Heads**: importance $I_h = \\mathbb{E}_x \\lvert \\partial \\mathcal{L} / \\partial \\xi_h \\rvert$; the least
+  important are cut out.
+* **LoRA**: $y = \\hat W x + \\frac{\\alpha}{r} B A x$ on frozen quantized weights, $r(m + n)$ numbers per layer.
+
+What the notebook's last run printed:
+""", "subslide")
+    d.code("""
+import html
+import json
+
+from IPython.display import HTML
+from course_lib.slides.tables import NOTEBOOKS
+
+cells = json.loads((NOTEBOOKS / "11_transformers.ipynb").read_text(encoding="utf-8"))["cells"]
+printed = [line.strip() for cell in cells if cell["cell_type"] == "code" for out in cell.get("outputs", [])
+           if out.get("name") == "stdout" for line in "".join(out["text"]).splitlines()]
+shown = []
+for start, label in (("The largest ratio", ""), ("4 planted outlier channels", ""),
+                     ("heads: ", ""), ("LoRA: ", ""), ("LoRA on int2 GPTQ", "the stored long run: ")):
+    found = [line for line in printed if line.startswith(start)]
+    if not found:
+        raise ValueError(f"notebooks/11_transformers.ipynb printed no line starting {start!r}: execute it first.")
+    shown.append(label + found[0])
+HTML("<ul>" + "".join(f'<li class="note">{html.escape(line)}</li>' for line in shown) + "</ul>")
+""")
+    d.md("""
 ### The measurements behind the summary
 """, "subslide")
     d.measured("01_weight_pruning.ipynb", ["sparsity %", "dense", "CSR"], "synapses: stored bytes")
