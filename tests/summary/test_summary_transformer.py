@@ -88,8 +88,11 @@ def test_accuracy_rules_partly_and_contradicted():
     assert got["int4_accuracy"] == "partly" and got["lora"] == "partly"
     got = verdicts(stored(**{f"int4 {m} (g32)": {"accuracy": 0.95} for m in ("RTN", "GPTQ", "AWQ")}))
     assert got["int4_accuracy"] == "contradicted"
-    # 0.3 points apart on 10,000 images: inside the two bands, no measurable difference
-    assert verdicts(stored(**{"int3 GPTQ (g32)": {"accuracy": 0.963}}))["gptq"] == "contradicted"
+    # 0.3 points apart on 10,000 images: inside the two bands, no measurable difference, GPTQ higher
+    assert verdicts(stored(**{"int3 GPTQ (g32)": {"accuracy": 0.963}}))["gptq"] == "partly"
+    # RTN higher (inside the noise or beyond it): contradicted
+    assert verdicts(stored(**{"int3 GPTQ (g32)": {"accuracy": 0.9595}}))["gptq"] == "contradicted"
+    assert verdicts(stored(**{"int3 GPTQ (g32)": {"accuracy": 0.90}}))["gptq"] == "contradicted"
     data = stored()
     data["int2_gptq_accuracy"] = 0.974
     assert verdicts(data)["lora"] == "contradicted"
