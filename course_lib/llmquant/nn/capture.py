@@ -13,9 +13,23 @@ import torch
 from torch import nn
 
 from ..._validation import check_int, check_model, check_names
-from ...models import check_images
+from ...models import MnistViT, check_images
 
-__all__ = ["vit_linears", "linear_inputs"]
+__all__ = ["check_vit", "vit_linears", "linear_inputs"]
+
+
+def check_vit(model) -> MnistViT:
+    """``model`` checked: the course's Vision Transformer.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module``, or not a :class:`~course_lib.models.MnistViT`.
+    """
+    check_model(model)
+    if not isinstance(model, MnistViT):
+        raise TypeError(f"model must be a course_lib.models.MnistViT, got {type(model).__name__}.")
+    return model
 
 #: the Linears of a block, in the order they run
 BLOCK_LINEARS = ("attn.q", "attn.k", "attn.v", "attn.proj", "fc1", "fc2")

@@ -16,17 +16,13 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from ..._validation import check_bool, check_float_array, check_int, check_labels, check_model
+from ..._validation import check_bool, check_float_array, check_int, check_labels
 from ...models import MnistViT, check_images
+from .capture import check_vit
 
 __all__ = ["head_importance", "heads_to_keep", "prune_heads"]
 
 
-def _check_vit(model) -> MnistViT:
-    check_model(model)
-    if not isinstance(model, MnistViT):
-        raise TypeError(f"model must be a MnistViT, got {type(model).__name__}.")
-    return model
 
 
 def head_importance(model, images, labels, *, batch_size: int = 100, normalize: bool = True) -> np.ndarray:
@@ -52,7 +48,7 @@ def head_importance(model, images, labels, *, batch_size: int = 100, normalize: 
     ndarray (depth, max heads) float64
         ``NaN`` where a block has fewer heads than the widest one.
     """
-    model = _check_vit(model)
+    model = check_vit(model)
     x = check_images(model, images)
     y = torch.from_numpy(check_labels(labels, len(x), num_classes=10).astype(np.int64))
     batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -160,7 +156,7 @@ def prune_heads(model, keep) -> MnistViT:
     MnistViT
         ``MnistViT(heads=[len(k) for k in keep])``, in ``model``'s train/eval mode.
     """
-    model = _check_vit(model)
+    model = check_vit(model)
     keep = _check_keep(model, keep)
     small = MnistViT(heads=[len(k) for k in keep])
     state = {n: t.detach().clone() for n, t in model.state_dict().items()}

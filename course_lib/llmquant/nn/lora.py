@@ -32,15 +32,11 @@ from ..._validation import (
     check_positive_float,
     check_random_state,
 )
+from ...layers import set_submodule
 from ...models import check_images
 from .capture import vit_linears
 
 __all__ = ["LoRALinear", "add_lora", "lora_parameters", "finetune_lora", "merge_lora"]
-
-def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
-    parent, _, child = name.rpartition(".")
-    setattr(model.get_submodule(parent) if parent else model, child, module)
-
 
 class LoRALinear(nn.Module):
     """A frozen Linear plus a trainable low-rank update: ``base(x) + (alpha / rank) * B(A(x))``.
@@ -160,7 +156,7 @@ def add_lora(model, rank: int, *, names=None, alpha: float | None = None, seed: 
             adapted = LoRALinear(new.get_submodule(n), rank, alpha, generator=generator)
         except ValueError as exc:
             raise ValueError(f"names[{n!r}]: {exc}") from None
-        _set_submodule(new, n, adapted)
+        set_submodule(new, n, adapted)
     return new.eval()
 
 
@@ -306,5 +302,5 @@ def merge_lora(model) -> nn.Module:
             if base.bias is not None:
                 merged.bias.copy_(base.bias)
         merged.requires_grad_(base.weight.requires_grad)
-        _set_submodule(new, n, merged)
+        set_submodule(new, n, merged)
     return new.eval()

@@ -35,9 +35,9 @@ import torch
 
 from ..._validation import check_path
 from ...models import MnistViT
-from ..groupwise import GroupQuant, dequantize_groups, pack_bits, unpack_bits
+from ..groupwise import GroupQuant, pack_bits, unpack_bits
 from .capture import vit_linears
-from .weight_only import QuantizedViT
+from .weight_only import QuantizedViT, effective_weight
 
 __all__ = ["save_quantized_vit", "load_quantized_vit"]
 
@@ -47,12 +47,6 @@ FORMAT = 1
 #: the largest header and file the reader accepts (a float32 MnistViT is 556 KB)
 MAX_HEADER = 16384
 MAX_FILE = 8 * 2 ** 20
-
-
-def _effective_weight(quant: GroupQuant, input_scale) -> np.ndarray:
-    """Exactly :mod:`.weight_only`'s effective weight: ``(q - z) s``, over AWQ's input scales if any."""
-    weight = dequantize_groups(quant.codes, quant.scales, quant.zero_points, quant.group_size)
-    return weight if input_scale is None else weight / np.asarray(input_scale, dtype=np.float64)
 
 
 def _heads(model) -> list[int]:
@@ -255,7 +249,7 @@ def load_quantized_vit(path):
         scale = _finite(f"{name}'s input scales", np.frombuffer(take(awq_bytes), "<f2"), True) if awq else None
         quant = GroupQuant(codes.astype(np.int16), scales.astype(np.float16), zeros.astype(np.int16), group_size,
                            bits, symmetric)
-        weights[name + ".weight"] = torch.from_numpy(_effective_weight(quant, scale).astype(np.float32))
+        weights[name + ".weight"] = torch.from_numpy(effective_weight(quant, scale).astype(np.float32))
     for key in float_keys:
         values = np.frombuffer(take(4 * state[key].numel()), "<f4").astype(np.float32)
         weights[key] = torch.from_numpy(_finite(key, values).reshape(tuple(state[key].shape)))

@@ -17,50 +17,32 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import warnings
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..._validation import check_choice, check_float, check_model
+from ..._validation import check_choice, check_float
 from ...models import MnistViT, check_images
+from ...quantization.nn.int8_runtime import quantized_engine
 from ...quantization.nn.kernels import ENGINE_KERNELS, available_int8_kernels, pack_linear, packed_linear
 from ...quantization.nn.params import weight_codes
 from ..smooth import smoothquant_scales
+from .capture import check_vit, vit_linears
 
 __all__ = ["outlier_report", "smooth_vit", "W8A8ViT", "w8a8_vit"]
 
-_LINEARS = ("attn.q", "attn.k", "attn.v", "attn.proj", "fc1", "fc2")
 _SOURCES = {"attn.q": "norm1", "attn.k": "norm1", "attn.v": "norm1", "attn.proj": "attention",
             "fc1": "norm2", "fc2": "gelu"}
-_QUANTIZED_TENSOR_WARNING = "torch.quantize_per_tensor|.*quantized tensor"
 
 
-def _check_vit(model) -> MnistViT:
-    check_model(model)
-    if not isinstance(model, MnistViT):
-        raise TypeError(f"model must be a MnistViT, got {type(model).__name__}.")
-    return model
-
-
-def _block_linears(model: MnistViT) -> dict[str, nn.Linear]:
-    """The block Linears ``blocks.{i}.attn.q`` ... ``blocks.{i}.fc2`` in order, zero-size ones skipped."""
-    out = {}
-    for i, block in enumerate(model.blocks):
-        for part in _LINEARS:
-            layer = block.get_submodule(part)
-            if layer.weight.numel():
-                out[f"blocks.{i}.{part}"] = layer
-    return out
 
 
 def _channel_max(model: MnistViT, images, batch_size: int = 250) -> dict[str, np.ndarray]:
     """Per-input-channel ``max|x|`` (float64) of every block Linear's input on ``images``."""
     x = check_images(model, images)
-    layers = _block_linears(model)
+    layers = vit_linears(model)
     stats: dict[str, torch.Tensor] = {}
 
     def hook_for(name):
@@ -108,10 +90,10 @@ def outlier_report(model, images) -> list[dict]:
         models show 100 and more); ``weight_max`` (in,) = ``max_i |W_ij|`` per input column, and
         ``weight_ratio``, its max / median.
     """
-    model = _check_vit(model)
+    model = check_vit(model)
     maxes = _channel_max(model, images)
     report = []
-    for name, layer in _block_linears(model).items():
+    for name, layer in vit_linears(model).items():
         w_max = layer.weight.detach().abs().amax(0).double().numpy()
         report.append({"name": name, "source": _SOURCES[name.split(".", 2)[2]], "act_max": maxes[name],
                        "act_ratio": _ratio(maxes[name]), "weight_max": w_max, "weight_ratio": _ratio(w_max)})
@@ -140,7 +122,7 @@ def smooth_vit(model, images, alpha: float = 0.5) -> MnistViT:
     -------
     MnistViT
     """
-    model = _check_vit(model)
+    model = check_vit(model)
     alpha = check_float("alpha", alpha, low=0.0, high=1.0)
     maxes = _channel_max(model, images)
     out = copy.deepcopy(model)
@@ -161,18 +143,6 @@ def smooth_vit(model, images, alpha: float = 0.5) -> MnistViT:
     return out
 
 
-@contextlib.contextmanager
-def _engine(kernel: str):
-    before = torch.backends.quantized.engine
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=_QUANTIZED_TENSOR_WARNING)
-            yield
-    finally:
-        if torch.backends.quantized.engine != before:
-            torch.backends.quantized.engine = before
-
-
 class _Int8Linear(nn.Module):
     """A Linear on the engine's dynamic int8 kernel: int8 codes, per-output-channel float32 scales."""
 
@@ -184,7 +154,7 @@ class _Int8Linear(nn.Module):
         self.register_buffer("scale", scale.float().clone())
         bias = layer.bias.detach() if layer.bias is not None else torch.zeros(layer.out_features)
         self.register_buffer("bias", bias.float().clone())
-        with _engine(kernel):
+        with quantized_engine(kernel):
             self._packed = pack_linear(self.codes, self.scale, self.bias, kernel)
 
     @property
@@ -219,14 +189,14 @@ class W8A8ViT(nn.Module):
 
     def __init__(self, model: MnistViT, kernel: str, alpha: float | None = None):
         super().__init__()
-        model = _check_vit(model)
+        model = check_vit(model)
         kernel = check_choice("kernel", kernel, [k for k in available_int8_kernels() if k in ENGINE_KERNELS])
         alpha = None if alpha is None else check_float("alpha", alpha, low=0.0, high=1.0)
         self.kernel, self.alpha = kernel, alpha
         self.activation_bits = 7 if kernel in ("x86", "fbgemm") else 8
         self.model = copy.deepcopy(model).eval()
         quantized = 0
-        for name, layer in _block_linears(self.model).items():
+        for name, layer in vit_linears(self.model).items():
             parent, attr = name.rsplit(".", 1)
             int8 = _Int8Linear(layer, kernel)
             self.model.get_submodule(parent).register_module(attr, int8)
@@ -239,7 +209,7 @@ class W8A8ViT(nn.Module):
 
     def forward(self, x):
         """The ``(N, 10)`` float32 logits of ``(N, 1, 28, 28)`` float images in [0, 1]."""
-        with _engine(self.kernel):
+        with quantized_engine(self.kernel):
             return self.model(x)
 
 
@@ -262,7 +232,7 @@ def w8a8_vit(model, images, *, alpha: float | None = None, kernel: str = "auto")
     -------
     W8A8ViT
     """
-    model = _check_vit(model)
+    model = check_vit(model)
     engines = [k for k in available_int8_kernels() if k in ENGINE_KERNELS]
     if not engines:
         raise ValueError("kernel: this PyTorch has no quantized engine (x86, fbgemm, qnnpack, onednn), "

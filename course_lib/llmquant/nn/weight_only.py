@@ -32,11 +32,11 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from ..._validation import check_bits, check_bool, check_choice, check_int, check_model
-from ...models import MnistViT, check_images
+from ...models import check_images
 from ..gptq import gptq_quantize
 from ..groupwise import GroupQuant, dequantize_groups, group_quantize, pack_bits, stored_bytes
 from ..smooth import awq_search, relative_error
-from .capture import linear_inputs, vit_linears
+from .capture import check_vit, linear_inputs, vit_linears
 
 __all__ = ["QuantizedViT", "quantize_vit", "vit_bytes", "float_vit_bytes", "DequantLinear", "runtime_vit"]
 
@@ -87,11 +87,6 @@ class QuantizedViT:
     input_scales: dict = field(default_factory=dict)
 
 
-def _check_vit(model) -> MnistViT:
-    check_model(model)
-    if not isinstance(model, MnistViT):
-        raise TypeError(f"model must be a course_lib.models.MnistViT, got {type(model).__name__}.")
-    return model
 
 
 def _block_bits(bits, depth: int) -> list:
@@ -103,7 +98,7 @@ def _block_bits(bits, depth: int) -> list:
     return [check_bits(bits)] * depth
 
 
-def _effective_weight(quant: GroupQuant, input_scale=None) -> np.ndarray:
+def effective_weight(quant: GroupQuant, input_scale=None) -> np.ndarray:
     """``(q - z) s``, divided by AWQ's input scales when given: float64 (out, in)."""
     weight = dequantize_groups(quant.codes, quant.scales, quant.zero_points, quant.group_size)
     return weight if input_scale is None else weight / np.asarray(input_scale, dtype=np.float64)
@@ -153,7 +148,7 @@ def quantize_vit(model, images, *, method: str = "rtn", bits=4, group_size: int 
     TypeError, ValueError
         If an argument has the wrong type or value (the message names it).
     """
-    _check_vit(model)
+    check_vit(model)
     check_images(model, images)
     method = check_choice("method", method, METHODS)
     per_block = _block_bits(bits, len(model.blocks))
@@ -181,7 +176,7 @@ def quantize_vit(model, images, *, method: str = "rtn", bits=4, group_size: int 
             weight = originals[name].weight.detach().double().numpy()
             x = inputs[name]
             quant, scale = _quantize_layer(method, weight, x, plan[name], group_size, symmetric)
-            effective = _effective_weight(quant, scale)
+            effective = effective_weight(quant, scale)
             errors[name] = relative_error(x @ effective.T, x @ weight.T)
             layers[name] = quant
             if scale is not None:

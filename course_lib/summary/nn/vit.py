@@ -117,12 +117,9 @@ def vit_configs(model, train, *, head_steps: int, lora_steps: int, quantized: di
         runtime_vit,
         w8a8_vit,
     )
-    from ...models import MnistViT
+    from ...llmquant.nn.capture import check_vit
 
-    check_model(model)
-    if not isinstance(model, MnistViT):
-        raise TypeError(f"model must be the course's MnistViT (cl.load_pretrained('vit_mnist')), "
-                        f"got {type(model).__name__}.")
+    check_vit(model)
     if not isinstance(train, Dataset):
         raise TypeError(f"train must be a Dataset (cl.load_mnist('train', limit=...)), got {type(train).__name__}.")
     head_steps = check_int("head_steps", head_steps, minimum=0)

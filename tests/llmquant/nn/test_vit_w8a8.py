@@ -160,7 +160,7 @@ def test_w8a8_accuracy_of_the_trained_vit(data):
 def test_bad_arguments(data):
     train, _ = data
     model = random_vit(5)
-    with pytest.raises(TypeError, match="model must be a MnistViT"):
+    with pytest.raises(TypeError, match="model must be a course_lib.models.MnistViT"):
         w8a8_vit(cl.models.LeNet300100(), train.images)
     with pytest.raises(ValueError, match="alpha"):
         smooth_vit(model, train.images, alpha=1.5)
